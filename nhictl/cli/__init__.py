@@ -1,0 +1,1 @@
+"""Typer commands: parse, call the core, render. No business logic, SQL or SDK calls here."""

@@ -1,0 +1,1 @@
+"""Output formats. Pure functions from result objects to text; the CLI owns stdout."""
