@@ -1,0 +1,87 @@
+"""Granted vs used: split a principal's grant into used / unused / unknown per service.
+
+Action-level where the usage data has action rows for a service (actions without a row there
+are untracked and fall back to the service's last use), service-level otherwise. A principal
+with no usage data, or created inside the window, has no "unused" verdict at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nhictl.creep.catalog import ActionCatalog
+from nhictl.creep.effective import Effective
+from nhictl.creep.model import Usage
+
+
+@dataclass(slots=True)
+class ServiceActivity:
+    """Verdict for one granted service."""
+
+    service: str
+    granularity: str  # "action" | "service"
+    granted: int
+    used: int
+    unused: int
+    last_used: datetime | None
+
+
+@dataclass(slots=True)
+class Activity:
+    """Per-principal usage verdict."""
+
+    known: bool
+    reason: str = ""  # why unknown
+    used: int = 0
+    unused: int = 0
+    services: list[ServiceActivity] = field(default_factory=list)
+    last_activity: datetime | None = None
+
+
+def activity_for(
+    eff: Effective,
+    usage: Usage | None,
+    catalog: ActionCatalog,
+    window_start: datetime,
+) -> Activity:
+    """Classify every granted action as used or unused within the window."""
+    p = eff.principal
+    last = p.last_used
+    if usage is not None:
+        for ts in usage.services.values():
+            if ts is not None and (last is None or ts > last):
+                last = ts
+    if usage is None:
+        return Activity(False, "no last-accessed data for this principal", last_activity=last)
+    if p.created is not None and p.created > window_start:
+        return Activity(False, "created inside the window: too new to judge", last_activity=last)
+    act = Activity(True, last_activity=last)
+    for svc in sorted(eff.services):
+        granted = eff.allowed & catalog.service_mask(svc)
+        if not granted:
+            continue
+        svc_last = usage.services.get(svc)
+        svc_used = svc_last is not None and svc_last >= window_start
+        if svc in usage.action_services:
+            tracked = used = 0
+            for name, ts in usage.actions.items():
+                if name.partition(":")[0] != svc:
+                    continue
+                bit = catalog.index(name)
+                if bit is None:
+                    continue
+                tracked |= 1 << bit
+                if ts is not None and ts >= window_start:
+                    used |= 1 << bit
+            untracked = granted & ~tracked
+            used_mask = (granted & used) | (untracked if svc_used else 0)
+            gran = "action"
+        else:
+            used_mask = granted if svc_used else 0
+            gran = "service"
+        unused_mask = granted & ~used_mask
+        act.used |= used_mask
+        act.unused |= unused_mask
+        act.services.append(ServiceActivity(svc, gran, granted, used_mask, unused_mask, svc_last))
+    return act

@@ -1,0 +1,73 @@
+"""Shared state for one audit run, handed to every rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from nhictl.creep.catalog import ActionCatalog, LEVEL_WEIGHT
+from nhictl.creep.effective import Expander
+from nhictl.creep.knowledge import ProviderKnowledge
+from nhictl.creep.model import Declaration, Severity, Snapshot
+
+MAX_SAMPLE = 20  # action names listed in one finding's evidence; counts carry the rest
+
+
+@dataclass(slots=True)
+class AuditOptions:
+    """Knobs of one audit run."""
+
+    now: datetime
+    unused_days: int = 90
+    key_max_age_days: int = 90
+    declarations: list[Declaration] = field(default_factory=list)
+    baseline: Snapshot | None = None
+    manifests_given: bool = False
+
+    @property
+    def window_start(self) -> datetime:
+        return self.now - timedelta(days=self.unused_days)
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything a rule may read."""
+
+    snapshot: Snapshot
+    knowledge: ProviderKnowledge
+    options: AuditOptions
+    expander: Expander
+    declared: dict[str, Declaration]
+
+    @property
+    def catalog(self) -> ActionCatalog:
+        return self.knowledge.catalog
+
+    def sample(self, mask: int) -> list[str]:
+        """At most ``MAX_SAMPLE`` action names, highest-risk levels first."""
+        out: list[str] = []
+        for level in sorted(LEVEL_WEIGHT, key=lambda lv: -LEVEL_WEIGHT[lv]):
+            part = mask & self.catalog.level_mask(level)  # type: ignore[arg-type]
+            if part:
+                out.extend(self.catalog.names(part)[: MAX_SAMPLE - len(out)])
+            if len(out) >= MAX_SAMPLE:
+                break
+        return out
+
+    def by_service(self, mask: int, services: frozenset[str] | None = None) -> dict[str, int]:
+        """Action counts per service of a bitset (only looking at ``services`` when given)."""
+        svcs = services if services is not None else self.catalog.services()
+        out: dict[str, int] = {}
+        for s in sorted(svcs):
+            n = (mask & self.catalog.service_mask(s)).bit_count()
+            if n:
+                out[s] = n
+        return out
+
+    def level_severity(self, mask: int) -> Severity:
+        """Severity from the riskiest access level present in a bitset."""
+        if mask & self.catalog.level_mask("Permissions management"):
+            return "high"
+        if mask & self.catalog.level_mask("Write"):
+            return "medium"
+        return "low"

@@ -1,0 +1,210 @@
+"""Effective permissions per principal.
+
+Identity policies (inline, attached, inherited through groups) are expanded against the action
+catalog -- each distinct policy document once, keyed by its content digest -- then:
+
+- unconditional explicit Deny on every resource is subtracted from every grant;
+- unconditional Deny on specific resources is subtracted only from grants whose resources it
+  fully covers (otherwise the action stays granted on the other resources, and is shown);
+- a Deny with a Condition removes nothing for certain: it is kept and shown, never subtracted;
+- a permissions boundary intersects the grants (actions it allows only under a condition
+  become conditional grants).
+
+SCPs and resource policies are not modelled (they are not in the authorization-details export).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from nhictl.creep.catalog import ActionCatalog
+from nhictl.creep.model import Policy, Principal, Snapshot, Statement
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandedStatement:
+    """A statement and the bitset of actions it covers."""
+
+    statement: Statement
+    mask: int
+    services: frozenset[str]
+
+
+@dataclass(slots=True)
+class EffectiveGrant:
+    """An Allow that survives Deny and boundary, with where it came from."""
+
+    mask: int
+    statement: Statement
+    policy_id: str
+    inherited_from: str | None
+    conditional: bool
+    boundary_condition: bool = False
+
+    @property
+    def any_resource(self) -> bool:
+        return self.statement.any_resource
+
+
+@dataclass(slots=True)
+class Effective:
+    """A principal's effective permissions."""
+
+    principal: Principal
+    grants: list[EffectiveGrant] = field(default_factory=list)
+    allowed: int = 0  # every action granted, however scoped or conditioned
+    unconditional: int = 0  # granted without any condition (some resource)
+    unconditional_star: int = 0  # granted without condition on every resource
+    denied: int = 0  # removed by unconditional Deny on every resource
+    denied_scoped: int = 0  # denied on some resources only (still granted elsewhere)
+    denied_conditional: int = 0  # Deny with a condition: shown, not subtracted
+    boundary_removed: int = 0
+    services: frozenset[str] = frozenset()
+    unresolved: tuple[str, ...] = ()  # attached policies whose document is unknown
+
+
+class Expander:
+    """Expands policy documents once per distinct content."""
+
+    def __init__(self, catalog: ActionCatalog) -> None:
+        self.catalog = catalog
+        self._cache: dict[str, tuple[ExpandedStatement, ...]] = {}
+        self.expanded_documents = 0
+
+    def statements(self, policy: Policy) -> tuple[ExpandedStatement, ...]:
+        hit = self._cache.get(policy.digest)
+        if hit is None:
+            hit = self.expand_statements(policy.statements)
+            self._cache[policy.digest] = hit
+            self.expanded_documents += 1
+        return hit
+
+    def expand_statements(self, statements: Iterable[Statement]) -> tuple[ExpandedStatement, ...]:
+        return tuple(self._expand(s) for s in statements)
+
+    def _expand(self, st: Statement) -> ExpandedStatement:
+        cat = self.catalog
+        mask = 0
+        services: set[str] = set()
+        for pat in st.actions or st.not_actions:
+            mask |= cat.expand(pat)
+            services |= cat.services_of(pat)
+        if st.not_actions:
+            # NotAction: every action except the listed ones (IAM semantics), in every service.
+            mask = cat.all_mask & ~mask
+            services = set(cat.services())
+        return ExpandedStatement(st, mask, frozenset(services))
+
+
+def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) -> Effective:
+    """Compute one principal's effective permissions."""
+    eff = Effective(principal)
+    deny_all = 0
+    scoped_denies: list[ExpandedStatement] = []
+    cond_deny = 0
+    services: set[str] = set()
+    unresolved: list[str] = []
+    pending: list[EffectiveGrant] = []
+    for att in principal.attachments:
+        policy = snapshot.policies.get(att.policy_id)
+        if policy is None or not policy.resolved:
+            unresolved.append(att.policy_id)
+            continue
+        for es in expander.statements(policy):
+            st = es.statement
+            if st.effect == "Deny":
+                if st.condition:
+                    cond_deny |= es.mask
+                elif st.any_resource:
+                    deny_all |= es.mask
+                else:
+                    scoped_denies.append(es)
+                continue
+            pending.append(
+                EffectiveGrant(es.mask, st, policy.id, att.inherited_from, bool(st.condition))
+            )
+            services |= es.services
+
+    b_uncond, b_cond, b_deny = _boundary_masks(principal, snapshot, expander)
+    for g in pending:
+        before = g.mask
+        g.mask &= ~deny_all
+        for d in scoped_denies:
+            overlap = g.mask & d.mask
+            if overlap and _covers(d.statement.resources, g.statement):
+                g.mask &= ~d.mask
+            elif overlap:
+                eff.denied_scoped |= overlap
+        eff.denied |= before & ~g.mask
+        if b_uncond is not None:
+            kept = g.mask & ~b_deny
+            uncond_part = kept & b_uncond
+            cond_part = kept & b_cond & ~b_uncond
+            eff.boundary_removed |= g.mask & ~(uncond_part | cond_part)
+            g.mask = uncond_part
+            if cond_part:
+                eff.grants.append(
+                    EffectiveGrant(
+                        cond_part,
+                        g.statement,
+                        g.policy_id,
+                        g.inherited_from,
+                        True,
+                        boundary_condition=True,
+                    )
+                )
+        if g.mask:
+            eff.grants.append(g)
+    for g in eff.grants:
+        eff.allowed |= g.mask
+        if not g.conditional:
+            eff.unconditional |= g.mask
+            if g.any_resource:
+                eff.unconditional_star |= g.mask
+    eff.denied_conditional = cond_deny & eff.allowed
+    eff.services = frozenset(services)
+    eff.unresolved = tuple(unresolved)
+    return eff
+
+
+def _boundary_masks(
+    principal: Principal, snapshot: Snapshot, expander: Expander
+) -> tuple[int | None, int, int]:
+    """(unconditionally allowed, conditionally allowed, denied) by the boundary; None: no boundary."""
+    if principal.boundary is None:
+        return None, 0, 0
+    policy = snapshot.policies.get(principal.boundary)
+    if policy is None or not policy.resolved:
+        return None, 0, 0  # unknown boundary: cannot narrow, reported as a warning by the loader
+    uncond = cond = deny = 0
+    for es in expander.statements(policy):
+        st = es.statement
+        if st.effect == "Deny":
+            if not st.condition and st.any_resource:
+                deny |= es.mask
+        elif st.condition:
+            cond |= es.mask
+        else:
+            uncond |= es.mask
+    return uncond, cond, deny
+
+
+@lru_cache(maxsize=4096)
+def _resource_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    )
+
+
+def resource_covered(resource: str, patterns: Iterable[str]) -> bool:
+    """True when an ARN (or ARN pattern) is matched by one of ``patterns``."""
+    return any(p == "*" or _resource_regex(p).fullmatch(resource) for p in patterns)
+
+
+def _covers(deny_resources: tuple[str, ...], grant: Statement) -> bool:
+    if grant.not_resources:
+        return "*" in deny_resources
+    return all(resource_covered(r, deny_resources) for r in grant.resources)

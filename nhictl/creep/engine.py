@@ -1,0 +1,234 @@
+"""``analyse``: snapshot + declarations + baseline -> findings, per-principal results, fixes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from nhictl.creep.activity import Activity, activity_for
+from nhictl.creep.catalog import weight
+from nhictl.creep.context import AuditOptions, Context
+from nhictl.creep.effective import Effective, Expander, effective_for
+from nhictl.creep.exclusions import Exclusion, apply_exclusions
+from nhictl.creep.index import bucket, creep_index, rollup
+from nhictl.creep.knowledge import ProviderKnowledge
+from nhictl.creep.model import (
+    SEVERITY_RANK,
+    Credential,
+    Declaration,
+    Finding,
+    Principal,
+    PrincipalResult,
+    Report,
+    Snapshot,
+)
+from nhictl.creep.remediation import least_privilege
+from nhictl.creep.rules import declared as r_declared
+from nhictl.creep.rules import hygiene, privilege, usage
+
+
+def _is_nonhuman(p: Principal, creds: dict[str, list[Credential]], keys_known: bool) -> bool:
+    if p.human or p.kind == "service-linked-role":
+        return False
+    if p.kind == "user" and keys_known:
+        return hygiene.is_workload(p, creds) or p.tags.get("nhictl:nhi", "").lower() == "true"
+    return True
+
+
+def analyse(
+    snapshot: Snapshot,
+    knowledge: ProviderKnowledge,
+    options: AuditOptions,
+    exclusions: list[Exclusion] | None = None,
+    keys_known: bool = False,
+) -> Report:
+    """Run every rule over every non-human principal of the snapshot."""
+    expander = Expander(knowledge.catalog)
+    declared: dict[str, Declaration] = {}
+    orphans: list[Declaration] = []
+    for d in options.declarations:
+        if d.principal_id in snapshot.principals:
+            declared[d.principal_id] = d
+        else:
+            orphans.append(d)
+    ctx = Context(snapshot, knowledge, options, expander, declared)
+    cat = knowledge.catalog
+
+    creds: dict[str, list[Credential]] = {}
+    for c in snapshot.credentials:
+        creds.setdefault(c.principal_id, []).append(c)
+
+    baseline_allowed: dict[str, int] | None = None
+    if options.baseline is not None:
+        baseline_allowed = {
+            pid: effective_for(bp, options.baseline, expander).allowed
+            for pid, bp in options.baseline.principals.items()
+        }
+    versions: dict[str, r_declared.VersionGrowth] = {}
+    for pol in snapshot.policies.values():
+        vg = r_declared.policy_version_growth(ctx, pol)
+        if vg is not None:
+            versions[pol.id] = vg
+
+    findings: list[Finding] = []
+    per_principal: list[tuple[Principal, Effective, Activity, list[Finding]]] = []
+    remediations: dict[str, dict[str, Any]] = {}
+    window_start = options.window_start
+    for pid in sorted(snapshot.principals):
+        p = snapshot.principals[pid]
+        if not _is_nonhuman(p, creds, keys_known):
+            continue
+        eff = effective_for(p, snapshot, expander)
+        act = activity_for(eff, snapshot.usage.get(pid), cat, window_start)
+        pf: list[Finding] = []
+        pf += usage.unused_permission(ctx, eff, act)
+        pf += usage.unused_principal(ctx, eff, act)
+        decl = declared.get(pid)
+        if decl is not None:
+            pf += r_declared.beyond_declared(ctx, eff, decl)
+        pf += r_declared.growth(
+            ctx, eff, None if baseline_allowed is None else baseline_allowed.get(pid), versions
+        )
+        admin = privilege.admin(ctx, eff)
+        pf += admin
+        pf += privilege.wildcard(ctx, eff)
+        full_admin = any(
+            f.evidence.get("scope") == "full" and not f.evidence.get("conditional") for f in admin
+        )
+        pf += privilege.escalation(ctx, eff, full_admin)
+        if p.kind == "role":
+            pf += hygiene.broad_trust(ctx, p)
+        if options.manifests_given and decl is None and hygiene.is_workload(p, creds):
+            pf += hygiene.unregistered(ctx, p)
+        for c in creds.get(pid, ()):
+            pf += hygiene.stale_key(ctx, c)
+        per_principal.append((p, eff, act, pf))
+        findings += pf
+        rem = least_privilege(
+            cat,
+            eff,
+            act.used if act.known else None,
+            r_declared.declared_mask(ctx, decl) if decl else None,
+            decl,
+            knowledge.policy_size_limit,
+        )
+        if rem is not None:
+            remediations[pid] = rem
+
+    for c in snapshot.credentials:
+        if c.principal_id not in snapshot.principals:
+            findings += hygiene.stale_key(ctx, c)
+    for d in orphans:
+        findings += hygiene.orphan_manifest(ctx, d)
+
+    names = {p.id: p.name for p in snapshot.principals.values()}
+    suppressed = apply_exclusions(findings, exclusions or [], options.now.date(), names)
+
+    catalog_weight = weight(cat, cat.all_mask)
+    results: list[PrincipalResult] = []
+    per_account: dict[str, list[tuple[int, int]]] = {}
+    for p, eff, act, pf in per_principal:
+        ix = creep_index(cat, eff.allowed, pf, catalog_weight)
+        decl = declared.get(p.id)
+        results.append(
+            PrincipalResult(
+                id=p.id,
+                kind=p.kind,
+                name=p.name,
+                account=p.account,
+                creep_index=ix.index,
+                bucket=bucket(ix.index),
+                granted=_granted(eff),
+                used=_used(act),
+                declared=None
+                if decl is None
+                else {
+                    "manifest": decl.manifest,
+                    "actions": list(decl.actions),
+                    "resources": list(decl.resources),
+                    "expanded_actions": r_declared.declared_mask(ctx, decl).bit_count(),
+                },
+                index_detail={
+                    "granted_weight": ix.granted_weight,
+                    "excess_weight": ix.excess_weight,
+                    "ratio": ix.ratio,
+                    "reach": ix.reach,
+                    "excess_actions": ix.excess_actions,
+                    "from_rules": list(ix.findings),
+                },
+                manifest=decl.manifest if decl else None,
+            )
+        )
+        per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
+
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.rule_id, f.principal, f.message))
+    active = [f for f in findings if f.suppressed is None]
+    overall = rollup(x for items in per_account.values() for x in items)
+    summary: dict[str, Any] = {
+        "principals": len(results),
+        "principals_in_snapshot": len(snapshot.principals),
+        "findings": len(active),
+        "suppressed": suppressed,
+        "by_severity": {
+            s: n
+            for s, n in sorted(
+                Counter(f.severity for f in active).items(), key=lambda kv: -SEVERITY_RANK[kv[0]]
+            )
+        },
+        "by_rule": dict(sorted(Counter(f.rule_id for f in active).items())),
+        "creep_index": overall,
+        "bucket": bucket(overall),
+        "accounts": {
+            a: {"creep_index": rollup(v), "bucket": bucket(rollup(v)), "principals": len(v)}
+            for a, v in sorted(per_account.items())
+        },
+        "window_days": options.unused_days,
+        "key_max_age_days": options.key_max_age_days,
+        "inputs": {
+            "snapshot": snapshot.source,
+            "collected_at": snapshot.collected_at.isoformat() if snapshot.collected_at else None,
+            "usage_principals": len(snapshot.usage),
+            "access_keys": len(snapshot.credentials),
+            "manifests": len(options.declarations),
+            "baseline": options.baseline.source if options.baseline else None,
+        },
+        "policy_documents": len({pol.digest for pol in snapshot.policies.values()}),
+        "expanded_documents": expander.expanded_documents,
+        "warnings": list(snapshot.warnings),
+    }
+    return Report(snapshot.provider, options.now, summary, results, findings, remediations)
+
+
+def _granted(eff: Effective) -> dict[str, Any]:
+    return {
+        "actions": eff.allowed.bit_count(),
+        "unconditional_actions": eff.unconditional.bit_count(),
+        "conditional_only_actions": (eff.allowed & ~eff.unconditional).bit_count(),
+        "on_any_resource": eff.unconditional_star.bit_count(),
+        "services": len(eff.services),
+        "denied_actions": eff.denied.bit_count(),
+        "denied_conditionally": eff.denied_conditional.bit_count(),
+        "denied_on_some_resources": eff.denied_scoped.bit_count(),
+        "boundary": eff.principal.boundary,
+        "boundary_removed": eff.boundary_removed.bit_count(),
+        "policies": sorted({a.policy_id for a in eff.principal.attachments}),
+        "unresolved_policies": list(eff.unresolved),
+    }
+
+
+def _used(act: Activity) -> dict[str, Any]:
+    if not act.known:
+        return {
+            "known": False,
+            "reason": act.reason,
+            "last_activity": act.last_activity.isoformat() if act.last_activity else None,
+        }
+    grans = {s.granularity for s in act.services}
+    return {
+        "known": True,
+        "granularity": "mixed" if len(grans) > 1 else (grans.pop() if grans else None),
+        "actions": act.used.bit_count(),
+        "unused_actions": act.unused.bit_count(),
+        "services_used": sorted(s.service for s in act.services if s.used),
+        "last_activity": act.last_activity.isoformat() if act.last_activity else None,
+    }

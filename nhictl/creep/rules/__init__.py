@@ -1,0 +1,88 @@
+"""Creep rules. Each rule id is stable; ``RULES`` documents them for every renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """Static description of a rule (SARIF rule metadata, docs)."""
+
+    id: str
+    title: str
+    default_severity: str
+    description: str
+
+
+RULES: dict[str, RuleInfo] = {
+    r.id: r
+    for r in (
+        RuleInfo(
+            "creep.unused-permission",
+            "Granted permission not used",
+            "medium",
+            "Granted actions not used within the window (action-level where tracked).",
+        ),
+        RuleInfo(
+            "creep.unused-principal",
+            "Principal not used",
+            "medium",
+            "No activity within the window: the identity and its grants can go.",
+        ),
+        RuleInfo(
+            "creep.beyond-declared",
+            "Grant exceeds declared access",
+            "high",
+            "Effective grant exceeds the registration manifest's declared actions/resources.",
+        ),
+        RuleInfo(
+            "creep.growth",
+            "Grant grew",
+            "medium",
+            "Actions added since the baseline, or across a customer policy's versions.",
+        ),
+        RuleInfo(
+            "priv.admin",
+            "Administrative access",
+            "critical",
+            "Full administrative access: every action, or all of IAM, on every resource.",
+        ),
+        RuleInfo(
+            "priv.wildcard",
+            "Wildcard grant",
+            "medium",
+            "Service-wide or global action wildcards, or scopable writes on Resource '*'.",
+        ),
+        RuleInfo(
+            "priv.escalation",
+            "Privilege escalation",
+            "high",
+            "Holds every action of a known privilege-escalation method (across policies).",
+        ),
+        RuleInfo(
+            "cred.stale-key",
+            "Stale access key",
+            "medium",
+            "Active access key older than the maximum age, or unused that long.",
+        ),
+        RuleInfo(
+            "inv.unregistered",
+            "Unregistered non-human principal",
+            "medium",
+            "A workload identity with no registration manifest.",
+        ),
+        RuleInfo(
+            "inv.orphan-manifest",
+            "Orphan manifest",
+            "medium",
+            "A registration manifest whose principal does not exist.",
+        ),
+        RuleInfo(
+            "trust.broad",
+            "Broad trust policy",
+            "high",
+            "Role assumable by anyone, or cross-account/federated without conditions.",
+        ),
+    )
+}

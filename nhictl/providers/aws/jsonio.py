@@ -1,0 +1,78 @@
+"""Reading JSON inputs with errors that name the file and the field."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nhictl.core.errors import InputError
+
+MAX_INPUT_BYTES = 1 << 30  # 1 GiB: far above a 20,000-role export (~45 MB), below "eats the box"
+
+
+def read_json_documents(path: Path) -> list[Any]:
+    """Parse a file holding one JSON document or several concatenated ones (CLI pages)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputError(f"{path}: {size} bytes is over the {MAX_INPUT_BYTES}-byte input cap")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a JSON file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_json_documents(text, str(path))
+
+
+def parse_json_documents(text: str, source: str) -> list[Any]:
+    """Split concatenated JSON documents (``aws ... --page-size`` output appended to one file)."""
+    decoder = json.JSONDecoder()
+    docs: list[Any] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= end:
+            break
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+            ) from None
+        docs.append(doc)
+    if not docs:
+        raise InputError(f"{source}: empty file, expected JSON")
+    return docs
+
+
+def expect(value: Any, kind: type | tuple[type, ...], source: str, path: str) -> Any:
+    """Return ``value`` if it has the expected JSON type, else raise naming file and field."""
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        names = names.replace("dict", "object").replace("list", "array").replace("str", "string")
+        got = type(value).__name__.replace("dict", "object").replace("list", "array")
+        raise InputError(f"{source}: {path}: expected {names}, got {got}")
+    return value
+
+
+def parse_time(value: Any, source: str, path: str) -> datetime | None:
+    """Parse an AWS timestamp (ISO 8601 with or without offset, or epoch seconds); None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    raise InputError(f"{source}: {path}: not a timestamp: {str(value)[:40]!r}")

@@ -1,0 +1,42 @@
+"""One call that reads every offline AWS input into a ``Snapshot``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nhictl.creep.model import Snapshot
+from nhictl.providers.aws.snapshot import load_snapshot_file
+from nhictl.providers.aws.usage import (
+    credentials_from_doc,
+    load_access_keys,
+    load_last_accessed,
+    usage_from_mapping,
+)
+
+
+def load_aws(
+    snapshot: Path,
+    last_accessed: Path | None = None,
+    access_keys: Path | None = None,
+) -> tuple[Snapshot, bool]:
+    """Load the snapshot (CLI export or nhictl bundle) plus optional usage and keys.
+
+    Returns the snapshot and whether access-key data was present (bundle or file).
+    """
+    snap, bundle = load_snapshot_file(snapshot)
+    keys_known = False
+    src = str(snapshot)
+    if bundle is not None:
+        if bundle.get("lastAccessed") is not None:
+            snap.usage.update(usage_from_mapping(bundle["lastAccessed"], src, "$.lastAccessed"))
+        if bundle.get("accessKeys") is not None:
+            users = {p.name: p.id for p in snap.principals.values() if p.kind == "user"}
+            snap.credentials.extend(credentials_from_doc(bundle["accessKeys"], src, users))
+            keys_known = True
+    if last_accessed is not None:
+        snap.usage.update(load_last_accessed(last_accessed))
+    if access_keys is not None:
+        users = {p.name: p.id for p in snap.principals.values() if p.kind == "user"}
+        snap.credentials.extend(load_access_keys(access_keys, users))
+        keys_known = True
+    return snap, keys_known
