@@ -121,6 +121,12 @@ def analyse(
     for d in orphans:
         findings += hygiene.orphan_manifest(ctx, d)
 
+    # Findings about a registered principal point at its manifest (SARIF annotates that line).
+    for f in findings:
+        d = declared.get(f.principal)
+        if f.location is None and d is not None and d.source:
+            f.location = (d.source, d.line or 1, d.column or 1)
+
     names = {p.id: p.name for p in snapshot.principals.values()}
     suppressed = apply_exclusions(findings, exclusions or [], options.now.date(), names)
 
@@ -232,3 +238,12 @@ def _used(act: Activity) -> dict[str, Any]:
         "services_used": sorted(s.service for s in act.services if s.used),
         "last_activity": act.last_activity.isoformat() if act.last_activity else None,
     }
+
+
+def over_threshold(report: Report, fail_on: str | None) -> bool:
+    """True when an unsuppressed finding is at or above ``fail_on`` (``--fail-on``)."""
+    if fail_on is None:
+        return False
+    floor = SEVERITY_RANK[fail_on]
+    return any(f.suppressed is None and SEVERITY_RANK[f.severity] >= floor
+               for f in report.findings)

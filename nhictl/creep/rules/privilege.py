@@ -64,35 +64,40 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
 def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     cat = ctx.catalog
     patterns: dict[str, set[str]] = {}
-    sev: Severity = "low"
+    sev_rank = 0  # 0 low, 1 medium, 2 high
+    all_conditional = True
     for g in eff.grants:
         st = g.statement
+        hit = False
         for pat in st.actions:
             svc, _, act = pat.partition(":")
             if pat.strip() == "*" or act == "*":
                 patterns.setdefault(pat, set()).add(g.policy_id)
+                hit = True
                 if pat.strip() == "*":
-                    sev = "high"
-                elif (
-                    cat.service_mask(svc) & cat.level_mask("Permissions management")
-                    and sev == "low"
-                ):
-                    sev = "medium"
+                    sev_rank = 2
+                elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
+                    sev_rank = max(sev_rank, 1)
         if st.not_actions:
             patterns.setdefault("NotAction:" + ",".join(st.not_actions), set()).add(g.policy_id)
-            sev = "high"
+            sev_rank, hit = 2, True
+        if hit and not g.conditional:
+            all_conditional = False
     out: list[Finding] = []
     if patterns:
-        out.append(
-            Finding(
-                "priv.wildcard",
-                sev,
-                eff.principal.id,
-                f"wildcard action grants: {', '.join(sorted(patterns)[:6])}",
-                {"patterns": {p: sorted(v) for p, v in sorted(patterns.items())}},
-                "List the actions the workload needs instead of service-wide or global wildcards.",
-            )
-        )
+        # A wildcard that only applies under a condition is one step less severe, and says so.
+        if all_conditional:
+            sev_rank = max(0, sev_rank - 1)
+        sev: Severity = ("low", "medium", "high")[sev_rank]  # type: ignore[assignment]
+        msg = f"wildcard action grants: {', '.join(sorted(patterns)[:6])}"
+        if all_conditional:
+            msg += " (only under conditions)"
+        out.append(Finding(
+            "priv.wildcard", sev, eff.principal.id, msg,
+            {"patterns": {p: sorted(v) for p, v in sorted(patterns.items())},
+             "conditional": all_conditional},
+            "List the actions the workload needs instead of service-wide or global wildcards.",
+        ))
     # Scopable write/permissions actions on Resource "*" without a condition. Actions that
     # cannot take a resource (wildcard-only, e.g. xray:PutTraceSegments) are never flagged.
     risky = (

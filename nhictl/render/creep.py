@@ -1,0 +1,216 @@
+"""Renderers for ``audit-creep`` reports: json, markdown, sarif (2.1.0), table (rich).
+
+Pure functions of a ``Report``; output size grows with findings and principals, never with the
+action catalog (evidence carries counts and capped samples, not expanded action lists).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nhictl import __version__
+from nhictl.creep.model import SEVERITY_RANK, Finding, PrincipalResult, Report
+from nhictl.creep.rules import RULES
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+SCHEMA_VERSION = "nhictl.audit-creep/v1"
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": f.rule_id,
+        "severity": f.severity,
+        "principal": f.principal,
+        "message": f.message,
+        "evidence": f.evidence,
+        "remediation": f.remediation,
+    }
+    if f.suppressed is not None:
+        out["suppressed"] = {"reason": f.suppressed}
+    if f.location is not None:
+        out["location"] = {"file": f.location[0], "line": f.location[1], "column": f.location[2]}
+    return out
+
+
+def principal_dict(p: PrincipalResult) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "kind": p.kind,
+        "name": p.name,
+        "account": p.account,
+        "creep_index": p.creep_index,
+        "bucket": p.bucket,
+        "granted": p.granted,
+        "used": p.used,
+        "declared": p.declared,
+        "index_detail": p.index_detail,
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The documented JSON shape (docs/audit-creep.md)."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "provider": report.provider,
+        "generated_at": report.generated_at.isoformat(),
+        "summary": report.summary,
+        "principals": [principal_dict(p) for p in report.principals],
+        "findings": [finding_dict(f) for f in report.findings],
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, sort_keys=False) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    s = report.summary
+    lines = [
+        f"# nhictl audit-creep ({report.provider})",
+        "",
+        f"Generated {report.generated_at.isoformat()} - {s['principals']} principals, "
+        f"{s['findings']} findings ({s['suppressed']} suppressed), creep index "
+        f"**{s['creep_index']}** ({s['bucket']}).",
+        "",
+        "| Severity | Count |",
+        "|---|---|",
+    ]
+    lines += [f"| {sev} | {n} |" for sev, n in s["by_severity"].items()]
+    lines += ["", "## Principals", "", "| Principal | Kind | Creep index | Granted | Used | Declared |",
+              "|---|---|---|---|---|---|"]
+    for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
+        used = str(p.used.get("actions")) if p.used.get("known") else "unknown"
+        decl = p.declared["manifest"] if p.declared else "-"
+        lines.append(f"| `{p.id}` | {p.kind} | {p.creep_index} ({p.bucket}) | "
+                     f"{p.granted['actions']} | {used} | {_md_escape(decl)} |")
+    lines += ["", "## Findings", ""]
+    if not report.findings:
+        lines.append("No findings.")
+    lines += ["| Severity | Rule | Principal | Finding | Remediation |", "|---|---|---|---|---|"]
+    for f in report.findings:
+        sev = f.severity + (" (suppressed)" if f.suppressed else "")
+        lines.append(f"| {sev} | `{f.rule_id}` | `{f.principal}` | {_md_escape(f.message)} | "
+                     f"{_md_escape(f.remediation)} |")
+    if s.get("warnings"):
+        lines += ["", "## Warnings", ""] + [f"- {_md_escape(w)}" for w in s["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+_SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note",
+                "info": "note"}
+_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0",
+                      "info": "0.0"}
+
+
+def _uri(path: str) -> str:
+    p = Path(path)
+    return p.resolve().as_uri() if p.is_absolute() else p.as_posix()
+
+
+def render_sarif(report: Report) -> str:
+    """SARIF 2.1.0: one result per finding; manifest line when there is a manifest."""
+    rule_ids = list(RULES)
+    rules = [{
+        "id": r.id,
+        "name": r.title.replace(" ", ""),
+        "shortDescription": {"text": r.title},
+        "fullDescription": {"text": r.description},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[r.default_severity]},
+        "properties": {"security-severity": _SECURITY_SEVERITY[r.default_severity],
+                       "tags": ["security", "iam", "privilege-creep"]},
+    } for r in RULES.values()]
+    snapshot = str(report.summary.get("inputs", {}).get("snapshot") or "")
+    results = []
+    for f in report.findings:
+        if f.location is not None:
+            phys: dict[str, Any] = {
+                "artifactLocation": {"uri": _uri(f.location[0])},
+                "region": {"startLine": max(1, f.location[1]),
+                           "startColumn": max(1, f.location[2])},
+            }
+        else:
+            phys = {"artifactLocation": {"uri": _uri(snapshot) if snapshot else "snapshot"}}
+        res: dict[str, Any] = {
+            "ruleId": f.rule_id,
+            "ruleIndex": rule_ids.index(f.rule_id),
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.message}. Fix: {f.remediation}"},
+            "locations": [{
+                "physicalLocation": phys,
+                "logicalLocations": [{"fullyQualifiedName": f.principal, "kind": "resource"}],
+            }],
+            "partialFingerprints": {"nhictl/v1": f"{f.rule_id}|{f.principal}|{_fp(f)}"},
+            "properties": {"severity": f.severity,
+                           "security-severity": _SECURITY_SEVERITY[f.severity],
+                           "evidence": f.evidence},
+        }
+        if f.suppressed is not None:
+            res["suppressions"] = [{"kind": "external", "justification": f.suppressed}]
+        results.append(res)
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "nhictl audit-creep",
+                "version": __version__,
+                "informationUri": "https://github.com/nhictl/nhictl",
+                "rules": rules,
+            }},
+            "results": results,
+            "properties": {"summary": report.summary},
+        }],
+    }
+    return json.dumps(sarif, indent=2) + "\n"
+
+
+def _fp(f: Finding) -> str:
+    ev = f.evidence
+    for key in ("service", "policy", "key_id", "trusted", "manifest", "granularity"):
+        if key in ev and ev[key] is not None:
+            return f"{key}={ev[key]}"
+    return ""
+
+
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
+          "info": "dim"}
+
+
+def render_table(report: Report, console: Console) -> None:
+    """Human view: summary line, principals by creep index, findings by severity."""
+    from rich.table import Table
+
+    s = report.summary
+    console.print(
+        f"[bold]audit-creep[/bold] {report.provider}: {s['principals']} principals, "
+        f"{s['findings']} findings ({s['suppressed']} suppressed), creep index "
+        f"[bold]{s['creep_index']}[/bold] ({s['bucket']})"
+    )
+    pt = Table(title="Principals", show_lines=False)
+    for col in ("principal", "kind", "index", "granted", "used", "declared"):
+        pt.add_column(col, overflow="fold")
+    for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
+        if p.creep_index == 0 and not any(f.principal == p.id for f in report.findings):
+            continue
+        used = str(p.used.get("actions")) if p.used.get("known") else "?"
+        pt.add_row(p.id, p.kind, f"{p.creep_index} {p.bucket}", str(p.granted["actions"]), used,
+                   p.declared["manifest"] if p.declared else "-")
+    console.print(pt)
+    ft = Table(title="Findings")
+    for col in ("severity", "rule", "principal", "finding"):
+        ft.add_column(col, overflow="fold")
+    for f in sorted(report.findings,
+                    key=lambda f: (f.suppressed is not None, -SEVERITY_RANK[f.severity])):
+        sev = f"[{_STYLE[f.severity]}]{f.severity}[/]" + (" (suppressed)" if f.suppressed else "")
+        ft.add_row(sev, f.rule_id, f.principal, f.message)
+    console.print(ft)
+    for w in s.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {w}")

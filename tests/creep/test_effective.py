@@ -1,0 +1,114 @@
+"""Effective permissions: the traps the anchors fall into."""
+
+from __future__ import annotations
+
+from nhictl.creep.effective import Expander, effective_for
+from nhictl.creep.knowledge import ProviderKnowledge
+
+from .conftest import allow, arn, deny, doc, export, group, policy, role, snapshot_of, user
+
+
+def _eff(page: dict, pid: str, knowledge: ProviderKnowledge):  # type: ignore[no-untyped-def]
+    snap = snapshot_of(page)
+    return effective_for(snap.principals[pid], snap, Expander(knowledge.catalog))
+
+
+def _has(knowledge: ProviderKnowledge, mask: int, action: str) -> bool:
+    bit = knowledge.catalog.index(action)
+    assert bit is not None
+    return bool(mask >> bit & 1)
+
+
+def test_unconditional_deny_is_subtracted(knowledge: ProviderKnowledge) -> None:
+    page = export(roles=[role("r", doc(allow("s3:*"), deny("s3:Delete*")))])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert not _has(knowledge, eff.allowed, "s3:DeleteBucket")
+    assert _has(knowledge, eff.allowed, "s3:GetObject")
+    assert _has(knowledge, eff.denied, "s3:DeleteObject")
+
+
+def test_deny_with_condition_removes_nothing_but_is_shown(knowledge: ProviderKnowledge) -> None:
+    cond = {"Bool": {"aws:MultiFactorAuthPresent": "false"}}
+    page = export(roles=[role("r", doc(allow("s3:*"), deny("s3:Delete*", Condition=cond)))])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert _has(knowledge, eff.allowed, "s3:DeleteBucket")
+    assert _has(knowledge, eff.denied_conditional, "s3:DeleteBucket")
+    assert eff.denied == 0
+
+
+def test_notaction_allow_with_deny(knowledge: ProviderKnowledge) -> None:
+    page = export(roles=[role("r", doc(
+        {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
+        deny("ec2:*")))])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert not _has(knowledge, eff.allowed, "iam:CreateUser")
+    assert not _has(knowledge, eff.allowed, "ec2:RunInstances")
+    assert _has(knowledge, eff.allowed, "s3:GetObject")
+    assert _has(knowledge, eff.allowed, "lambda:InvokeFunction")
+
+
+def test_scoped_deny_only_removes_covered_grants(knowledge: ProviderKnowledge) -> None:
+    page = export(roles=[role("r", doc(
+        allow("s3:GetObject", "arn:aws:s3:::a/*"),
+        allow("s3:PutObject", "*"),
+        deny(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::a/*")))])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert not _has(knowledge, eff.allowed, "s3:GetObject")  # fully covered by the Deny
+    assert _has(knowledge, eff.allowed, "s3:PutObject")  # still allowed on other buckets
+    assert _has(knowledge, eff.denied_scoped, "s3:PutObject")
+
+
+def test_permissions_boundary_intersects(knowledge: ProviderKnowledge) -> None:
+    bnd = policy("boundary", doc(allow(["s3:GetObject", "s3:ListBucket"])))
+    page = export(roles=[role("r", doc(allow(["s3:*", "iam:*"])), boundary=bnd["Arn"])],
+                  policies=[bnd])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert eff.allowed.bit_count() == 2
+    assert not _has(knowledge, eff.allowed, "iam:CreateUser")
+    assert _has(knowledge, eff.boundary_removed, "iam:CreateUser")
+
+
+def test_boundary_with_condition_makes_grants_conditional(knowledge: ProviderKnowledge) -> None:
+    bnd = policy("boundary", doc(allow("s3:*", Condition={"StringEquals": {"aws:RequestedRegion":
+                                                                           "eu-west-1"}})))
+    page = export(roles=[role("r", doc(allow("s3:GetObject")))], policies=[bnd])
+    page["RoleDetailList"][0]["PermissionsBoundary"] = {"PermissionsBoundaryArn": bnd["Arn"]}
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert _has(knowledge, eff.allowed, "s3:GetObject")
+    assert not _has(knowledge, eff.unconditional, "s3:GetObject")
+
+
+def test_group_policies_apply_to_users(knowledge: ProviderKnowledge) -> None:
+    mp = policy("team", doc(allow("sqs:SendMessage")))
+    page = export(users=[user("u", groups=("g",))],
+                  groups=[group("g", doc(allow("s3:GetObject")), managed=(mp["Arn"],))],
+                  policies=[mp])
+    eff = _eff(page, arn("user", "u"), knowledge)
+    assert _has(knowledge, eff.allowed, "s3:GetObject")
+    assert _has(knowledge, eff.allowed, "sqs:SendMessage")
+    assert {g.inherited_from for g in eff.grants} == {arn("group", "g")}
+
+
+def test_managed_policy_uses_default_version(knowledge: ProviderKnowledge) -> None:
+    mp = policy("p", doc(allow("s3:GetObject")), doc(allow("s3:*")), default=1)
+    page = export(roles=[role("r", managed=(mp["Arn"],))], policies=[mp])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert eff.allowed.bit_count() == 1
+
+
+def test_each_distinct_document_expanded_once(knowledge: ProviderKnowledge) -> None:
+    same = doc(allow(["s3:Get*", "ec2:Describe*"]))
+    page = export(roles=[role(f"r{i}", same) for i in range(50)])
+    snap = snapshot_of(page)
+    exp = Expander(knowledge.catalog)
+    for p in snap.principals.values():
+        effective_for(p, snap, exp)
+    assert exp.expanded_documents == 1
+
+
+def test_conditional_grant_is_not_unconditional(knowledge: ProviderKnowledge) -> None:
+    page = export(roles=[role("r", doc(allow("*", Condition={
+        "StringEquals": {"aws:SourceVpce": "vpce-1"}})))])
+    eff = _eff(page, arn("role", "r"), knowledge)
+    assert eff.allowed == knowledge.catalog.all_mask
+    assert eff.unconditional == 0
