@@ -71,14 +71,19 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
         hit = False
         for pat in st.actions:
             svc, _, act = pat.partition(":")
-            if pat.strip() == "*" or act == "*":
+            if not (pat.strip() == "*" or act == "*"):
+                continue
+            # Judge the wildcard by what survives Deny and the boundary: "s3:*" cut down to
+            # three actions by a permissions boundary is not a service-wide grant any more.
+            scope = cat.all_mask if pat.strip() == "*" else cat.service_mask(svc)
+            if (g.mask & scope).bit_count() * 2 >= scope.bit_count():
                 patterns.setdefault(pat, set()).add(g.policy_id)
                 hit = True
                 if pat.strip() == "*":
                     sev_rank = 2
                 elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
                     sev_rank = max(sev_rank, 1)
-        if st.not_actions:
+        if st.not_actions and g.mask.bit_count() * 2 >= cat.all_mask.bit_count():
             patterns.setdefault("NotAction:" + ",".join(st.not_actions), set()).add(g.policy_id)
             sev_rank, hit = 2, True
         if hit and not g.conditional:
