@@ -15,7 +15,7 @@ import typer
 
 from nhictl import __version__
 from nhictl.cli import config_cmd, schema_cmd, validate_cmd
-from nhictl.cli.output import STATE, error
+from nhictl.cli.output import STATE, error, reset_consoles
 from nhictl.core.errors import NhictlError
 
 EXIT_INTERNAL = 3
@@ -77,6 +77,7 @@ app.add_typer(config_cmd.app, name="config")
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) the exit code."""
+    reset_consoles()  # streams may differ between in-process calls (tests)
     try:
         result = app(args=argv, prog_name="nhictl", standalone_mode=False)
         code = result if isinstance(result, int) else 0

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import typer
 
 from nhictl.cli.output import console, emit
 
-app = typer.Typer(help="Inspect settings (flags > NHICTL_* environment > config file > defaults).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect settings (flags > NHICTL_* environment > config file > defaults).",
+    no_args_is_help=True,
+)
 
 
 class ConfigFormat(StrEnum):
@@ -27,12 +30,16 @@ def show(
     from nhictl.render.formats import to_json, to_yaml
 
     settings = load_settings()
-    data = {
+    data: dict[str, Any] = {
         "config_file": str(settings.paths.config_file),
         "data_dir": str(settings.paths.data_dir),
         "settings": {
-            name: {"value": settings.values[name], "source": settings.sources[name],
-                   "env": SPECS[name].env, "help": SPECS[name].help}
+            name: {
+                "value": settings.values[name],
+                "source": settings.sources[name],
+                "env": SPECS[name].env,
+                "help": SPECS[name].help,
+            }
             for name in SPECS
         },
     }

@@ -29,6 +29,13 @@ STATE = CliState()
 _consoles: dict[str, Console] = {}
 
 
+def reset_consoles() -> None:
+    """Forget consoles (and so the streams they hold); the next use builds fresh ones."""
+    _consoles.clear()
+    STATE.verbosity = 0
+    STATE.color = None
+
+
 def _color_mode() -> str:
     if STATE.color:
         return STATE.color

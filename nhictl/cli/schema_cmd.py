@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="List and print the JSON Schemas nhictl validates against.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="List and print the JSON Schemas nhictl validates against.", no_args_is_help=True
+)
 
 
 @app.command("list")

@@ -1,4 +1,4 @@
-"""Durations as written in manifests and flags: ``90s``, ``10m``, ``1h30m``, ``2d`` or ISO 8601 ``PT15M``."""
+"""Durations in manifests and flags: ``90s``, ``10m``, ``1h30m``, ``2d`` or ISO 8601 ``PT15M``."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ is plain JSON (dict, list, str, int, float, bool, None).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,7 @@ from nhictl.core.errors import InputError
 
 try:  # libyaml's C parser is ~10x faster; fall back to pure Python where it is missing.
     from yaml import CSafeLoader as _BaseLoader
-
-    from yaml import _yaml as _libyaml  # type: ignore[attr-defined]
+    from yaml import _yaml as _libyaml
 
     # libyaml >= 0.2.6 refuses nesting deeper than 1000 while parsing; older builds recurse in C
     # while composing and can crash the process, so for them we pre-scan the event stream.
@@ -105,10 +104,10 @@ def _find_pair(node: MappingNode, key: str | int) -> tuple[Node, Node] | None:
     return found
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """Safe loader: string keys, no duplicates, timestamps as text, no exotic tags."""
 
-    def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, MappingNode):
             raise ConstructorError(None, None, "expected a mapping", node.start_mark)
         seen: set[str] = set()
@@ -131,19 +130,17 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             mapping[str(key_node.value)] = self.construct_object(value_node, deep=deep)
         return mapping
 
-    def construct_yaml_map(self, node: Node) -> Iterator[dict[str, Any]]:
-        data: dict[str, Any] = {}
+    def construct_yaml_map(self, node: Node) -> Generator[dict[Any, Any], None, None]:
+        data: dict[Any, Any] = {}
         yield data
         data.update(self.construct_mapping(node))
 
     def construct_unsupported(self, node: Node) -> Any:
-        raise ConstructorError(
-            None, None, f"unsupported YAML tag {node.tag!r}", node.start_mark
-        )
+        raise ConstructorError(None, None, f"unsupported YAML tag {node.tag!r}", node.start_mark)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
 for _tag in _UNSUPPORTED_TAGS:
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_unsupported)
 
@@ -302,7 +299,7 @@ def _prescan_depth(source: str, text: str, limits: Limits) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > limits.max_depth:
-                    line = event.start_mark.line + 1
+                    line = event.start_mark.line + 1 if event.start_mark else 0
                     raise InputError(
                         f"{source}:{line}: nesting deeper than {limits.max_depth} levels"
                     )

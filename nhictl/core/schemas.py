@@ -16,7 +16,9 @@ def schema_names() -> list[str]:
     """Names of the bundled schemas, e.g. ``agent-registration.v1``."""
     folder = resources.files("nhictl") / "schemas"
     return sorted(
-        entry.name.removesuffix(_SUFFIX) for entry in folder.iterdir() if entry.name.endswith(_SUFFIX)
+        entry.name.removesuffix(_SUFFIX)
+        for entry in folder.iterdir()
+        if entry.name.endswith(_SUFFIX)
     )
 
 

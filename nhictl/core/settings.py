@@ -53,11 +53,21 @@ class Paths:
 
 
 def _size(text: str) -> int:
-    units = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
-             "mib": 1024**2, "g": 1024**3, "gib": 1024**3}
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1024,
+        "kb": 1024,
+        "kib": 1024,
+        "m": 1024**2,
+        "mb": 1024**2,
+        "mib": 1024**2,
+        "g": 1024**3,
+        "gib": 1024**3,
+    }
     value = text.strip().lower()
     number = value.rstrip("abgikm")
-    unit = value[len(number):]
+    unit = value[len(number) :]
     if not number.isdigit() or unit not in units:
         raise InputError(f"{text!r} is not a size (use e.g. 1048576, 512KiB, 1MiB)")
     return int(number) * units[unit]
@@ -93,7 +103,9 @@ class SettingSpec:
 SPECS: dict[str, SettingSpec] = {
     spec.name: spec
     for spec in (
-        SettingSpec("ttl_ceiling", parse_duration, "1h", "Longest credential TTL any manifest may declare."),
+        SettingSpec(
+            "ttl_ceiling", parse_duration, "1h", "Longest credential TTL any manifest may declare."
+        ),
         SettingSpec("max_file_size", _size, "1MiB", "Largest input file nhictl will read."),
         SettingSpec("color", _choice("auto", "always", "never"), "auto", "Colour on the terminal."),
         SettingSpec("policy_dir", _path_list, "", "Extra policy folders (os.pathsep-separated)."),
@@ -104,7 +116,7 @@ SPECS: dict[str, SettingSpec] = {
 
 @dataclass(frozen=True)
 class Settings:
-    """The merged settings, plus where each value came from (``flag``, ``env``, ``file``, ``default``)."""
+    """The merged settings and where each came from (``flag``, ``env``, ``file``, ``default``)."""
 
     values: dict[str, Any]
     sources: dict[str, str]

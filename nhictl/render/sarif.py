@@ -17,8 +17,15 @@ INFORMATION_URI = "https://github.com/nhictl/nhictl"
 
 # GitHub maps security-severity: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, < 4 low.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
-LEVEL = {"critical": "error", "high": "error", "error": "error", "medium": "warning",
-         "warning": "warning", "low": "note", "info": "note"}
+LEVEL = {
+    "critical": "error",
+    "high": "error",
+    "error": "error",
+    "medium": "warning",
+    "warning": "warning",
+    "low": "note",
+    "info": "note",
+}
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ def _check_identity(spec: dict[str, Any], report: _Report, options: CheckOptions
         problem = spiffe_id_problem(spiffe_id)
         if problem:
             report.error(
-                "spiffe-id", (*base, "spiffeId"), f"{spiffe_id!r} is not a valid SPIFFE ID: {problem}"
+                "spiffe-id",
+                (*base, "spiffeId"),
+                f"{spiffe_id!r} is not a valid SPIFFE ID: {problem}",
             )
     issuer = _get(identity, "issuer")
     if isinstance(issuer, str):
@@ -133,6 +135,8 @@ def _check_identity(spec: dict[str, Any], report: _Report, options: CheckOptions
 
 def _check_credentials(spec: dict[str, Any], report: _Report, options: CheckOptions) -> None:
     credentials = spec.get("credentials")
+    if not isinstance(credentials, dict):
+        return
     base: JsonPath = ("spec", "credentials")
     seconds: dict[str, int] = {}
     for key in ("defaultTtl", "maxTtl"):

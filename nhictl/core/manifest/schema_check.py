@@ -83,7 +83,7 @@ def _issues_from_error(error: Any, document: Document) -> list[Issue]:
                 message += f" (did you mean {close[0]!r}?)"
             issues.append(Issue(Severity.ERROR, "schema", message, (*path, key), line, column))
         return issues
-    line, column = document.locate(path)
+    line, column = document.locate(path, key=True)
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         return [
@@ -102,9 +102,8 @@ def _message(error: Any, path: JsonPath) -> str:
         message = f"{_short(error.instance)} {hint}"
     elif validator == "not" and path and path[-1] == "workloadIdentity":
         kind = error.instance.get("type") if isinstance(error.instance, dict) else None
-        extra = sorted(
-            k for k in ("spiffeId", "issuer", "subject", "boundClaims") if k in error.instance
-        )
+        foreign = ("spiffeId",) if kind == "oidc" else ("issuer", "subject", "boundClaims")
+        extra = sorted(k for k in foreign if k in error.instance)
         message = f"field(s) {', '.join(extra)} do not apply to type {kind!r}"
     elif validator == "oneOf" and len(path) >= 2 and path[-2] == "boundClaims":
         message = f"{_short(error.instance)} must be a string or a list of strings"

@@ -72,7 +72,9 @@ class ManifestValidator:
         issues.extend(semantic_issues(document, self._checks))
         name = _name_of(document)
         if name is not None:
-            where = f"{document.source}" + (f" (document {document.index + 1})" if document.index else "")
+            where = f"{document.source}" + (
+                f" (document {document.index + 1})" if document.index else ""
+            )
             first = self._names.setdefault(name, where)
             if first != where:
                 line, column = document.locate(("metadata", "name"))
