@@ -52,12 +52,10 @@ def validate(
     Exit code 0 when every document is valid (warnings allowed unless --strict), 1 when any
     is invalid, 2 when an input cannot be read or parsed at all.
 
+    \b
     Examples:
-
       nhictl validate agents/
-
       nhictl validate 'agents/**/*.yaml' --format sarif -o nhictl.sarif
-
       cat agent.yaml | nhictl validate -
     """
     from nhictl.core.durations import parse_duration
