@@ -6,10 +6,11 @@ import re
 
 from nhictl.core.errors import InputError
 
+# re.ASCII: \d would otherwise accept any Unicode digit (e.g. fullwidth digits).
 # Compact form: units in descending order, each at most once (``1h30m``, not ``30m1h``).
-_COMPACT = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_COMPACT = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII)
 # ISO-8601 durations without years/months: those have no fixed length in seconds.
-_ISO = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+_ISO = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.ASCII)
 
 _MAX_TEXT = 32
 # A hundred years: far above any sane TTL or review period, and well inside Cedar's 64-bit Long.
