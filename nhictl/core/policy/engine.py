@@ -175,7 +175,8 @@ class PolicyEngine:
 
         ctx = dict(context)
         ctx["ttlCeilingSeconds"] = self.ttl_ceiling_seconds
-        ctx.setdefault("time", time_context())
+        if "time" not in ctx:
+            ctx["time"] = time_context()
         if action in ("register", "activate"):
             resource: dict[str, str] = dict(REGISTRY_UID)
         else:
