@@ -341,3 +341,20 @@ def test_engine_accepts_the_same_agent_many_times(engine: PolicyEngine, agent: A
     with_ticket = engine.decide("authorize", agent, authz(attributes={"ticket": "CHG-1"}))
     without = engine.decide("authorize", agent, authz())
     assert with_ticket.allowed and without.allowed
+
+
+def test_decisions_serialise_to_stable_json(engine: PolicyEngine, agent: AgentEntity) -> None:
+    decision = engine.decide("issue", agent, issue(ttl_seconds=901))
+    assert decision.to_dict() == {
+        "action": "issue",
+        "decision": "deny",
+        "allowed": False,
+        "policy_ids": ["issue.ttl-within-agent-max"],
+        "reasons": ["the requested TTL exceeds the agent's maxTtl"],
+        "errors": [],
+    }
+    registration = engine.decide_registration(BASE, now=WEEKDAY_NOON).to_dict()
+    assert registration["outcome"] == "pending-approval"
+    assert registration["agent"] == "invoice-reconciler"
+    assert registration["register"]["decision"] == "allow"
+    assert registration["activate"]["policy_ids"] == ["activate.prod-write-needs-approval"]
