@@ -197,7 +197,7 @@ class PolicyEngine:
                 "context": ctx,
             }
             result = cedarpy.is_authorized(request, self._policy_set, entities, self._schema)
-        except (ValueError, TypeError, OverflowError) as exc:
+        except Exception as exc:  # fail closed: whatever cedarpy or JSON raises is a deny
             return self._deny_error(action, f"request could not be evaluated: {exc}")
         return self._interpret(action, agent, result)
 
