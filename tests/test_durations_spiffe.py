@@ -17,12 +17,12 @@ def test_parse_duration(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "10", "m10", "1.5h", "P", "PT", "10 minutes", "-5m", "P1DT"])
 def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(InputError, match="is not a duration"):
+    with pytest.raises(InputError, match="invalid"):
         parse_duration(text)
 
 
 def test_parse_duration_rejects_absurd_lengths() -> None:
-    with pytest.raises(InputError, match="ten years"):
+    with pytest.raises(InputError, match="100 years"):
         parse_duration("99999d")
 
 

@@ -47,7 +47,7 @@ def test_xdg_dirs_without_nhictl_home(monkeypatch: pytest.MonkeyPatch, tmp_path:
     [
         ("ttl_ceiling = ", "invalid TOML"),
         ('ttl_celing = "1h"', "unknown setting"),
-        ('ttl_ceiling = "forever"', "not a duration"),
+        ('ttl_ceiling = "forever"', "invalid duration"),
         ('color = "sometimes"', "not one of"),
         ("ttl_ceiling = {a = 1}", "expected a string"),
     ],
