@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from nhictl.core._jose import b64url_encode, strict_json_loads
 from nhictl.core.errors import InputError, NotInitializedError
@@ -47,16 +47,13 @@ def _utcnow() -> datetime:
 # --------------------------------------------------------------------------- JWK helpers
 
 
-PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
-
-
-def public_jwk(key: PrivateKey | PublicKey) -> dict[str, str]:
-    """The RFC 7517 public JWK (required members only) of an Ed25519 or P-256 key."""
-    pub = key.public_key() if isinstance(key, PrivateKey) else key
+def public_jwk(key: object) -> dict[str, str]:
+    """The RFC 7517 public JWK (required members only) of an Ed25519, P-256 or RSA key."""
+    pub = key.public_key() if isinstance(key, PrivateKey | rsa.RSAPrivateKey) else key
     if isinstance(pub, ed25519.Ed25519PublicKey):
         raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw)}
-    if isinstance(pub.curve, ec.SECP256R1):
+    if isinstance(pub, ec.EllipticCurvePublicKey) and isinstance(pub.curve, ec.SECP256R1):
         numbers = pub.public_numbers()
         return {
             "crv": "P-256",
@@ -64,7 +61,14 @@ def public_jwk(key: PrivateKey | PublicKey) -> dict[str, str]:
             "x": b64url_encode(numbers.x.to_bytes(32, "big")),
             "y": b64url_encode(numbers.y.to_bytes(32, "big")),
         }
-    raise InputError("unsupported signing key type (Ed25519 or P-256 only)")
+    if isinstance(pub, rsa.RSAPublicKey):
+        e, n = pub.public_numbers().e, pub.public_numbers().n
+        return {
+            "e": b64url_encode(e.to_bytes((e.bit_length() + 7) // 8, "big")),
+            "kty": "RSA",
+            "n": b64url_encode(n.to_bytes((n.bit_length() + 7) // 8, "big")),
+        }
+    raise InputError("unsupported key type (Ed25519, P-256 or RSA only)")
 
 
 _THUMBPRINT_MEMBERS = {
