@@ -433,3 +433,14 @@ def test_bad_manifest_shape_is_input_error(spiffe_trust: TrustSources) -> None:
         with pytest.raises(InputError) as excinfo:
             verify_identity("a.b.c", spec, spiffe_trust, now=NOW)
         assert not isinstance(excinfo.value, IdentityError)
+
+
+def test_demo_idp_reuses_its_key_and_checks_mode(tmp_path: Path) -> None:
+    first = DemoSpiffeIdp(tmp_path, "demo.test")
+    again = DemoSpiffeIdp(tmp_path, "demo.test")
+    assert again.kid == first.kid
+    first.key_path.chmod(0o644)
+    with pytest.raises(InputError, match=r"mode"):
+        DemoSpiffeIdp(tmp_path, "demo.test")
+    with pytest.raises(InputError):
+        DemoSpiffeIdp(tmp_path / "x", "Not A Domain")

@@ -139,3 +139,21 @@ def test_signing_key_repr_hides_private_key(tmp_path: Path) -> None:
     store = KeyStore(tmp_path)
     store.create()
     assert "private" not in repr(store.current()).lower()
+
+
+def _ensure_in_child(keys_dir: str) -> None:
+    KeyStore(Path(keys_dir)).ensure()
+
+
+def test_concurrent_ensure_creates_one_key(tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_ensure_in_child, args=(str(tmp_path),)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    assert len(KeyStore(tmp_path).list()) == 1
+    assert len(list(tmp_path.glob("*.pem"))) == 1
