@@ -46,6 +46,6 @@ class ProviderError(NhictlError):
 
 
 class VerdictError(NhictlError):
-    """A negative answer: invalid manifest, denied request, invalid token, findings over threshold."""
+    """A negative answer: invalid manifest, denied, invalid token, findings over the threshold."""
 
     exit_code = 1

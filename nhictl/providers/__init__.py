@@ -1,1 +1,1 @@
-"""One package per cloud: collect live, load snapshot files into the common model, mint/revoke JIT credentials."""
+"""One package per cloud: collect live, load snapshots into the common model, mint/revoke JIT."""

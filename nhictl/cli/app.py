@@ -1,0 +1,117 @@
+"""The ``nhictl`` command: the Typer app, global flags, and the one place errors become exit codes.
+
+Exit codes: 0 success; 1 a negative answer (invalid manifest, denied, invalid token, findings at
+or above --fail-on); 2 usage or input error; 3 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+import typer
+
+from nhictl import __version__
+from nhictl.cli import config_cmd, schema_cmd, validate_cmd
+from nhictl.cli.output import STATE, error, reset_consoles
+from nhictl.core.errors import NhictlError
+
+EXIT_INTERNAL = 3
+
+app = typer.Typer(
+    name="nhictl",
+    help="Governance for non-human identities and AI agents: validate manifests, register "
+    "agents, issue just-in-time credentials, audit privilege creep.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    # Plain click help: rich's help renderer imports markdown-it and costs ~100 ms per call.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nhictl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        show_default=False,
+        help="More detail; -vv also shows tracebacks.",
+    ),
+    quiet: int = typer.Option(
+        0, "--quiet", "-q", count=True, show_default=False, help="Only errors on stderr."
+    ),
+    color: str = typer.Option(
+        None,
+        "--color",
+        help="Colour: auto (only on a terminal), always or never. NO_COLOR is honoured.",
+        click_type=click.Choice(["auto", "always", "never"]),
+        show_default=False,
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Global options."""
+    STATE.verbosity = verbose - quiet
+    STATE.color = color
+    level = logging.WARNING if STATE.verbosity <= 0 else logging.INFO
+    if STATE.verbosity >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="nhictl: %(levelname)s: %(message)s", stream=sys.stderr)
+
+
+validate_cmd.register(app)
+app.add_typer(schema_cmd.app, name="schema")
+app.add_typer(config_cmd.app, name="config")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return (and, as a console script, exit with) the exit code."""
+    reset_consoles()  # streams may differ between in-process calls (tests)
+    try:
+        result = app(args=argv, prog_name="nhictl", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        error("aborted")
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = 2
+    except NhictlError as exc:
+        error(exc.message, exc.hint)
+        if STATE.verbosity >= 2:
+            traceback.print_exc()
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        error("interrupted")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:  # a bug: say so plainly, keep the traceback behind -vv
+        error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in nhictl; rerun with -vv for the traceback and report it",
+        )
+        if STATE.verbosity >= 2:
+            traceback.print_exc()
+        code = EXIT_INTERNAL
+    return code
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

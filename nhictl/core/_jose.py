@@ -1,0 +1,378 @@
+"""Strict JOSE plumbing shared by ``keys``, ``identity`` and ``tokens``.
+
+Why our own layer on top of PyJWT: PyJWT verifies signatures well, but it accepts duplicate JSON
+keys, decodes base64 leniently, ignores ``typ`` and lets the caller pass any key for any ``alg``.
+RFC 8725 asks for all of that to be pinned, so every token is pre-parsed here (strict base64url,
+strict UTF-8, no duplicate keys), its header is screened (alg allow-list, no ``jku``/``x5u``/
+``x5c``/``jwk``/``crit``), the key is chosen only from a pinned ``KeySet`` by ``kid`` and bound to
+the ``alg`` by key type, and only then does PyJWT check the signature with that single algorithm.
+
+Error messages never contain the token, a claim value that could be secret, or key material.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+from nhictl.core.errors import InputError, VerdictError
+
+PublicKey = (
+    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+)
+
+#: Asymmetric algorithms only. ``none`` and HS* can never appear here (RFC 8725 §3.1, §3.2).
+ALLOWED_ALGS: frozenset[str] = frozenset(
+    {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
+)
+
+#: Headers that would let the token choose its own key or extensions; always refused.
+FORBIDDEN_HEADERS: frozenset[str] = frozenset({"jku", "x5u", "x5c", "jwk", "crit"})
+
+#: A JWT larger than this is refused before any parsing (bounds memory and JSON nesting).
+MAX_TOKEN_BYTES = 16 * 1024
+
+_EC_CURVES: dict[str, tuple[type[ec.EllipticCurve], int, str]] = {
+    # crv -> (curve class, coordinate length in bytes, the one alg allowed with it)
+    "P-256": (ec.SECP256R1, 32, "ES256"),
+    "P-384": (ec.SECP384R1, 48, "ES384"),
+    "P-521": (ec.SECP521R1, 66, "ES512"),
+}
+_RSA_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+_JWS = jwt.PyJWS()
+
+
+class JoseError(VerdictError):
+    """A token was refused. ``reason`` is a stable machine-readable code for output and audit."""
+
+    def __init__(self, reason: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- encoding helpers
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url without padding; raises ValueError on anything else."""
+    if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:  # pragma: no cover - the regex already excludes this
+        raise ValueError("not base64url") from exc
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate JSON member {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def strict_json_loads(raw: bytes | str) -> Any:
+    """Parse JSON as UTF-8 with duplicate members and NaN/Infinity refused (ValueError)."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def sha256_hex(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def to_epoch(now: datetime | None) -> float:
+    """Seconds since the epoch for an aware datetime (naive datetimes are a programming error)."""
+    if now is None:
+        return datetime.now(UTC).timestamp()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.timestamp()
+
+
+def from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _b64_int(value: Any, what: str) -> int:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a base64url string")
+    return int.from_bytes(b64url_decode(value), "big")
+
+
+def _b64_fixed(value: Any, size: int, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a base64url string")
+    raw = b64url_decode(value)
+    if len(raw) != size:
+        raise ValueError(f"{what} has the wrong length")
+    return raw
+
+
+@dataclass(frozen=True)
+class JwkEntry:
+    """One usable public key from a pinned JWKS. ``algs`` is what this key may verify."""
+
+    kid: str | None
+    kty: str
+    algs: frozenset[str]
+    key: PublicKey
+
+
+def public_key_from_jwk(jwk: Mapping[str, Any]) -> JwkEntry:
+    """Build a public key from a JWK; ValueError for symmetric, private or malformed keys."""
+    kty = jwk.get("kty")
+    if any(member in jwk for member in _PRIVATE_JWK_MEMBERS):
+        # Never echo the member values: they are secrets.
+        raise ValueError("contains private or symmetric key material")
+    kid = jwk.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise ValueError("kid must be a string")
+    key: PublicKey
+    if kty == "RSA":
+        n = _b64_int(jwk.get("n"), "n")
+        e = _b64_int(jwk.get("e"), "e")
+        if n.bit_length() < 2048:
+            raise ValueError("RSA key shorter than 2048 bits")
+        key = rsa.RSAPublicNumbers(e, n).public_key()
+        algs = _RSA_ALGS
+    elif kty == "EC":
+        crv = jwk.get("crv")
+        if crv not in _EC_CURVES:
+            raise ValueError(f"unsupported EC curve {crv!r}")
+        curve_cls, size, alg = _EC_CURVES[crv]
+        x = int.from_bytes(_b64_fixed(jwk.get("x"), size, "x"), "big")
+        y = int.from_bytes(_b64_fixed(jwk.get("y"), size, "y"), "big")
+        # cryptography checks the point is on the curve (invalid-curve defence, RFC 8725 §3.4).
+        key = ec.EllipticCurvePublicNumbers(x, y, curve_cls()).public_key()
+        algs = frozenset({alg})
+    elif kty == "OKP":
+        crv = jwk.get("crv")
+        if crv == "Ed25519":
+            key = ed25519.Ed25519PublicKey.from_public_bytes(_b64_fixed(jwk.get("x"), 32, "x"))
+        elif crv == "Ed448":
+            key = ed448.Ed448PublicKey.from_public_bytes(_b64_fixed(jwk.get("x"), 57, "x"))
+        else:
+            raise ValueError(f"unsupported OKP curve {crv!r}")
+        algs = frozenset({"EdDSA"})
+    else:
+        raise ValueError(f"unsupported key type {kty!r}")
+    declared = jwk.get("alg")
+    if declared is not None:
+        # A JWK that names its alg narrows the key to exactly that alg (RFC 8725 §3.1).
+        if declared not in algs:
+            raise ValueError(f"alg {declared!r} does not fit key type {kty}")
+        algs = frozenset({declared})
+    return JwkEntry(kid=kid, kty=str(kty), algs=algs, key=key)
+
+
+class KeySet:
+    """A pinned set of verification keys (from our JWKS, a trust bundle or an issuer's JWKS)."""
+
+    def __init__(self, entries: Iterable[JwkEntry], *, source: str) -> None:
+        self.entries: tuple[JwkEntry, ...] = tuple(entries)
+        self.source = source
+        self._by_kid: dict[str, JwkEntry] = {}
+        for entry in self.entries:
+            if entry.kid is not None:
+                if entry.kid in self._by_kid:
+                    raise InputError(f"{source}: duplicate kid {entry.kid!r} in key set")
+                self._by_kid[entry.kid] = entry
+
+    @classmethod
+    def from_jwks(
+        cls,
+        jwks: Any,
+        *,
+        source: str = "JWKS",
+        accepted_uses: frozenset[str | None] = frozenset({None, "sig"}),
+    ) -> KeySet:
+        """Parse a JWKS object. Keys with another ``use`` are skipped; broken keys are errors."""
+        keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+        if not isinstance(keys, list):
+            raise InputError(f"{source}: not a JWKS (no 'keys' list)")
+        entries: list[JwkEntry] = []
+        for index, jwk in enumerate(keys):
+            if not isinstance(jwk, Mapping):
+                raise InputError(f"{source}: keys[{index}] is not an object")
+            if jwk.get("use") not in accepted_uses:
+                continue
+            try:
+                entries.append(public_key_from_jwk(jwk))
+            except ValueError as exc:
+                raise InputError(f"{source}: keys[{index}]: {exc}") from None
+        return cls(entries, source=source)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def select(self, kid: Any, err: type[JoseError]) -> JwkEntry:
+        """Pick the key by ``kid``; without a kid only a single-key set is unambiguous."""
+        if kid is None:
+            if len(self.entries) == 1:
+                return self.entries[0]
+            raise err(
+                "unknown-kid",
+                f"token has no 'kid' and the key set ({self.source}) "
+                f"holds {len(self.entries)} keys",
+            )
+        if not isinstance(kid, str):
+            raise err("malformed", "token header 'kid' is not a string")
+        entry = self._by_kid.get(kid)
+        if entry is None:
+            # The kid is attacker-controlled: show a bounded, repr-escaped prefix only.
+            raise err("unknown-kid", f"token 'kid' {kid[:64]!r} is not in {self.source}")
+        return entry
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+
+def parse_unverified(token: str, err: type[JoseError]) -> ParsedToken:
+    """Split and strictly decode a compact JWS. Nothing here is trusted until verified."""
+    if not isinstance(token, str):
+        raise err("malformed", "token is not text")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_BYTES:
+        raise err("malformed", f"token is larger than {MAX_TOKEN_BYTES} bytes")
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise err("malformed", "token is not a compact JWS (three non-empty base64url parts)")
+    try:
+        header = strict_json_loads(b64url_decode(parts[0]))
+        claims = strict_json_loads(b64url_decode(parts[1]))
+        b64url_decode(parts[2])
+    except UnicodeDecodeError:
+        raise err("malformed", "token header or payload is not valid UTF-8") from None
+    except ValueError as exc:
+        # exc text comes from our own parser/json and names a member or position, not a value.
+        raise err("malformed", f"token header or payload is not valid JSON: {exc}") from None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise err("malformed", "token header and payload must be JSON objects")
+    return ParsedToken(header=header, claims=claims)
+
+
+def verify_signature(
+    token: str,
+    keys: KeySet,
+    err: type[JoseError],
+    *,
+    allowed_typ: frozenset[str | None],
+) -> tuple[ParsedToken, JwkEntry]:
+    """Screen the header, select the pinned key, verify the signature. Claims are not checked."""
+    parsed = parse_unverified(token, err)
+    token = token.strip()
+    header = parsed.header
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
+        shown = alg[:16] if isinstance(alg, str) else alg
+        raise err(
+            "alg-not-allowed",
+            f"token algorithm {shown!r} is not allowed (asymmetric algorithms only)",
+        )
+    forbidden = sorted(FORBIDDEN_HEADERS.intersection(header))
+    if forbidden:
+        raise err(
+            "forbidden-header",
+            f"token header carries {', '.join(forbidden)}: keys and extensions are never "
+            "taken from the token",
+        )
+    typ = header.get("typ")
+    if typ not in allowed_typ:
+        wanted = " or ".join(sorted("absent" if t is None else repr(t) for t in allowed_typ))
+        shown_typ = typ[:32] if isinstance(typ, str) else typ
+        raise err("bad-typ", f"token 'typ' is {shown_typ!r}; expected {wanted}")
+    entry = keys.select(header.get("kid"), err)
+    if alg not in entry.algs:
+        raise err(
+            "alg-key-mismatch",
+            f"token algorithm {alg} does not fit the {entry.kty} key {entry.kid!r}",
+        )
+    try:
+        _JWS.decode_complete(token, key=entry.key, algorithms=[alg])
+    except jwt.InvalidSignatureError:
+        raise err("bad-signature", "token signature does not verify") from None
+    except jwt.PyJWTError as exc:
+        raise err("malformed", f"token rejected by JWS decoder: {type(exc).__name__}") from None
+    return parsed, entry
+
+
+def _numeric(claims: Mapping[str, Any], name: str, err: type[JoseError]) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise err("malformed", f"claim '{name}' is not a NumericDate")
+    return float(value)
+
+
+def check_times(
+    claims: Mapping[str, Any],
+    now: float,
+    leeway: float,
+    err: type[JoseError],
+    *,
+    require_iat: bool = False,
+) -> float:
+    """``exp`` required and not past; ``nbf``/``iat`` not in the future. Returns ``exp``."""
+    exp = _numeric(claims, "exp", err)
+    if exp is None:
+        raise err("missing-claim", "token has no 'exp' claim")
+    if now >= exp + leeway:
+        raise err("expired", f"token expired at {from_epoch(exp).isoformat()}")
+    nbf = _numeric(claims, "nbf", err)
+    if nbf is not None and nbf > now + leeway:
+        raise err("not-yet-valid", f"token is not valid before {from_epoch(nbf).isoformat()}")
+    iat = _numeric(claims, "iat", err)
+    if iat is None and require_iat:
+        raise err("missing-claim", "token has no 'iat' claim")
+    if iat is not None and iat > now + leeway:
+        when = from_epoch(iat).isoformat()
+        raise err("issued-in-future", f"token 'iat' {when} is in the future")
+    return exp
+
+
+def check_audience(claims: Mapping[str, Any], audience: str, err: type[JoseError]) -> None:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        auds = [aud]
+    elif isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+        auds = aud
+    else:
+        raise err("wrong-audience", "token has no valid 'aud' claim")
+    if audience not in auds:
+        raise err("wrong-audience", f"token audience does not include {audience!r}")

@@ -1,0 +1,107 @@
+"""``nhictl validate``: inputs -> documents -> schema and semantic checks -> results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from nhictl.core.errors import InputError
+from nhictl.core.manifest.checks import CheckOptions, semantic_issues
+from nhictl.core.manifest.inputs import STDIN, expand_inputs
+from nhictl.core.manifest.results import DocumentResult, Issue, Severity
+from nhictl.core.manifest.schema_check import SchemaChecker
+from nhictl.core.safeyaml import DEFAULT_MAX_BYTES, Document, Limits, load_text, read_text
+
+REGISTRATION_SCHEMA = "agent-registration.v1"
+STDIN_NAME = "<stdin>"
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """Knobs for one validation run."""
+
+    ttl_ceiling_seconds: int = 3600
+    max_bytes: int = DEFAULT_MAX_BYTES
+    today: dt.date | None = None
+
+
+class ManifestValidator:
+    """Validates registration manifests; remembers names to catch duplicates across inputs.
+
+    Results are yielded one document at a time so memory stays flat in the number of files.
+    """
+
+    def __init__(self, options: ValidateOptions | None = None) -> None:
+        self.options = options or ValidateOptions()
+        self._limits = Limits(max_bytes=self.options.max_bytes)
+        self._checks = CheckOptions(self.options.ttl_ceiling_seconds, self.options.today)
+        self._schema = SchemaChecker(REGISTRATION_SCHEMA)
+        self._names: dict[str, str] = {}
+
+    def validate_paths(
+        self, args: Iterable[str], *, stdin: BinaryIO | None = None
+    ) -> Iterator[DocumentResult]:
+        """Validate every file the arguments name (files, directories, globs, ``-``)."""
+        for item in expand_inputs(args):
+            if item.problem:
+                yield _input_error(item.path, f"{item.path}: {item.problem}")
+                continue
+            try:
+                documents = self.load(item.path, stdin=stdin)
+            except InputError as exc:
+                yield _input_error(_display(item.path), exc.message)
+                continue
+            for document in documents:
+                yield self.validate_document(document)
+
+    def load(self, path: str, *, stdin: BinaryIO | None = None) -> list[Document]:
+        """Read and parse one file (``-`` is stdin, parsed as YAML, which includes JSON)."""
+        if path == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            text = read_text(STDIN_NAME, self._limits, data=stream.read(self._limits.max_bytes + 1))
+            return load_text(STDIN_NAME, text, self._limits, as_json=False)
+        text = read_text(path, self._limits)
+        return load_text(path, text, self._limits, as_json=path.lower().endswith(".json"))
+
+    def validate_document(self, document: Document) -> DocumentResult:
+        """Schema errors, semantic errors and warnings, and duplicate names, for one document."""
+        issues = self._schema.check(document)
+        issues.extend(semantic_issues(document, self._checks))
+        name = _name_of(document)
+        if name is not None:
+            where = f"{document.source}" + (
+                f" (document {document.index + 1})" if document.index else ""
+            )
+            first = self._names.setdefault(name, where)
+            if first != where:
+                line, column = document.locate(("metadata", "name"))
+                issues.append(
+                    Issue(
+                        Severity.ERROR,
+                        "duplicate-name",
+                        f"agent name {name!r} is already used by {first}",
+                        ("metadata", "name"),
+                        line,
+                        column,
+                    )
+                )
+        issues.sort(key=lambda i: (i.line or 0, i.column or 0))
+        return DocumentResult(document.source, document.index, name, issues)
+
+
+def _name_of(document: Document) -> str | None:
+    metadata = document.data.get("metadata") if isinstance(document.data, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _display(path: str) -> str:
+    return STDIN_NAME if path == STDIN else path
+
+
+def _input_error(path: str, message: str) -> DocumentResult:
+    issue = Issue(Severity.ERROR, "input", message)
+    return DocumentResult(path, 0, None, [issue], input_error=True)

@@ -1,0 +1,303 @@
+"""The policy engine: Cedar (via cedarpy) behind a fail-closed ``decide``.
+
+Fail-closed rules, on top of Cedar's own default deny:
+
+* Every request is checked against the schema; a missing or mistyped context attribute makes
+  Cedar return ``NoDecision``, which is a deny here.
+* Cedar *skips* a policy whose evaluation errors, so a ``permit`` plus an erroring ``forbid``
+  comes back ``Allow``. Any evaluation error is therefore a deny, whatever Cedar decided.
+* Any exception from cedarpy (bad entity data, values out of range) is a deny with the error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from nhictl.core.errors import ConfigError, InputError
+from nhictl.core.policy.files import PolicyInfo, compile_files, load_schema, policy_files
+from nhictl.core.policy.model import (
+    NO_ATTRIBUTES_ID,
+    REGISTRY_UID,
+    REQUEST_ATTRIBUTES_ID,
+    AgentEntity,
+    agent_from_manifest,
+    time_context,
+)
+
+if TYPE_CHECKING:
+    import cedarpy
+
+ACTIONS = ("register", "activate", "issue", "authorize")
+Action = Literal["register", "activate", "issue", "authorize"]
+Outcome = Literal["active", "pending-approval", "denied"]
+
+# Cedar names the policy in its evaluation errors: "error while evaluating policy `x`: ...".
+_ERROR_POLICY = re.compile(r"policy `([^`]+)`")
+_ENTITY_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One policy decision. ``policy_ids`` are the ``@id``s that decided it."""
+
+    action: str
+    allowed: bool
+    policy_ids: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> Literal["allow", "deny"]:
+        return "allow" if self.allowed else "deny"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "decision": self.decision,
+            "allowed": self.allowed,
+            "policy_ids": list(self.policy_ids),
+            "reasons": list(self.reasons),
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class RegistrationDecision:
+    """Outcome of registering a manifest: ``active``, ``pending-approval`` or ``denied``.
+
+    ``register`` says whether it may be registered at all; ``activate`` (None when registration
+    was denied) whether it may go live without a human approval.
+    """
+
+    outcome: Outcome
+    agent: AgentEntity
+    register: Decision
+    activate: Decision | None
+
+    @property
+    def deciding(self) -> Decision:
+        """The decision that set the outcome (activate, unless registration was denied)."""
+        return self.activate if self.activate is not None else self.register
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return self.deciding.policy_ids
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.deciding.reasons
+
+    @property
+    def errors(self) -> list[str]:
+        return self.register.errors + (self.activate.errors if self.activate else [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent.name,
+            "outcome": self.outcome,
+            "policy_ids": self.policy_ids,
+            "reasons": self.reasons,
+            "errors": self.errors,
+            "register": self.register.to_dict(),
+            "activate": self.activate.to_dict() if self.activate else None,
+        }
+
+
+class PolicyEngine:
+    """Loaded, validated policies plus pre-parsed Cedar handles; ``decide`` is ~0.1-0.3 ms."""
+
+    def __init__(
+        self,
+        policies: Mapping[str, PolicyInfo],
+        policy_set: cedarpy.PolicySet,
+        schema: cedarpy.Schema,
+        ttl_ceiling_seconds: int,
+    ) -> None:
+        self.policies = dict(policies)
+        self.ttl_ceiling_seconds = ttl_ceiling_seconds
+        self._policy_set = policy_set
+        self._schema = schema
+        self._entities: OrderedDict[str, cedarpy.Entities] = OrderedDict()
+
+    @classmethod
+    def load(cls, dirs: Sequence[Path], *, ttl_ceiling_seconds: int) -> PolicyEngine:
+        """Load every ``*.cedar`` file under ``dirs``; ``ConfigError`` on any problem."""
+        import cedarpy
+
+        # type() not isinstance(): True is an int, and not a TTL.
+        if type(ttl_ceiling_seconds) is not int or ttl_ceiling_seconds <= 0:
+            raise ConfigError(
+                f"TTL ceiling must be a positive number of seconds: {ttl_ceiling_seconds!r}"
+            )
+        files, problems = policy_files(dirs)
+        if not files and not problems:
+            joined = ", ".join(str(d) for d in dirs) or "(no directories given)"
+            raise ConfigError(f"no *.cedar policy files found in {joined}")
+        schema = load_schema()
+        policies, more = compile_files(files, schema)
+        problems += more
+        if problems:
+            extra = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise ConfigError(
+                f"invalid policy: {problems[0]}{extra}", hint="run `nhictl policy validate`"
+            )
+        # Re-key the policy set by @id so Cedar's reasons and errors name our stable ids.
+        document = {
+            "staticPolicies": {pid: info.est for pid, info in policies.items()},
+            "templates": {},
+            "templateLinks": [],
+        }
+        try:
+            policy_set = cedarpy.PolicySet.from_json_str(json.dumps(document))
+        except ValueError as exc:
+            raise ConfigError(f"cannot assemble the policy set: {exc}") from None
+        return cls(policies, policy_set, schema, ttl_ceiling_seconds)
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def decide(self, action: str, agent: AgentEntity, context: Mapping[str, Any]) -> Decision:
+        """Decide ``action`` for ``agent`` with ``context`` (see ``issue_context`` etc.).
+
+        ``ttlCeilingSeconds`` is always the engine's own value, whatever the caller passes.
+        """
+        if action not in ACTIONS:
+            raise InputError(
+                f"unknown policy action {action!r}: expected one of {', '.join(ACTIONS)}"
+            )
+        import cedarpy
+
+        ctx = dict(context)
+        ctx["ttlCeilingSeconds"] = self.ttl_ceiling_seconds
+        if "time" not in ctx:
+            ctx["time"] = time_context()
+        if action in ("register", "activate"):
+            resource: dict[str, str] = dict(REGISTRY_UID)
+        else:
+            intent = ctx.get("intent")
+            if not isinstance(intent, str):
+                return self._deny_error(
+                    action, "context attribute `intent` is missing or not a string"
+                )
+            resource = agent.intent_uid(intent)
+        try:
+            entities = self._entities_for(agent)
+            if action == "authorize":
+                entities = self._with_request_attributes(entities, ctx)
+            request = {
+                "principal": agent.uid,
+                "action": {"type": "Action", "id": action},
+                "resource": resource,
+                "context": ctx,
+            }
+            result = cedarpy.is_authorized(request, self._policy_set, entities, self._schema)
+        except Exception as exc:  # fail closed: whatever cedarpy or JSON raises is a deny
+            return self._deny_error(action, f"request could not be evaluated: {exc}")
+        return self._interpret(action, agent, result)
+
+    def decide_registration(
+        self,
+        manifest: Mapping[str, Any],
+        *,
+        status: str = "new",
+        revision: int = 1,
+        now: dt.datetime | None = None,
+    ) -> RegistrationDecision:
+        """Run ``register`` then ``activate`` for a parsed manifest.
+
+        Denied register -> ``denied``; allowed register but denied activate -> ``pending-approval``
+        (the activate reasons say what needs a human); both allowed -> ``active``. An evaluation
+        error in either step is ``denied``: a broken policy must not hand the call to a human.
+        """
+        agent = agent_from_manifest(manifest, status=status, revision=revision)
+        context = {"time": time_context(now)}
+        register = self.decide("register", agent, context)
+        if not register.allowed:
+            return RegistrationDecision("denied", agent, register, None)
+        activate = self.decide("activate", agent, context)
+        if activate.allowed:
+            return RegistrationDecision("active", agent, register, activate)
+        if activate.errors:
+            return RegistrationDecision("denied", agent, register, activate)
+        return RegistrationDecision("pending-approval", agent, register, activate)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _entities_for(self, agent: AgentEntity) -> cedarpy.Entities:
+        """Parsed (and schema-checked) entities of an agent, cached by their JSON."""
+        import cedarpy
+
+        handle = self._entities.get(agent.entities_json)
+        if handle is not None:
+            self._entities.move_to_end(agent.entities_json)
+            return handle
+        handle = cedarpy.Entities.from_json_str(agent.entities_json, self._schema)
+        self._entities[agent.entities_json] = handle
+        if len(self._entities) > _ENTITY_CACHE_SIZE:
+            self._entities.popitem(last=False)
+        return handle
+
+    def _with_request_attributes(
+        self, base: cedarpy.Entities, ctx: dict[str, Any]
+    ) -> cedarpy.Entities:
+        """Swap a plain ``attributes`` mapping for a reference to an ``Attributes`` entity."""
+        attributes = ctx.get("attributes")
+        if attributes is None or (isinstance(attributes, Mapping) and not attributes):
+            ctx["attributes"] = {"__entity": {"type": "Attributes", "id": NO_ATTRIBUTES_ID}}
+            return base
+        if not isinstance(attributes, Mapping) or "__entity" in attributes:
+            raise TypeError("context attribute `attributes` must map strings to strings")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()):
+            raise TypeError("request attributes must map strings to strings")
+        uid = {"type": "Attributes", "id": REQUEST_ATTRIBUTES_ID}
+        ctx["attributes"] = {"__entity": uid}
+        delta = [{"uid": uid, "attrs": {}, "parents": [], "tags": dict(attributes)}]
+        return base.with_added_json_str(json.dumps(delta), self._schema)
+
+    def _deny_error(self, action: str, error: str) -> Decision:
+        return Decision(action, False, [], [f"denied: {error}"], [error])
+
+    def _reason(self, policy_id: str) -> str:
+        info = self.policies.get(policy_id)
+        if info is not None and info.reason:
+            return info.reason
+        verb = "permitted" if info is not None and info.effect == "permit" else "forbidden"
+        return f"{verb} by policy {policy_id}"
+
+    def _interpret(self, action: str, agent: AgentEntity, result: Any) -> Decision:
+        import cedarpy
+
+        ids = sorted(result.diagnostics.reasons)  # Cedar reports them in no stable order
+        errors = [str(e) for e in result.diagnostics.errors]
+        if errors:
+            # Fail closed: Cedar skips an erroring forbid, so even an Allow here is a deny.
+            named = {m.group(1) for e in errors for m in _ERROR_POLICY.finditer(e)}
+            erring = [pid for pid in sorted(named) if pid in self.policies]
+            if result.decision == cedarpy.Decision.NoDecision:
+                why = f"denied: the request does not match the policy schema: {errors[0]}"
+                return Decision(action, False, [], [why], errors)
+            why = f"denied: a policy failed to evaluate: {errors[0]}"
+            fired = ids if result.decision == cedarpy.Decision.Deny else []
+            reasons = [self._reason(pid) for pid in fired] + [why]
+            return Decision(
+                action, False, fired + [p for p in erring if p not in fired], reasons, errors
+            )
+        if result.decision == cedarpy.Decision.Allow:
+            return Decision(action, True, ids, [self._reason(pid) for pid in ids], [])
+        if result.decision == cedarpy.Decision.Deny and ids:
+            return Decision(action, False, ids, [self._reason(pid) for pid in ids], [])
+        if result.decision == cedarpy.Decision.Deny:
+            return Decision(
+                action,
+                False,
+                [],
+                [f"no policy permits {action} for agent {agent.name} (default deny)"],
+                [],
+            )
+        return self._deny_error(action, f"Cedar returned {result.decision.name}")

@@ -1,0 +1,309 @@
+"""Safe, bounded loading of YAML and JSON documents, keeping node positions for error reports.
+
+Hostile input must fail fast with one line naming the file and the reason: oversize files,
+non-UTF-8 bytes, unknown tags (``!!python/object``), duplicate keys, alias bombs ("billion
+laughs") and deep nesting. Only the safe constructors run; timestamps stay strings so the data
+is plain JSON (dict, list, str, int, float, bool, None).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from nhictl.core.errors import InputError
+
+try:  # libyaml's C parser is ~10x faster; fall back to pure Python where it is missing.
+    from yaml import CSafeLoader as _BaseLoader
+    from yaml import _yaml as _libyaml
+
+    # libyaml >= 0.2.6 refuses nesting deeper than 1000 while parsing; older builds recurse in C
+    # while composing and can crash the process, so for them we pre-scan the event stream.
+    _NEEDS_DEPTH_PRESCAN = tuple(_libyaml.get_version()) < (0, 2, 6)
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+    _NEEDS_DEPTH_PRESCAN = False
+
+JsonPath = tuple[str | int, ...]
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_NODES = 100_000
+_UNSUPPORTED_TAGS = ("set", "omap", "pairs", "binary")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource bounds for one file; defaults suit registration manifests."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_nodes: int = DEFAULT_MAX_NODES
+
+
+@dataclass
+class Document:
+    """One parsed document of a file, with a way back from a JSON path to line and column."""
+
+    source: str
+    index: int
+    data: Any
+    _node: Node | None = field(default=None, repr=False)
+    _text: str | None = field(default=None, repr=False)
+
+    def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Return the 1-based (line, column) of the node at ``path``.
+
+        With ``key=True`` and a mapping key as the last element, return where the key itself
+        starts (what an editor should highlight for an unknown field). Paths that do not
+        resolve fall back to the deepest node that does.
+        """
+        node = self._root()
+        if node is None:
+            return (1, 1)
+        mark = node.start_mark
+        for depth, part in enumerate(path):
+            last = depth == len(path) - 1
+            if isinstance(node, MappingNode):
+                match = _find_pair(node, part)
+                if match is None:
+                    break
+                key_node, node = match
+                mark = key_node.start_mark if (last and key) else node.start_mark
+            elif isinstance(node, SequenceNode) and isinstance(part, int):
+                if not 0 <= part < len(node.value):
+                    break
+                node = node.value[part]
+                mark = node.start_mark
+            else:
+                break
+        return (mark.line + 1, mark.column + 1)
+
+    def _root(self) -> Node | None:
+        if self._node is None and self._text is not None:
+            # JSON documents are composed lazily, only when an error needs a position.
+            try:
+                self._node = yaml.compose(self._text, Loader=_BaseLoader)
+            except (yaml.YAMLError, RecursionError):
+                self._text = None
+        return self._node
+
+
+def _find_pair(node: MappingNode, key: str | int) -> tuple[Node, Node] | None:
+    found = None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == key:
+            found = (key_node, value_node)  # the last one wins, as in construction
+    return found
+
+
+class _Loader(_BaseLoader):
+    """Safe loader: string keys, no duplicates, timestamps as text, no exotic tags."""
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(None, None, "expected a mapping", node.start_mark)
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise ConstructorError(
+                    None, None, "mapping keys must be plain strings", key_node.start_mark
+                )
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            if key_node.value in seen:
+                raise ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(key_node.value)
+        self.flatten_mapping(node)  # resolves '<<' merge keys; explicit keys override merged ones
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            # Keys are taken as written: YAML 1.1 would turn `on:` into True and `1:` into 1.
+            mapping[str(key_node.value)] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_yaml_map(self, node: Node) -> Generator[dict[Any, Any], None, None]:
+        data: dict[Any, Any] = {}
+        yield data
+        data.update(self.construct_mapping(node))
+
+    def construct_unsupported(self, node: Node) -> Any:
+        raise ConstructorError(None, None, f"unsupported YAML tag {node.tag!r}", node.start_mark)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
+for _tag in _UNSUPPORTED_TAGS:
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_unsupported)
+
+
+def read_text(path: str, limits: Limits, *, data: bytes | None = None) -> str:
+    """Read ``path`` (or decode ``data`` read from stdin) as UTF-8 within the size cap."""
+    if data is None:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limits.max_bytes + 1)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"{path}: is a directory") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limits.max_bytes:
+        raise InputError(
+            f"{path}: file is larger than the {limits.max_bytes} byte limit",
+            hint="raise it with --max-file-size or NHICTL_MAX_FILE_SIZE",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not valid UTF-8 (byte offset {exc.start})") from None
+    if "\x00" in text:
+        raise InputError(f"{path}: contains NUL characters; not a text file")
+    return text
+
+
+def load_yaml(source: str, text: str, limits: Limits) -> list[Document]:
+    """Parse every YAML document in ``text``; empty documents (a bare ``---``) are skipped."""
+    if _NEEDS_DEPTH_PRESCAN:
+        _prescan_depth(source, text, limits)
+    loader = _Loader(text)
+    documents: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            _check_shape(source, node, limits)
+            data = loader.construct_document(node)
+            if data is not None:
+                documents.append(Document(source, len(documents), data, node))
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(_yaml_error_line(source, exc)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: nesting too deep") from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def load_json(source: str, text: str) -> list[Document]:
+    """Parse one strict JSON document (no duplicate keys, NaN or trailing data)."""
+    try:
+        data = json.loads(text, object_pairs_hook=_json_object, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except _JsonValueError as exc:
+        raise InputError(f"{source}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: nesting too deep") from None
+    return [Document(source, 0, data, None, text)]
+
+
+def load_text(source: str, text: str, limits: Limits, *, as_json: bool) -> list[Document]:
+    """Parse ``text`` as JSON or YAML, rejecting empty input."""
+    if not text.strip():
+        raise InputError(f"{source}: file is empty")
+    documents = load_json(source, text) if as_json else load_yaml(source, text, limits)
+    if not documents:
+        raise InputError(f"{source}: contains no documents")
+    return documents
+
+
+class _JsonValueError(ValueError):
+    pass
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JsonValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _json_constant(name: str) -> Any:
+    raise _JsonValueError(f"{name} is not a JSON number")
+
+
+def _yaml_error_line(source: str, exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    if problem.startswith("could not determine a constructor for the tag"):
+        problem = "unsupported YAML tag" + problem.removeprefix(
+            "could not determine a constructor for the tag"
+        )
+    problem = " ".join(problem.split()).replace("tag:yaml.org,2002:", "!!")
+    if mark is None:
+        return f"{source}: invalid YAML: {problem}"
+    return f"{source}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {problem}"
+
+
+def _check_shape(source: str, root: Node, limits: Limits) -> None:
+    """Reject documents that are too deep or that aliases expand beyond ``max_nodes``.
+
+    Aliases make the node graph a DAG whose expansion can be exponential, so sizes are
+    memoised per node and the walk is iterative (no recursion on hostile depth).
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, expanded = stack.pop()
+        if depth > limits.max_depth:
+            line = node.start_mark.line + 1
+            raise InputError(f"{source}:{line}: nesting deeper than {limits.max_depth} levels")
+        if isinstance(node, ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = _children(node)
+        if expanded:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            if total > limits.max_nodes:
+                line = node.start_mark.line + 1
+                raise InputError(
+                    f"{source}:{line}: document expands to more than {limits.max_nodes} "
+                    "nodes (alias bomb?)"
+                )
+            sizes[id(node)] = total
+            continue
+        if id(node) in sizes:
+            continue
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _prescan_depth(source: str, text: str, limits: Limits) -> None:
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limits.max_depth:
+                    line = event.start_mark.line + 1 if event.start_mark else 0
+                    raise InputError(
+                        f"{source}:{line}: nesting deeper than {limits.max_depth} levels"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(_yaml_error_line(source, exc)) from None

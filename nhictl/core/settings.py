@@ -1,0 +1,192 @@
+"""Settings: flags > ``NHICTL_*`` environment > config file > defaults.
+
+``NHICTL_HOME`` points config, data and keys at one folder (tests use a temporary one); without
+it the XDG directories are used (``~/.config/nhictl``, ``~/.local/share/nhictl``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nhictl.core.durations import parse_duration
+from nhictl.core.errors import ConfigError, InputError
+
+APP = "nhictl"
+ENV_PREFIX = "NHICTL_"
+CONFIG_NAME = "config.toml"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where nhictl keeps its files."""
+
+    config_dir: Path
+    data_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / CONFIG_NAME
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str] | None = None) -> Paths:
+        env = os.environ if env is None else env
+        home = env.get("NHICTL_HOME")
+        if home:
+            root = Path(home).expanduser()
+            return cls(root, root)
+        # platformdirs is imported here so commands that never touch files do not pay for it.
+        import platformdirs
+
+        return cls(
+            Path(platformdirs.user_config_dir(APP, appauthor=False)),
+            Path(platformdirs.user_data_dir(APP, appauthor=False)),
+        )
+
+
+def _size(text: str) -> int:
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1024,
+        "kb": 1024,
+        "kib": 1024,
+        "m": 1024**2,
+        "mb": 1024**2,
+        "mib": 1024**2,
+        "g": 1024**3,
+        "gib": 1024**3,
+    }
+    value = text.strip().lower()
+    number = value.rstrip("abgikm")
+    unit = value[len(number) :]
+    if not number.isdigit() or unit not in units:
+        raise InputError(f"{text!r} is not a size (use e.g. 1048576, 512KiB, 1MiB)")
+    return int(number) * units[unit]
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise InputError(f"{text!r} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _path_list(text: str) -> list[str]:
+    return [part for part in text.split(os.pathsep) if part]
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its parser (from text) and its default (as text, shown by `config show`)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SPECS: dict[str, SettingSpec] = {
+    spec.name: spec
+    for spec in (
+        SettingSpec(
+            "ttl_ceiling", parse_duration, "1h", "Longest credential TTL any manifest may declare."
+        ),
+        SettingSpec("max_file_size", _size, "1MiB", "Largest input file nhictl will read."),
+        SettingSpec("color", _choice("auto", "always", "never"), "auto", "Colour on the terminal."),
+        SettingSpec("policy_dir", _path_list, "", "Extra policy folders (os.pathsep-separated)."),
+        SettingSpec("store", str, "", "Store URL; empty means SQLite in the data folder."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The merged settings and where each came from (``flag``, ``env``, ``file``, ``default``)."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+    paths: Paths
+    config_file: Path | None = field(default=None)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def ttl_ceiling_seconds(self) -> int:
+        return int(self.values["ttl_ceiling"])
+
+    @property
+    def max_file_size(self) -> int:
+        return int(self.values["max_file_size"])
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Merge the four layers. ``flags`` values are already parsed; ``None`` means not given."""
+    env = os.environ if env is None else env
+    paths = Paths.resolve(env)
+    config_path = Path(env["NHICTL_CONFIG"]) if env.get("NHICTL_CONFIG") else paths.config_file
+    file_values = _read_config(config_path)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, spec in SPECS.items():
+        flag_value = (flags or {}).get(name)
+        if flag_value is not None:
+            values[name], sources[name] = flag_value, "flag"
+        elif spec.env in env:
+            values[name] = _parse(spec, env[spec.env], f"environment variable {spec.env}")
+            sources[name] = f"env {spec.env}"
+        elif name in file_values:
+            raw = file_values[name]
+            text = os.pathsep.join(raw) if isinstance(raw, list) else str(raw)
+            values[name] = _parse(spec, text, f"{config_path}: {name}")
+            sources[name] = f"file {config_path}"
+        else:
+            values[name], sources[name] = spec.parse(spec.default), "default"
+    return Settings(values, sources, paths, config_path if config_path.exists() else None)
+
+
+def _parse(spec: SettingSpec, text: str, where: str) -> Any:
+    try:
+        return spec.parse(text)
+    except InputError as exc:
+        raise ConfigError(f"{where}: {exc.message}") from None
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(SPECS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}",
+            hint=f"known settings: {', '.join(SPECS)}",
+        )
+    for name, value in data.items():
+        if not isinstance(value, str | int | list):
+            raise ConfigError(f"{path}: {name}: expected a string, number or list")
+    return data
