@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from nhictl.creep.catalog import ActionCatalog, LEVEL_WEIGHT
+from nhictl.creep.catalog import LEVEL_WEIGHT, ActionCatalog
 from nhictl.creep.effective import Expander
 from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.creep.model import Declaration, Severity, Snapshot

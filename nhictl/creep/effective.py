@@ -173,7 +173,7 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
 def _boundary_masks(
     principal: Principal, snapshot: Snapshot, expander: Expander
 ) -> tuple[int | None, int, int]:
-    """(unconditionally allowed, conditionally allowed, denied) by the boundary; None: no boundary."""
+    """(allowed, allowed only conditionally, denied) by the boundary; None when there is none."""
     if principal.boundary is None:
         return None, 0, 0
     policy = snapshot.policies.get(principal.boundary)

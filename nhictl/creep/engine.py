@@ -123,9 +123,9 @@ def analyse(
 
     # Findings about a registered principal point at its manifest (SARIF annotates that line).
     for f in findings:
-        d = declared.get(f.principal)
-        if f.location is None and d is not None and d.source:
-            f.location = (d.source, d.line or 1, d.column or 1)
+        owner = declared.get(f.principal)
+        if f.location is None and owner is not None and owner.source:
+            f.location = (owner.source, owner.line or 1, owner.column or 1)
 
     names = {p.id: p.name for p in snapshot.principals.values()}
     suppressed = apply_exclusions(findings, exclusions or [], options.now.date(), names)
@@ -175,12 +175,11 @@ def analyse(
         "principals_in_snapshot": len(snapshot.principals),
         "findings": len(active),
         "suppressed": suppressed,
-        "by_severity": {
-            s: n
-            for s, n in sorted(
+        "by_severity": dict(
+            sorted(
                 Counter(f.severity for f in active).items(), key=lambda kv: -SEVERITY_RANK[kv[0]]
             )
-        },
+        ),
         "by_rule": dict(sorted(Counter(f.rule_id for f in active).items())),
         "creep_index": overall,
         "bucket": bucket(overall),
@@ -245,5 +244,4 @@ def over_threshold(report: Report, fail_on: str | None) -> bool:
     if fail_on is None:
         return False
     floor = SEVERITY_RANK[fail_on]
-    return any(f.suppressed is None and SEVERITY_RANK[f.severity] >= floor
-               for f in report.findings)
+    return any(f.suppressed is None and SEVERITY_RANK[f.severity] >= floor for f in report.findings)

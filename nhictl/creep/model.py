@@ -55,7 +55,7 @@ class PolicyVersion:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A policy document (managed, inline, role definition...). ``digest`` identifies its content."""
+    """A policy document (managed, inline, role definition...); ``digest`` hashes its content."""
 
     id: str  # ARN for managed policies; "<principal arn>#inline/<name>" for inline ones
     name: str

@@ -84,30 +84,49 @@ def render_markdown(report: Report) -> str:
         "|---|---|",
     ]
     lines += [f"| {sev} | {n} |" for sev, n in s["by_severity"].items()]
-    lines += ["", "## Principals", "", "| Principal | Kind | Creep index | Granted | Used | Declared |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Principals",
+        "",
+        "| Principal | Kind | Creep index | Granted | Used | Declared |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
         used = str(p.used.get("actions")) if p.used.get("known") else "unknown"
         decl = p.declared["manifest"] if p.declared else "-"
-        lines.append(f"| `{p.id}` | {p.kind} | {p.creep_index} ({p.bucket}) | "
-                     f"{p.granted['actions']} | {used} | {_md_escape(decl)} |")
+        lines.append(
+            f"| `{p.id}` | {p.kind} | {p.creep_index} ({p.bucket}) | "
+            f"{p.granted['actions']} | {used} | {_md_escape(decl)} |"
+        )
     lines += ["", "## Findings", ""]
     if not report.findings:
         lines.append("No findings.")
     lines += ["| Severity | Rule | Principal | Finding | Remediation |", "|---|---|---|---|---|"]
     for f in report.findings:
         sev = f.severity + (" (suppressed)" if f.suppressed else "")
-        lines.append(f"| {sev} | `{f.rule_id}` | `{f.principal}` | {_md_escape(f.message)} | "
-                     f"{_md_escape(f.remediation)} |")
+        lines.append(
+            f"| {sev} | `{f.rule_id}` | `{f.principal}` | {_md_escape(f.message)} | "
+            f"{_md_escape(f.remediation)} |"
+        )
     if s.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {_md_escape(w)}" for w in s["warnings"]]
     return "\n".join(lines) + "\n"
 
 
-_SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note",
-                "info": "note"}
-_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0",
-                      "info": "0.0"}
+_SARIF_LEVEL = {
+    "critical": "error",
+    "high": "error",
+    "medium": "warning",
+    "low": "note",
+    "info": "note",
+}
+_SECURITY_SEVERITY = {
+    "critical": "9.5",
+    "high": "8.0",
+    "medium": "5.5",
+    "low": "3.0",
+    "info": "0.0",
+}
 
 
 def _uri(path: str) -> str:
@@ -118,23 +137,30 @@ def _uri(path: str) -> str:
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: one result per finding; manifest line when there is a manifest."""
     rule_ids = list(RULES)
-    rules = [{
-        "id": r.id,
-        "name": r.title.replace(" ", ""),
-        "shortDescription": {"text": r.title},
-        "fullDescription": {"text": r.description},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[r.default_severity]},
-        "properties": {"security-severity": _SECURITY_SEVERITY[r.default_severity],
-                       "tags": ["security", "iam", "privilege-creep"]},
-    } for r in RULES.values()]
+    rules = [
+        {
+            "id": r.id,
+            "name": r.title.replace(" ", ""),
+            "shortDescription": {"text": r.title},
+            "fullDescription": {"text": r.description},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[r.default_severity]},
+            "properties": {
+                "security-severity": _SECURITY_SEVERITY[r.default_severity],
+                "tags": ["security", "iam", "privilege-creep"],
+            },
+        }
+        for r in RULES.values()
+    ]
     snapshot = str(report.summary.get("inputs", {}).get("snapshot") or "")
     results = []
     for f in report.findings:
         if f.location is not None:
             phys: dict[str, Any] = {
                 "artifactLocation": {"uri": _uri(f.location[0])},
-                "region": {"startLine": max(1, f.location[1]),
-                           "startColumn": max(1, f.location[2])},
+                "region": {
+                    "startLine": max(1, f.location[1]),
+                    "startColumn": max(1, f.location[2]),
+                },
             }
         else:
             phys = {"artifactLocation": {"uri": _uri(snapshot) if snapshot else "snapshot"}}
@@ -143,14 +169,18 @@ def render_sarif(report: Report) -> str:
             "ruleIndex": rule_ids.index(f.rule_id),
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f"{f.message}. Fix: {f.remediation}"},
-            "locations": [{
-                "physicalLocation": phys,
-                "logicalLocations": [{"fullyQualifiedName": f.principal, "kind": "resource"}],
-            }],
+            "locations": [
+                {
+                    "physicalLocation": phys,
+                    "logicalLocations": [{"fullyQualifiedName": f.principal, "kind": "resource"}],
+                }
+            ],
             "partialFingerprints": {"nhictl/v1": f"{f.rule_id}|{f.principal}|{_fp(f)}"},
-            "properties": {"severity": f.severity,
-                           "security-severity": _SECURITY_SEVERITY[f.severity],
-                           "evidence": f.evidence},
+            "properties": {
+                "severity": f.severity,
+                "security-severity": _SECURITY_SEVERITY[f.severity],
+                "evidence": f.evidence,
+            },
         }
         if f.suppressed is not None:
             res["suppressions"] = [{"kind": "external", "justification": f.suppressed}]
@@ -158,16 +188,20 @@ def render_sarif(report: Report) -> str:
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "nhictl audit-creep",
-                "version": __version__,
-                "informationUri": "https://github.com/nhictl/nhictl",
-                "rules": rules,
-            }},
-            "results": results,
-            "properties": {"summary": report.summary},
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "nhictl audit-creep",
+                        "version": __version__,
+                        "informationUri": "https://github.com/nhictl/nhictl",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "properties": {"summary": report.summary},
+            }
+        ],
     }
     return json.dumps(sarif, indent=2) + "\n"
 
@@ -180,8 +214,7 @@ def _fp(f: Finding) -> str:
     return ""
 
 
-_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-          "info": "dim"}
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 def render_table(report: Report, console: Console) -> None:
@@ -201,14 +234,21 @@ def render_table(report: Report, console: Console) -> None:
         if p.creep_index == 0 and not any(f.principal == p.id for f in report.findings):
             continue
         used = str(p.used.get("actions")) if p.used.get("known") else "?"
-        pt.add_row(p.id, p.kind, f"{p.creep_index} {p.bucket}", str(p.granted["actions"]), used,
-                   p.declared["manifest"] if p.declared else "-")
+        pt.add_row(
+            p.id,
+            p.kind,
+            f"{p.creep_index} {p.bucket}",
+            str(p.granted["actions"]),
+            used,
+            p.declared["manifest"] if p.declared else "-",
+        )
     console.print(pt)
     ft = Table(title="Findings")
     for col in ("severity", "rule", "principal", "finding"):
         ft.add_column(col, overflow="fold")
-    for f in sorted(report.findings,
-                    key=lambda f: (f.suppressed is not None, -SEVERITY_RANK[f.severity])):
+    for f in sorted(
+        report.findings, key=lambda f: (f.suppressed is not None, -SEVERITY_RANK[f.severity])
+    ):
         sev = f"[{_STYLE[f.severity]}]{f.severity}[/]" + (" (suppressed)" if f.suppressed else "")
         ft.add_row(sev, f.rule_id, f.principal, f.message)
     console.print(ft)

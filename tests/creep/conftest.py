@@ -38,48 +38,79 @@ def deny(actions: Any, resources: Any = "*", **extra: Any) -> dict[str, Any]:
     return {"Effect": "Deny", "Action": actions, "Resource": resources, **extra}
 
 
-SERVICE_TRUST = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                     "Action": "sts:AssumeRole"})
+SERVICE_TRUST = doc(
+    {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+)
 
 
-def role(name: str, *inline: dict[str, Any], managed: tuple[str, ...] = (),
-         trust: dict[str, Any] | None = None, boundary: str | None = None,
-         created: str = OLD, last_used: str | None = RECENT) -> dict[str, Any]:
+def role(
+    name: str,
+    *inline: dict[str, Any],
+    managed: tuple[str, ...] = (),
+    trust: dict[str, Any] | None = None,
+    boundary: str | None = None,
+    created: str = OLD,
+    last_used: str | None = RECENT,
+) -> dict[str, Any]:
     r: dict[str, Any] = {
-        "Path": "/", "RoleName": name, "RoleId": "AROA" + name, "Arn": arn("role", name),
-        "CreateDate": created, "AssumeRolePolicyDocument": trust or SERVICE_TRUST,
-        "RolePolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d}
-                           for i, d in enumerate(inline)],
-        "AttachedManagedPolicies": [{"PolicyName": m.rsplit("/", 1)[-1], "PolicyArn": m}
-                                    for m in managed],
+        "Path": "/",
+        "RoleName": name,
+        "RoleId": "AROA" + name,
+        "Arn": arn("role", name),
+        "CreateDate": created,
+        "AssumeRolePolicyDocument": trust or SERVICE_TRUST,
+        "RolePolicyList": [
+            {"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(inline)
+        ],
+        "AttachedManagedPolicies": [
+            {"PolicyName": m.rsplit("/", 1)[-1], "PolicyArn": m} for m in managed
+        ],
         "RoleLastUsed": {"LastUsedDate": last_used} if last_used else {},
     }
     if boundary:
-        r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
-                                    "PermissionsBoundaryArn": boundary}
+        r["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": boundary,
+        }
     return r
 
 
-def user(name: str, *inline: dict[str, Any], groups: tuple[str, ...] = (),
-         managed: tuple[str, ...] = ()) -> dict[str, Any]:
+def user(
+    name: str, *inline: dict[str, Any], groups: tuple[str, ...] = (), managed: tuple[str, ...] = ()
+) -> dict[str, Any]:
     return {
-        "Path": "/", "UserName": name, "UserId": "AIDA" + name, "Arn": arn("user", name),
-        "CreateDate": OLD, "GroupList": list(groups),
-        "UserPolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d}
-                           for i, d in enumerate(inline)],
-        "AttachedManagedPolicies": [{"PolicyName": m.rsplit("/", 1)[-1], "PolicyArn": m}
-                                    for m in managed],
+        "Path": "/",
+        "UserName": name,
+        "UserId": "AIDA" + name,
+        "Arn": arn("user", name),
+        "CreateDate": OLD,
+        "GroupList": list(groups),
+        "UserPolicyList": [
+            {"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(inline)
+        ],
+        "AttachedManagedPolicies": [
+            {"PolicyName": m.rsplit("/", 1)[-1], "PolicyArn": m} for m in managed
+        ],
     }
 
 
 def group(name: str, *inline: dict[str, Any], managed: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
-        "Path": "/", "GroupName": name, "GroupId": "AGPA" + name, "Arn": arn("group", name),
+        "Path": "/",
+        "GroupName": name,
+        "GroupId": "AGPA" + name,
+        "Arn": arn("group", name),
         "CreateDate": OLD,
-        "GroupPolicyList": [{"PolicyName": f"g{i}", "PolicyDocument": d}
-                            for i, d in enumerate(inline)],
-        "AttachedManagedPolicies": [{"PolicyName": m.rsplit("/", 1)[-1], "PolicyArn": m}
-                                    for m in managed],
+        "GroupPolicyList": [
+            {"PolicyName": f"g{i}", "PolicyDocument": d} for i, d in enumerate(inline)
+        ],
+        "AttachedManagedPolicies": [
+            {"PolicyName": m.rsplit("/", 1)[-1], "PolicyArn": m} for m in managed
+        ],
     }
 
 
@@ -87,20 +118,35 @@ def policy(name: str, *versions: dict[str, Any], default: int | None = None) -> 
     n = len(versions)
     d = default if default is not None else n
     return {
-        "PolicyName": name, "PolicyId": "ANPA" + name, "Arn": arn("policy", name), "Path": "/",
+        "PolicyName": name,
+        "PolicyId": "ANPA" + name,
+        "Arn": arn("policy", name),
+        "Path": "/",
         "DefaultVersionId": f"v{d}",
         "PolicyVersionList": [
-            {"Document": v, "VersionId": f"v{i + 1}", "IsDefaultVersion": i + 1 == d,
-             "CreateDate": f"202{i}-01-01T00:00:00Z"} for i, v in enumerate(versions)
+            {
+                "Document": v,
+                "VersionId": f"v{i + 1}",
+                "IsDefaultVersion": i + 1 == d,
+                "CreateDate": f"202{i}-01-01T00:00:00Z",
+            }
+            for i, v in enumerate(versions)
         ],
     }
 
 
-def export(roles: list[dict[str, Any]] | None = None, users: list[dict[str, Any]] | None = None,
-           groups: list[dict[str, Any]] | None = None,
-           policies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"RoleDetailList": roles or [], "UserDetailList": users or [],
-            "GroupDetailList": groups or [], "Policies": policies or []}
+def export(
+    roles: list[dict[str, Any]] | None = None,
+    users: list[dict[str, Any]] | None = None,
+    groups: list[dict[str, Any]] | None = None,
+    policies: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "RoleDetailList": roles or [],
+        "UserDetailList": users or [],
+        "GroupDetailList": groups or [],
+        "Policies": policies or [],
+    }
 
 
 def svc_row(ns: str, last: str | None, actions: dict[str, str | None] | None = None) -> Any:
@@ -123,8 +169,11 @@ def knowledge() -> ProviderKnowledge:
     return aws_knowledge()
 
 
-def snapshot_of(page: dict[str, Any], last_accessed: dict[str, Any] | None = None,
-                keys: dict[str, Any] | None = None) -> Snapshot:
+def snapshot_of(
+    page: dict[str, Any],
+    last_accessed: dict[str, Any] | None = None,
+    keys: dict[str, Any] | None = None,
+) -> Snapshot:
     snap = snapshot_from_pages([(page, "$")], "test.json")
     if last_accessed:
         snap.usage.update(usage_from_mapping(last_accessed, "la.json"))
@@ -134,13 +183,20 @@ def snapshot_of(page: dict[str, Any], last_accessed: dict[str, Any] | None = Non
     return snap
 
 
-def audit(page: dict[str, Any], *, last_accessed: dict[str, Any] | None = None,
-          keys: dict[str, Any] | None = None, declarations: list[Declaration] | None = None,
-          baseline: dict[str, Any] | None = None, exclusions: list[Exclusion] | None = None,
-          manifests_given: bool | None = None) -> Report:
+def audit(
+    page: dict[str, Any],
+    *,
+    last_accessed: dict[str, Any] | None = None,
+    keys: dict[str, Any] | None = None,
+    declarations: list[Declaration] | None = None,
+    baseline: dict[str, Any] | None = None,
+    exclusions: list[Exclusion] | None = None,
+    manifests_given: bool | None = None,
+) -> Report:
     snap = snapshot_of(page, last_accessed, keys)
     opts = AuditOptions(
-        now=NOW, declarations=declarations or [],
+        now=NOW,
+        declarations=declarations or [],
         baseline=snapshot_of(baseline) if baseline else None,
         manifests_given=bool(declarations) if manifests_given is None else manifests_given,
     )
@@ -149,5 +205,8 @@ def audit(page: dict[str, Any], *, last_accessed: dict[str, Any] | None = None,
 
 
 def hits(report: Report, rule: str, principal: str | None = None) -> list[Finding]:
-    return [f for f in report.findings if f.rule_id == rule
-            and (principal is None or f.principal.endswith(principal))]
+    return [
+        f
+        for f in report.findings
+        if f.rule_id == rule and (principal is None or f.principal.endswith(principal))
+    ]

@@ -71,8 +71,9 @@ def test_url_encoded_documents(tmp_path: Path) -> None:
     from urllib.parse import quote
 
     r = role("r")
-    r["RolePolicyList"] = [{"PolicyName": "p",
-                            "PolicyDocument": quote(json.dumps(doc(allow("s3:GetObject"))))}]
+    r["RolePolicyList"] = [
+        {"PolicyName": "p", "PolicyDocument": quote(json.dumps(doc(allow("s3:GetObject"))))}
+    ]
     r["AssumeRolePolicyDocument"] = quote(json.dumps(r["AssumeRolePolicyDocument"]))
     snap, _ = load_aws(_write(tmp_path, "a.json", export(roles=[r])))
     pol = snap.policies[arn("role", "r") + "#inline/p"]
@@ -81,11 +82,13 @@ def test_url_encoded_documents(tmp_path: Path) -> None:
 
 def test_bundle_carries_usage_and_keys(tmp_path: Path) -> None:
     bundle = {
-        "format": BUNDLE_FORMAT, "collectedAt": "2026-11-28T00:00:00Z",
+        "format": BUNDLE_FORMAT,
+        "collectedAt": "2026-11-28T00:00:00Z",
         "authorizationDetails": [export(users=[user("u", doc(allow("s3:GetObject")))])],
         "lastAccessed": {arn("user", "u"): la_resp(svc_row("s3", "2026-11-01T00:00:00Z"))},
-        "accessKeys": {"AccessKeyMetadata": [{"UserName": "u", "AccessKeyId": "AKIA1",
-                                               "Status": "Active"}]},
+        "accessKeys": {
+            "AccessKeyMetadata": [{"UserName": "u", "AccessKeyId": "AKIA1", "Status": "Active"}]
+        },
     }
     snap, keys_known = load_aws(_write(tmp_path, "b.json", bundle))
     assert keys_known
@@ -103,17 +106,25 @@ def test_bundle_carries_usage_and_keys(tmp_path: Path) -> None:
         ('{"Foo": []}', "not an authorization-details page"),
         ('{"RoleDetailList": {}}', "$.RoleDetailList: expected array"),
         ('{"RoleDetailList": [{"RoleName": "x"}]}', "$.RoleDetailList[0].Arn: missing"),
-        (json.dumps(export(roles=[role("r", {"Statement": [{"Effect": "Permit",
-                                                             "Action": "s3:*"}]})])),
-         "RolePolicyList[0].PolicyDocument.Statement[0].Effect"),
-        (json.dumps(export(roles=[role("r", {"Statement": [{"Effect": "Allow"}]})])),
-         "needs exactly one of Action or NotAction"),
-        (json.dumps(export(roles=[{**role("r"), "CreateDate": "yesterday"}])),
-         "$.RoleDetailList[0].CreateDate: not a timestamp"),
+        (
+            json.dumps(
+                export(roles=[role("r", {"Statement": [{"Effect": "Permit", "Action": "s3:*"}]})])
+            ),
+            "RolePolicyList[0].PolicyDocument.Statement[0].Effect",
+        ),
+        (
+            json.dumps(export(roles=[role("r", {"Statement": [{"Effect": "Allow"}]})])),
+            "needs exactly one of Action or NotAction",
+        ),
+        (
+            json.dumps(export(roles=[{**role("r"), "CreateDate": "yesterday"}])),
+            "$.RoleDetailList[0].CreateDate: not a timestamp",
+        ),
     ],
 )
-def test_malformed_snapshot_names_file_and_field(tmp_path: Path, content: str,
-                                                 expected: str) -> None:
+def test_malformed_snapshot_names_file_and_field(
+    tmp_path: Path, content: str, expected: str
+) -> None:
     p = _write(tmp_path, "bad.json", content)
     with pytest.raises(InputError) as err:
         load_aws(p)
@@ -141,10 +152,20 @@ def test_last_accessed_file_and_dir(tmp_path: Path) -> None:
     snap_p = _write(tmp_path, "a.json", export(roles=[role("a"), role("b")]))
     d = tmp_path / "la"
     d.mkdir()
-    _write(d, "1.json", {arn("role", "a"): la_resp(svc_row("s3", "2026-11-01T00:00:00Z", {
-        "GetObject": "2026-11-01T00:00:00Z"}))})
-    _write(d, "2.json", {arn("role", "b"): [la_resp(svc_row("s3", None)),
-                                            la_resp(svc_row("sqs", None))]})
+    _write(
+        d,
+        "1.json",
+        {
+            arn("role", "a"): la_resp(
+                svc_row("s3", "2026-11-01T00:00:00Z", {"GetObject": "2026-11-01T00:00:00Z"})
+            )
+        },
+    )
+    _write(
+        d,
+        "2.json",
+        {arn("role", "b"): [la_resp(svc_row("s3", None)), la_resp(svc_row("sqs", None))]},
+    )
     snap, _ = load_aws(snap_p, last_accessed=d)
     ua = snap.usage[arn("role", "a")]
     assert ua.action_services == frozenset({"s3"})
@@ -169,9 +190,13 @@ def test_last_accessed_malformed(tmp_path: Path) -> None:
 # -- access keys ---------------------------------------------------------------------------
 def test_access_key_shapes(tmp_path: Path) -> None:
     snap_p = _write(tmp_path, "a.json", export(users=[user("u"), user("v")]))
-    entry = {"UserName": "u", "AccessKeyId": "AKIA1", "Status": "Active",
-             "CreateDate": "2020-01-01T00:00:00Z",
-             "AccessKeyLastUsed": {"LastUsedDate": "2020-02-01T00:00:00Z", "ServiceName": "s3"}}
+    entry = {
+        "UserName": "u",
+        "AccessKeyId": "AKIA1",
+        "Status": "Active",
+        "CreateDate": "2020-01-01T00:00:00Z",
+        "AccessKeyLastUsed": {"LastUsedDate": "2020-02-01T00:00:00Z", "ServiceName": "s3"},
+    }
     for shape in ({"AccessKeyMetadata": [entry]}, [{"AccessKeyMetadata": [entry]}], [entry]):
         snap, known = load_aws(snap_p, access_keys=_write(tmp_path, "k.json", shape))
         assert known

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from nhictl.creep.effective import Expander, effective_for
+from typing import Any
+
+from nhictl.creep.effective import Effective, Expander, effective_for
 from nhictl.creep.knowledge import ProviderKnowledge
 
 from .conftest import allow, arn, deny, doc, export, group, policy, role, snapshot_of, user
 
 
-def _eff(page: dict, pid: str, knowledge: ProviderKnowledge):  # type: ignore[no-untyped-def]
+def _eff(page: dict[str, Any], pid: str, knowledge: ProviderKnowledge) -> Effective:
     snap = snapshot_of(page)
     return effective_for(snap.principals[pid], snap, Expander(knowledge.catalog))
 
@@ -37,9 +39,17 @@ def test_deny_with_condition_removes_nothing_but_is_shown(knowledge: ProviderKno
 
 
 def test_notaction_allow_with_deny(knowledge: ProviderKnowledge) -> None:
-    page = export(roles=[role("r", doc(
-        {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
-        deny("ec2:*")))])
+    page = export(
+        roles=[
+            role(
+                "r",
+                doc(
+                    {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
+                    deny("ec2:*"),
+                ),
+            )
+        ]
+    )
     eff = _eff(page, arn("role", "r"), knowledge)
     assert not _has(knowledge, eff.allowed, "iam:CreateUser")
     assert not _has(knowledge, eff.allowed, "ec2:RunInstances")
@@ -48,10 +58,18 @@ def test_notaction_allow_with_deny(knowledge: ProviderKnowledge) -> None:
 
 
 def test_scoped_deny_only_removes_covered_grants(knowledge: ProviderKnowledge) -> None:
-    page = export(roles=[role("r", doc(
-        allow("s3:GetObject", "arn:aws:s3:::a/*"),
-        allow("s3:PutObject", "*"),
-        deny(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::a/*")))])
+    page = export(
+        roles=[
+            role(
+                "r",
+                doc(
+                    allow("s3:GetObject", "arn:aws:s3:::a/*"),
+                    allow("s3:PutObject", "*"),
+                    deny(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::a/*"),
+                ),
+            )
+        ]
+    )
     eff = _eff(page, arn("role", "r"), knowledge)
     assert not _has(knowledge, eff.allowed, "s3:GetObject")  # fully covered by the Deny
     assert _has(knowledge, eff.allowed, "s3:PutObject")  # still allowed on other buckets
@@ -60,8 +78,9 @@ def test_scoped_deny_only_removes_covered_grants(knowledge: ProviderKnowledge) -
 
 def test_permissions_boundary_intersects(knowledge: ProviderKnowledge) -> None:
     bnd = policy("boundary", doc(allow(["s3:GetObject", "s3:ListBucket"])))
-    page = export(roles=[role("r", doc(allow(["s3:*", "iam:*"])), boundary=bnd["Arn"])],
-                  policies=[bnd])
+    page = export(
+        roles=[role("r", doc(allow(["s3:*", "iam:*"])), boundary=bnd["Arn"])], policies=[bnd]
+    )
     eff = _eff(page, arn("role", "r"), knowledge)
     assert eff.allowed.bit_count() == 2
     assert not _has(knowledge, eff.allowed, "iam:CreateUser")
@@ -69,8 +88,10 @@ def test_permissions_boundary_intersects(knowledge: ProviderKnowledge) -> None:
 
 
 def test_boundary_with_condition_makes_grants_conditional(knowledge: ProviderKnowledge) -> None:
-    bnd = policy("boundary", doc(allow("s3:*", Condition={"StringEquals": {"aws:RequestedRegion":
-                                                                           "eu-west-1"}})))
+    bnd = policy(
+        "boundary",
+        doc(allow("s3:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})),
+    )
     page = export(roles=[role("r", doc(allow("s3:GetObject")))], policies=[bnd])
     page["RoleDetailList"][0]["PermissionsBoundary"] = {"PermissionsBoundaryArn": bnd["Arn"]}
     eff = _eff(page, arn("role", "r"), knowledge)
@@ -80,9 +101,11 @@ def test_boundary_with_condition_makes_grants_conditional(knowledge: ProviderKno
 
 def test_group_policies_apply_to_users(knowledge: ProviderKnowledge) -> None:
     mp = policy("team", doc(allow("sqs:SendMessage")))
-    page = export(users=[user("u", groups=("g",))],
-                  groups=[group("g", doc(allow("s3:GetObject")), managed=(mp["Arn"],))],
-                  policies=[mp])
+    page = export(
+        users=[user("u", groups=("g",))],
+        groups=[group("g", doc(allow("s3:GetObject")), managed=(mp["Arn"],))],
+        policies=[mp],
+    )
     eff = _eff(page, arn("user", "u"), knowledge)
     assert _has(knowledge, eff.allowed, "s3:GetObject")
     assert _has(knowledge, eff.allowed, "sqs:SendMessage")
@@ -107,8 +130,9 @@ def test_each_distinct_document_expanded_once(knowledge: ProviderKnowledge) -> N
 
 
 def test_conditional_grant_is_not_unconditional(knowledge: ProviderKnowledge) -> None:
-    page = export(roles=[role("r", doc(allow("*", Condition={
-        "StringEquals": {"aws:SourceVpce": "vpce-1"}})))])
+    page = export(
+        roles=[role("r", doc(allow("*", Condition={"StringEquals": {"aws:SourceVpce": "vpce-1"}})))]
+    )
     eff = _eff(page, arn("role", "r"), knowledge)
     assert eff.allowed == knowledge.catalog.all_mask
     assert eff.unconditional == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nhictl.creep.model import Declaration
 
 from .conftest import (
@@ -27,10 +29,17 @@ READ = doc(allow(["s3:GetObject", "s3:ListBucket"], ["arn:aws:s3:::b", "arn:aws:
 
 def test_clean_role_is_silent() -> None:
     page = export(roles=[role("clean", READ)])
-    la = {arn("role", "clean"): la_resp(svc_row("s3", RECENT, {"GetObject": RECENT,
-                                                               "ListBucket": RECENT}))}
-    decl = Declaration("clean", arn("role", "clean"), ("s3:GetObject", "s3:ListBucket"),
-                       ("arn:aws:s3:::b", "arn:aws:s3:::b/*"))
+    la = {
+        arn("role", "clean"): la_resp(
+            svc_row("s3", RECENT, {"GetObject": RECENT, "ListBucket": RECENT})
+        )
+    }
+    decl = Declaration(
+        "clean",
+        arn("role", "clean"),
+        ("s3:GetObject", "s3:ListBucket"),
+        ("arn:aws:s3:::b", "arn:aws:s3:::b/*"),
+    )
     report = audit(page, last_accessed=la, declarations=[decl])
     assert report.findings == []
     assert report.principals[0].creep_index == 0
@@ -39,8 +48,11 @@ def test_clean_role_is_silent() -> None:
 # -- creep.unused-permission ---------------------------------------------------------------
 def test_unused_permission_action_level() -> None:
     page = export(roles=[role("r", doc(allow(["s3:GetObject", "s3:DeleteObject"])))])
-    la = {arn("role", "r"): la_resp(svc_row("s3", RECENT, {"GetObject": RECENT,
-                                                           "DeleteObject": None}))}
+    la = {
+        arn("role", "r"): la_resp(
+            svc_row("s3", RECENT, {"GetObject": RECENT, "DeleteObject": None})
+        )
+    }
     (f,) = hits(audit(page, last_accessed=la), "creep.unused-permission")
     assert f.evidence["granularity"] == "action"
     assert f.evidence["sample"] == ["s3:DeleteObject"]
@@ -80,8 +92,7 @@ def test_new_principal_gets_grace() -> None:
 
 # -- creep.unused-principal ----------------------------------------------------------------
 def test_unused_principal_from_role_last_used() -> None:
-    page = export(roles=[role("idle", READ, last_used="2025-01-01T00:00:00Z"),
-                         role("busy", READ)])
+    page = export(roles=[role("idle", READ, last_used="2025-01-01T00:00:00Z"), role("busy", READ)])
     report = audit(page)
     assert [f.principal for f in hits(report, "creep.unused-principal")] == [arn("role", "idle")]
 
@@ -97,10 +108,23 @@ def test_unused_principal_from_last_accessed() -> None:
 
 # -- creep.beyond-declared -----------------------------------------------------------------
 def test_beyond_declared_actions_and_resources() -> None:
-    page = export(roles=[role("agent", doc(allow(["s3:GetObject", "s3:PutObject"]),
-                                            allow("xray:PutTraceSegments")))])
-    decl = Declaration("agent", arn("role", "agent"), ("s3:GetObject", "xray:PutTraceSegments"),
-                       ("arn:aws:s3:::b/*",), "m.yaml", 7, 16)
+    page = export(
+        roles=[
+            role(
+                "agent",
+                doc(allow(["s3:GetObject", "s3:PutObject"]), allow("xray:PutTraceSegments")),
+            )
+        ]
+    )
+    decl = Declaration(
+        "agent",
+        arn("role", "agent"),
+        ("s3:GetObject", "xray:PutTraceSegments"),
+        ("arn:aws:s3:::b/*",),
+        "m.yaml",
+        7,
+        16,
+    )
     found = hits(audit(page, declarations=[decl]), "creep.beyond-declared")
     assert len(found) == 2
     actions, resources = found
@@ -137,8 +161,9 @@ def test_growth_across_policy_versions() -> None:
 
 # -- priv.admin ----------------------------------------------------------------------------
 def test_admin_full_and_iam() -> None:
-    page = export(roles=[role("full", doc(allow("*"))), role("iam", doc(allow("iam:*"))),
-                         role("ro", READ)])
+    page = export(
+        roles=[role("full", doc(allow("*"))), role("iam", doc(allow("iam:*"))), role("ro", READ)]
+    )
     report = audit(page)
     found = {f.principal: f for f in hits(report, "priv.admin")}
     assert set(found) == {arn("role", "full"), arn("role", "iam")}
@@ -147,8 +172,9 @@ def test_admin_full_and_iam() -> None:
 
 
 def test_admin_only_conditional_is_not_critical() -> None:
-    page = export(roles=[role("c", doc(allow("*", Condition={
-        "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))])
+    page = export(
+        roles=[role("c", doc(allow("*", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))]
+    )
     (f,) = hits(audit(page), "priv.admin")
     assert f.severity == "high"
     assert f.evidence["conditional"] is True
@@ -169,8 +195,22 @@ def test_wildcard_patterns() -> None:
 
 
 def test_unscoped_actions_are_not_resource_wildcards() -> None:
-    page = export(roles=[role("telemetry", doc(allow(
-        ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"])))])
+    page = export(
+        roles=[
+            role(
+                "telemetry",
+                doc(
+                    allow(
+                        [
+                            "xray:PutTraceSegments",
+                            "xray:PutTelemetryRecords",
+                            "cloudwatch:PutMetricData",
+                        ]
+                    )
+                ),
+            )
+        ]
+    )
     assert hits(audit(page), "priv.wildcard") == []
 
 
@@ -184,8 +224,9 @@ def test_scopable_write_on_star_is_flagged() -> None:
 def test_escalation_split_across_policies() -> None:
     pass_role = policy("pass", doc(allow("iam:PassRole")))
     run = policy("run", doc(allow(["ec2:RunInstances"])))
-    page = export(roles=[role("e", managed=(pass_role["Arn"], run["Arn"]))],
-                  policies=[pass_role, run])
+    page = export(
+        roles=[role("e", managed=(pass_role["Arn"], run["Arn"]))], policies=[pass_role, run]
+    )
     (f,) = hits(audit(page), "priv.escalation")
     (m,) = [m for m in f.evidence["methods"] if m["id"] == "ec2-001"]
     assert m["split_across_policies"] is True
@@ -198,15 +239,17 @@ def test_escalation_needs_every_action() -> None:
 
 
 def test_escalation_blocked_by_deny() -> None:
-    page = export(roles=[role("e", doc(allow(["iam:PassRole", "ec2:RunInstances"]),
-                                       deny("iam:PassRole")))])
+    page = export(
+        roles=[role("e", doc(allow(["iam:PassRole", "ec2:RunInstances"]), deny("iam:PassRole")))]
+    )
     assert hits(audit(page), "priv.escalation") == []
 
 
 def test_escalation_via_group_policy() -> None:
-    page = export(users=[user("u", doc(allow("iam:PassRole")), groups=("ops",))],
-                  groups=[group("ops", doc(allow(["lambda:CreateFunction",
-                                                  "lambda:InvokeFunction"])))])
+    page = export(
+        users=[user("u", doc(allow("iam:PassRole")), groups=("ops",))],
+        groups=[group("ops", doc(allow(["lambda:CreateFunction", "lambda:InvokeFunction"])))],
+    )
     (f,) = hits(audit(page), "priv.escalation")
     assert any(m["id"] == "lambda-001" for m in f.evidence["methods"])
 
@@ -214,15 +257,32 @@ def test_escalation_via_group_policy() -> None:
 # -- cred.stale-key ------------------------------------------------------------------------
 def test_stale_keys() -> None:
     page = export(users=[user("u", READ)])
-    keys = {"AccessKeyMetadata": [
-        {"UserName": "u", "AccessKeyId": "AKIAOLD", "Status": "Active", "CreateDate": OLD,
-         "AccessKeyLastUsed": {"LastUsedDate": RECENT}},
-        {"UserName": "u", "AccessKeyId": "AKIANEW", "Status": "Active",
-         "CreateDate": "2026-11-01T00:00:00Z", "AccessKeyLastUsed": {"LastUsedDate": RECENT}},
-        {"UserName": "u", "AccessKeyId": "AKIAOFF", "Status": "Inactive", "CreateDate": OLD},
-        {"UserName": "u", "AccessKeyId": "AKIAIDLE", "Status": "Active", "CreateDate": OLD,
-         "AccessKeyLastUsed": {"ServiceName": "N/A"}},
-    ]}
+    keys = {
+        "AccessKeyMetadata": [
+            {
+                "UserName": "u",
+                "AccessKeyId": "AKIAOLD",
+                "Status": "Active",
+                "CreateDate": OLD,
+                "AccessKeyLastUsed": {"LastUsedDate": RECENT},
+            },
+            {
+                "UserName": "u",
+                "AccessKeyId": "AKIANEW",
+                "Status": "Active",
+                "CreateDate": "2026-11-01T00:00:00Z",
+                "AccessKeyLastUsed": {"LastUsedDate": RECENT},
+            },
+            {"UserName": "u", "AccessKeyId": "AKIAOFF", "Status": "Inactive", "CreateDate": OLD},
+            {
+                "UserName": "u",
+                "AccessKeyId": "AKIAIDLE",
+                "Status": "Active",
+                "CreateDate": OLD,
+                "AccessKeyLastUsed": {"ServiceName": "N/A"},
+            },
+        ]
+    }
     found = {f.evidence["key_id"]: f for f in hits(audit(page, keys=keys), "cred.stale-key")}
     assert set(found) == {"AKIAOLD", "AKIAIDLE"}
     assert found["AKIAIDLE"].severity == "high"  # old and never used
@@ -231,8 +291,10 @@ def test_stale_keys() -> None:
 # -- inventory -----------------------------------------------------------------------------
 def test_unregistered_and_orphan() -> None:
     page = export(roles=[role("known", READ), role("stranger", READ)])
-    decls = [Declaration("known", arn("role", "known"), ("s3:*",), ()),
-             Declaration("ghost", arn("role", "ghost"), ("s3:GetObject",), (), "g.yaml", 3, 5)]
+    decls = [
+        Declaration("known", arn("role", "known"), ("s3:*",), ()),
+        Declaration("ghost", arn("role", "ghost"), ("s3:GetObject",), (), "g.yaml", 3, 5),
+    ]
     report = audit(page, declarations=decls)
     assert [f.principal for f in hits(report, "inv.unregistered")] == [arn("role", "stranger")]
     (o,) = hits(report, "inv.orphan-manifest")
@@ -251,31 +313,61 @@ def test_unregistered_needs_manifests_and_skips_humans() -> None:
 
 
 # -- trust.broad ---------------------------------------------------------------------------
-def _trust(principal: object, cond: object = None, action: str = "sts:AssumeRole") -> dict:
-    st = {"Effect": "Allow", "Principal": principal, "Action": action}
+def _trust(
+    principal: object, cond: object = None, action: str = "sts:AssumeRole"
+) -> dict[str, Any]:
+    st: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
     if cond:
         st["Condition"] = cond
     return doc(st)
 
 
 def test_trust_broad_cases() -> None:
-    page = export(roles=[
-        role("anyone", READ, trust=_trust("*")),
-        role("anyone-cond", READ, trust=_trust({"AWS": "*"}, {"StringEquals": {"aws:PrincipalOrgID":
-                                                                               "o-1"}})),
-        role("vendor", READ, trust=_trust({"AWS": "arn:aws:iam::999988887777:root"})),
-        role("vendor-ok", READ, trust=_trust({"AWS": "arn:aws:iam::999988887777:root"},
-                                              {"StringEquals": {"sts:ExternalId": "x"}})),
-        role("same-acct", READ, trust=_trust({"AWS": arn("root", "x").replace(":root/x",
-                                                                              ":root")})),
-        role("gha", READ, trust=_trust(
-            {"Federated": arn("oidc-provider", "token.actions.githubusercontent.com")},
-            {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
-            "sts:AssumeRoleWithWebIdentity")),
-        role("gha-ok", READ, trust=_trust(
-            {"Federated": arn("oidc-provider", "token.actions.githubusercontent.com")},
-            {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/x:*"}},
-            "sts:AssumeRoleWithWebIdentity")),
-    ])
+    page = export(
+        roles=[
+            role("anyone", READ, trust=_trust("*")),
+            role(
+                "anyone-cond",
+                READ,
+                trust=_trust({"AWS": "*"}, {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}),
+            ),
+            role("vendor", READ, trust=_trust({"AWS": "arn:aws:iam::999988887777:root"})),
+            role(
+                "vendor-ok",
+                READ,
+                trust=_trust(
+                    {"AWS": "arn:aws:iam::999988887777:root"},
+                    {"StringEquals": {"sts:ExternalId": "x"}},
+                ),
+            ),
+            role(
+                "same-acct",
+                READ,
+                trust=_trust({"AWS": arn("root", "x").replace(":root/x", ":root")}),
+            ),
+            role(
+                "gha",
+                READ,
+                trust=_trust(
+                    {"Federated": arn("oidc-provider", "token.actions.githubusercontent.com")},
+                    {
+                        "StringEquals": {
+                            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"
+                        }
+                    },
+                    "sts:AssumeRoleWithWebIdentity",
+                ),
+            ),
+            role(
+                "gha-ok",
+                READ,
+                trust=_trust(
+                    {"Federated": arn("oidc-provider", "token.actions.githubusercontent.com")},
+                    {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/x:*"}},
+                    "sts:AssumeRoleWithWebIdentity",
+                ),
+            ),
+        ]
+    )
     found = {f.principal.rsplit("/", 1)[-1]: f.severity for f in hits(audit(page), "trust.broad")}
     assert found == {"anyone": "critical", "vendor": "high", "gha": "high"}

@@ -20,13 +20,22 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample-configs/aws"
 
 
 def run_sample(tmp_remediate: Path | None = None) -> Report:
-    snap, keys = load_aws(SAMPLE / "authorization-details.json", SAMPLE / "last-accessed.json",
-                          SAMPLE / "access-keys.json")
-    manifests = [ParsedManifest(yaml.safe_load(p.read_text()), str(p),
-                                {"$.spec.entitlements.aws.roleArn": (23, 16)})
-                 for p in sorted((SAMPLE / "manifests").glob("*.yaml"))]
-    opts = AuditOptions(now=datetime(2026, 11, 28, tzinfo=UTC),
-                        declarations=declarations(manifests), manifests_given=True)
+    snap, keys = load_aws(
+        SAMPLE / "authorization-details.json",
+        SAMPLE / "last-accessed.json",
+        SAMPLE / "access-keys.json",
+    )
+    manifests = [
+        ParsedManifest(
+            yaml.safe_load(p.read_text()), str(p), {"$.spec.entitlements.aws.roleArn": (23, 16)}
+        )
+        for p in sorted((SAMPLE / "manifests").glob("*.yaml"))
+    ]
+    opts = AuditOptions(
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+        declarations=declarations(manifests),
+        manifests_given=True,
+    )
     return analyse(snap, aws_knowledge(), opts, load_exclusions(SAMPLE / "exclusions.yaml"), keys)
 
 
@@ -36,8 +45,9 @@ def report() -> Report:
 
 
 def _active(report: Report) -> set[tuple[str, str]]:
-    return {(f.rule_id, f.principal.rsplit("/", 1)[-1]) for f in report.findings
-            if f.suppressed is None}
+    return {
+        (f.rule_id, f.principal.rsplit("/", 1)[-1]) for f in report.findings if f.suppressed is None
+    }
 
 
 EXPECTED = {
@@ -81,8 +91,7 @@ def test_clean_principals_stay_silent(report: Report) -> None:
     for clean in ("invoice-reconciler", "research-sandbox", "metrics-pusher"):
         assert clean not in noisy
     # humans (SSO) and service-linked roles are not audited as workloads
-    assert not any("AWSReserved" in p.id or "aws-service-role" in p.id
-                   for p in report.principals)
+    assert not any("AWSReserved" in p.id or "aws-service-role" in p.id for p in report.principals)
 
 
 def test_break_glass_is_suppressed_not_hidden(report: Report) -> None:
@@ -100,15 +109,19 @@ def test_sandbox_boundary_and_conditional_deny(report: Report) -> None:
     assert sandbox.granted["boundary_removed"] > 200
     orders = by_name["orders-worker"]
     assert orders.granted["denied_conditionally"] == 0  # DeleteTable was never granted
-    vpc = [f for f in report.findings if f.rule_id == "priv.admin"
-           and f.principal.endswith("vpc-bound-agent")]
+    vpc = [
+        f
+        for f in report.findings
+        if f.rule_id == "priv.admin" and f.principal.endswith("vpc-bound-agent")
+    ]
     assert vpc[0].severity == "high"
 
 
 def test_manifest_locations_and_fail_on(report: Report) -> None:
     beyond = [f for f in report.findings if f.rule_id == "creep.beyond-declared"]
-    assert all(f.location and f.location[0].endswith(".yaml") and f.location[1] == 23
-               for f in beyond)
+    assert all(
+        f.location and f.location[0].endswith(".yaml") and f.location[1] == 23 for f in beyond
+    )
     assert over_threshold(report, "high")
     assert not over_threshold(report, "critical")  # the only critical is suppressed
     assert not over_threshold(report, None)

@@ -30,7 +30,8 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
                 "creep.beyond-declared",
                 ctx.level_severity(extra) if extra & eff.unconditional else "low",
                 pid,
-                f"grant exceeds manifest {decl.manifest!r}: {extra.bit_count()} actions not declared "
+                f"grant exceeds manifest {decl.manifest!r}: "
+                f"{extra.bit_count()} actions not declared "
                 f"(e.g. {', '.join(ctx.sample(extra)[:3])})",
                 {
                     "manifest": decl.manifest,
@@ -41,7 +42,8 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
                     "sample": ctx.sample(extra),
                     "policies": _policies_granting(eff, extra),
                 },
-                "Remove the undeclared actions, or declare them in the manifest and get it reviewed.",
+                "Remove the undeclared actions, or declare them in the manifest and have it "
+                "reviewed.",
                 location=loc,
                 mask=extra,
             )
@@ -176,7 +178,8 @@ def growth(
                     "sample": ctx.sample(added),
                     "via_group": att.inherited_from,
                 },
-                f"Compare {vg.from_version} and {vg.to_version} of {vg.policy.name}; set the default "
+                f"Compare {vg.from_version} and {vg.to_version} of {vg.policy.name}; "
+                "set the default "
                 "version back or remove the added statements.",
                 mask=added,
             )

@@ -26,10 +26,8 @@ def stale_key(ctx: Context, cred: Credential) -> list[Finding]:
     max_age = ctx.options.key_max_age_days
     cutoff = ctx.options.now - timedelta(days=max_age)
     old = cred.created is not None and cred.created < cutoff
-    if cred.last_used is None:
-        idle = old  # never used: stale once it is old enough to have been used
-    else:
-        idle = cred.last_used < cutoff
+    # Never used: stale once it is old enough to have been used.
+    idle = old if cred.last_used is None else cred.last_used < cutoff
     if not (old or idle):
         return []
     reasons = []
@@ -108,16 +106,23 @@ def broad_trust(ctx: Context, p: Principal) -> list[Finding]:
         if t.kind == "any":
             sev = "critical" if not t.condition else "medium" if not pinned else None
             why = "any AWS principal can assume it" + (" (with conditions)" if t.condition else "")
-        elif t.kind in ("account", "principal") and t.account and t.account != p.account:
-            if not pinned:
-                sev = "high" if not t.condition else "medium"
-                why = f"cross-account trust to {t.value} without an ExternalId or principal pin"
-        if t.kind == "federated" and "oidc-provider/" in t.value:
-            if not any(k.endswith(":sub") for k in keys):
-                sev, why = (
-                    "high",
-                    f"web-identity trust to {t.value} without a subject (sub) condition",
-                )
+        elif (
+            t.kind in ("account", "principal")
+            and t.account
+            and t.account != p.account
+            and not pinned
+        ):
+            sev = "high" if not t.condition else "medium"
+            why = f"cross-account trust to {t.value} without an ExternalId or principal pin"
+        if (
+            t.kind == "federated"
+            and "oidc-provider/" in t.value
+            and not any(k.endswith(":sub") for k in keys)
+        ):
+            sev, why = (
+                "high",
+                f"web-identity trust to {t.value} without a subject (sub) condition",
+            )
         if sev is None:
             continue
         out.append(

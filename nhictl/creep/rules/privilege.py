@@ -54,7 +54,8 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
                 eff.principal.id,
                 msg,
                 evidence,
-                "Replace the administrative grant with the least-privilege policy; keep break-glass "
+                "Replace the administrative grant with the least-privilege policy; "
+                "keep break-glass "
                 "admins in an exclusions entry with a reason.",
             )
         ]
@@ -93,16 +94,23 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
         # A wildcard that only applies under a condition is one step less severe, and says so.
         if all_conditional:
             sev_rank = max(0, sev_rank - 1)
-        sev: Severity = ("low", "medium", "high")[sev_rank]  # type: ignore[assignment]
+        sev: Severity = ("low", "medium", "high")[sev_rank]
         msg = f"wildcard action grants: {', '.join(sorted(patterns)[:6])}"
         if all_conditional:
             msg += " (only under conditions)"
-        out.append(Finding(
-            "priv.wildcard", sev, eff.principal.id, msg,
-            {"patterns": {p: sorted(v) for p, v in sorted(patterns.items())},
-             "conditional": all_conditional},
-            "List the actions the workload needs instead of service-wide or global wildcards.",
-        ))
+        out.append(
+            Finding(
+                "priv.wildcard",
+                sev,
+                eff.principal.id,
+                msg,
+                {
+                    "patterns": {p: sorted(v) for p, v in sorted(patterns.items())},
+                    "conditional": all_conditional,
+                },
+                "List the actions the workload needs instead of service-wide or global wildcards.",
+            )
+        )
     # Scopable write/permissions actions on Resource "*" without a condition. Actions that
     # cannot take a resource (wildcard-only, e.g. xray:PutTraceSegments) are never flagged.
     risky = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nhictl.creep.activity import Activity
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
-from nhictl.creep.model import Finding
+from nhictl.creep.model import Finding, Severity
 
 
 def _iso(ts: object) -> str | None:
@@ -63,8 +63,9 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                 "creep.unused-permission",
                 ctx.level_severity(s.unused),
                 pid,
-                f"{s.service}: {s.unused.bit_count()} of {s.granted.bit_count()} granted actions not "
-                f"used in {days} days (action-level data), e.g. {', '.join(ctx.sample(s.unused)[:3])}",
+                f"{s.service}: {s.unused.bit_count()} of {s.granted.bit_count()} granted "
+                f"actions not used in {days} days (action-level data), "
+                f"e.g. {', '.join(ctx.sample(s.unused)[:3])}",
                 {
                     "granularity": "action",
                     "window_days": days,
@@ -106,7 +107,7 @@ def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Findin
     last = act.last_activity or p.last_used
     days = ctx.options.unused_days
     when = f"last used {last.date().isoformat()}" if last else "never used"
-    sev = (
+    sev: Severity = (
         "high"
         if eff.unconditional_star & ctx.catalog.level_mask("Permissions management")
         else "medium"

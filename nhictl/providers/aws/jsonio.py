@@ -63,7 +63,7 @@ def expect(value: Any, kind: type | tuple[type, ...], source: str, path: str) ->
 
 
 def parse_time(value: Any, source: str, path: str) -> datetime | None:
-    """Parse an AWS timestamp (ISO 8601 with or without offset, or epoch seconds); None stays None."""
+    """Parse an AWS timestamp (ISO 8601, with or without offset, or epoch seconds)."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -41,7 +41,7 @@ def declarations(manifests: Iterable[ParsedManifest]) -> list[Declaration]:
     for m in manifests:
         src = m.source or "<manifest>"
         data = m.data
-        if not isinstance(data, Mapping) or data.get("kind") != "AgentRegistration":
+        if data.get("kind") != "AgentRegistration":
             continue
         spec = data.get("spec")
         ent = spec.get("entitlements") if isinstance(spec, Mapping) else None

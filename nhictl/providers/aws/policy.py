@@ -24,7 +24,7 @@ def _as_tuple(value: Any, source: str, path: str) -> tuple[str, ...]:
 
 
 def decode_document(doc: Any, source: str, path: str) -> dict[str, Any]:
-    """A policy document as the CLI writes it (object) or as the raw API returns it (URL-encoded)."""
+    """A policy document as the CLI writes it (object) or as the API returns it (URL-encoded)."""
     if isinstance(doc, str):
         text = doc if doc.lstrip().startswith("{") else urllib.parse.unquote(doc)
         try:
@@ -131,8 +131,11 @@ def parse_trust(doc: Any, source: str, path: str) -> tuple[TrustEntry, ...]:
                     else:
                         acct = account_of(v)
                         is_root = _ACCOUNT_RE.match(v) is not None or v.endswith(":root")
-                        kind = "account" if is_root else "principal"
-                        entries.append(TrustEntry(kind, v, acct, cond, actions))
+                        entries.append(
+                            TrustEntry(
+                                "account" if is_root else "principal", v, acct, cond, actions
+                            )
+                        )
                 elif key == "Service":
                     entries.append(TrustEntry("service", v, None, cond, actions))
                 elif key == "Federated":

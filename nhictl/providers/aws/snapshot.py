@@ -4,7 +4,7 @@ Accepted input (documented in docs/audit-creep.md):
 - one page object as the AWS CLI writes it (``UserDetailList``, ``GroupDetailList``,
   ``RoleDetailList``, ``Policies``; ``Marker``/``IsTruncated`` ignored);
 - several pages: a JSON array of page objects, or page objects concatenated in one file;
-- an nhictl bundle (``"format": "nhictl.snapshot.aws/v1"``, see schemas/snapshot-aws.v1.schema.json),
+- an nhictl bundle (``"format": "nhictl.snapshot.aws/v1"``, schemas/snapshot-aws.v1.schema.json),
   which also carries last-accessed data and access keys.
 """
 
@@ -37,9 +37,9 @@ def load_snapshot_file(path: Path) -> tuple[Snapshot, dict[str, Any] | None]:
     source = str(path)
     if len(docs) == 1 and isinstance(docs[0], dict) and docs[0].get("format") == BUNDLE_FORMAT:
         bundle = docs[0]
-        pages = expect(bundle.get("authorizationDetails"), list, source, "$.authorizationDetails")
+        raw = expect(bundle.get("authorizationDetails"), list, source, "$.authorizationDetails")
         snap = snapshot_from_pages(
-            [(pg, f"$.authorizationDetails[{i}]") for i, pg in enumerate(pages)], source
+            [(pg, f"$.authorizationDetails[{i}]") for i, pg in enumerate(raw)], source
         )
         snap.collected_at = parse_time(bundle.get("collectedAt"), source, "$.collectedAt")
         return snap, bundle
@@ -114,11 +114,10 @@ def _build(merged: dict[str, list[Any]], paths: dict[str, list[str]], source: st
                 current = stmts
         if current is None:
             raise InputError(f"{source}: {p}.PolicyVersionList: no default version")
-        kind = "provider-managed" if ":aws:policy/" in arn else "managed"
         policies[arn] = Policy(
             arn,
             str(item.get("PolicyName", arn)),
-            kind,
+            "provider-managed" if ":aws:policy/" in arn else "managed",
             current,
             digest_of(current),
             tuple(versions),
