@@ -57,17 +57,18 @@ def activity_for(
     if p.created is not None and p.created > window_start:
         return Activity(False, "created inside the window: too new to judge", last_activity=last)
     act = Activity(True, last_activity=last)
-    for svc in sorted(eff.services):
-        granted = eff.allowed & catalog.service_mask(svc)
-        if not granted:
-            continue
+    tracked_by_svc: dict[str, list[tuple[str, datetime | None]]] = {}
+    for name, ts in usage.actions.items():
+        tracked_by_svc.setdefault(name.partition(":")[0], []).append((name, ts))
+    # Only services that have grants: a NotAction/"*" principal touches every service, but
+    # only the services in its usage data can be anything other than "never used".
+    for svc in sorted(eff.per_service):
+        granted = eff.per_service[svc]
         svc_last = usage.services.get(svc)
         svc_used = svc_last is not None and svc_last >= window_start
         if svc in usage.action_services:
             tracked = used = 0
-            for name, ts in usage.actions.items():
-                if name.partition(":")[0] != svc:
-                    continue
+            for name, ts in tracked_by_svc.get(svc, ()):
                 bit = catalog.index(name)
                 if bit is None:
                     continue

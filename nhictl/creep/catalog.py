@@ -47,8 +47,8 @@ class ActionCatalog(Protocol):
     def scopable_mask(self) -> int:
         """Bitset of actions that accept a resource ARN (others only accept ``*``)."""
 
-    def names(self, mask: int) -> list[str]:
-        """Action names in a bitset, sorted by catalog order."""
+    def names(self, mask: int, limit: int | None = None) -> list[str]:
+        """Action names in a bitset, sorted by catalog order (the first ``limit`` only)."""
 
     def index(self, action: str) -> int | None:
         """Bit index of a concrete action, or None when it is unknown."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from nhictl.creep.catalog import LEVEL_WEIGHT, ActionCatalog
 from nhictl.creep.effective import Expander
 from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.creep.model import Declaration, Severity, Snapshot
 
-MAX_SAMPLE = 20  # action names listed in one finding's evidence; counts carry the rest
+MAX_SAMPLE = 10
+_LEVELS_BY_RISK = sorted(
+    LEVEL_WEIGHT, key=lambda lv: -LEVEL_WEIGHT[lv]
+)  # action names listed in one finding's evidence; counts carry the rest
 
 
 @dataclass(slots=True)
@@ -38,6 +42,7 @@ class Context:
     options: AuditOptions
     expander: Expander
     declared: dict[str, Declaration]
+    cache: dict[str, Any] = field(default_factory=dict)  # per-run precomputations of rules
 
     @property
     def catalog(self) -> ActionCatalog:
@@ -45,11 +50,14 @@ class Context:
 
     def sample(self, mask: int) -> list[str]:
         """At most ``MAX_SAMPLE`` action names, highest-risk levels first."""
+        if mask.bit_count() <= MAX_SAMPLE:  # small sets: every name, riskiest first
+            names = self.catalog.names(mask)
+            return sorted(names, key=lambda n: -LEVEL_WEIGHT[self.catalog.level(n)])
         out: list[str] = []
-        for level in sorted(LEVEL_WEIGHT, key=lambda lv: -LEVEL_WEIGHT[lv]):
+        for level in _LEVELS_BY_RISK:
             part = mask & self.catalog.level_mask(level)  # type: ignore[arg-type]
             if part:
-                out.extend(self.catalog.names(part)[: MAX_SAMPLE - len(out)])
+                out.extend(self.catalog.names(part, MAX_SAMPLE - len(out)))
             if len(out) >= MAX_SAMPLE:
                 break
         return out

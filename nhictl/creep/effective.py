@@ -63,6 +63,7 @@ class Effective:
     denied_conditional: int = 0  # Deny with a condition: shown, not subtracted
     boundary_removed: int = 0
     services: frozenset[str] = frozenset()
+    per_service: dict[str, int] = field(default_factory=dict)  # service -> granted slice
     unresolved: tuple[str, ...] = ()  # attached policies whose document is unknown
 
 
@@ -165,7 +166,18 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
             if g.any_resource:
                 eff.unconditional_star |= g.mask
     eff.denied_conditional = cond_deny & eff.allowed
-    eff.services = frozenset(services)
+    # Services actually granted, with their slice of the grant: computed once here and reused
+    # by usage, evidence and remediation (pattern-derived services over-approximate: "*:Get*"
+    # names every service).
+    allowed = eff.allowed
+    cat = expander.catalog
+    per_service: dict[str, int] = {}
+    for svc in services:
+        part = allowed & cat.service_mask(svc)
+        if part:
+            per_service[svc] = part
+    eff.per_service = per_service
+    eff.services = frozenset(per_service)
     eff.unresolved = tuple(unresolved)
     return eff
 

@@ -10,7 +10,7 @@ from nhictl.creep.catalog import weight
 from nhictl.creep.context import AuditOptions, Context
 from nhictl.creep.effective import Effective, Expander, effective_for
 from nhictl.creep.exclusions import Exclusion, apply_exclusions
-from nhictl.creep.index import bucket, creep_index, rollup
+from nhictl.creep.index import IndexResult, bucket, creep_index, rollup
 from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.creep.model import (
     SEVERITY_RANK,
@@ -71,9 +71,15 @@ def analyse(
             versions[pol.id] = vg
 
     findings: list[Finding] = []
-    per_principal: list[tuple[Principal, Effective, Activity, list[Finding]]] = []
+    results: list[PrincipalResult] = []
+    per_account: dict[str, list[tuple[int, int]]] = {}
     remediations: dict[str, dict[str, Any]] = {}
     window_start = options.window_start
+    names = {p.id: p.name for p in snapshot.principals.values()}
+    exclusion_list = exclusions or []
+    today = options.now.date()
+    suppressed = 0
+    catalog_weight = weight(cat, cat.all_mask)
     for pid in sorted(snapshot.principals):
         p = snapshot.principals[pid]
         if not _is_nonhuman(p, creds, keys_known):
@@ -102,8 +108,6 @@ def analyse(
             pf += hygiene.unregistered(ctx, p)
         for c in creds.get(pid, ()):
             pf += hygiene.stale_key(ctx, c)
-        per_principal.append((p, eff, act, pf))
-        findings += pf
         rem = least_privilege(
             cat,
             eff,
@@ -114,58 +118,25 @@ def analyse(
         )
         if rem is not None:
             remediations[pid] = rem
+        # Finish the principal now and keep only small results: holding every principal's
+        # bitsets (2.5 KB each, dozens per principal) until the end cost ~0.5 GB at 5k roles.
+        _locate(pf, decl)
+        suppressed += apply_exclusions(pf, exclusion_list, today, names)
+        ix = creep_index(cat, eff.allowed, pf, catalog_weight)
+        results.append(_result(p, eff, act, decl, ix, ctx))
+        per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
+        for f in pf:
+            f.mask = 0
+        findings += pf
 
+    tail: list[Finding] = []
     for c in snapshot.credentials:
         if c.principal_id not in snapshot.principals:
-            findings += hygiene.stale_key(ctx, c)
+            tail += hygiene.stale_key(ctx, c)
     for d in orphans:
-        findings += hygiene.orphan_manifest(ctx, d)
-
-    # Findings about a registered principal point at its manifest (SARIF annotates that line).
-    for f in findings:
-        owner = declared.get(f.principal)
-        if f.location is None and owner is not None and owner.source:
-            f.location = (owner.source, owner.line or 1, owner.column or 1)
-
-    names = {p.id: p.name for p in snapshot.principals.values()}
-    suppressed = apply_exclusions(findings, exclusions or [], options.now.date(), names)
-
-    catalog_weight = weight(cat, cat.all_mask)
-    results: list[PrincipalResult] = []
-    per_account: dict[str, list[tuple[int, int]]] = {}
-    for p, eff, act, pf in per_principal:
-        ix = creep_index(cat, eff.allowed, pf, catalog_weight)
-        decl = declared.get(p.id)
-        results.append(
-            PrincipalResult(
-                id=p.id,
-                kind=p.kind,
-                name=p.name,
-                account=p.account,
-                creep_index=ix.index,
-                bucket=bucket(ix.index),
-                granted=_granted(eff),
-                used=_used(act),
-                declared=None
-                if decl is None
-                else {
-                    "manifest": decl.manifest,
-                    "actions": list(decl.actions),
-                    "resources": list(decl.resources),
-                    "expanded_actions": r_declared.declared_mask(ctx, decl).bit_count(),
-                },
-                index_detail={
-                    "granted_weight": ix.granted_weight,
-                    "excess_weight": ix.excess_weight,
-                    "ratio": ix.ratio,
-                    "reach": ix.reach,
-                    "excess_actions": ix.excess_actions,
-                    "from_rules": list(ix.findings),
-                },
-                manifest=decl.manifest if decl else None,
-            )
-        )
-        per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
+        tail += hygiene.orphan_manifest(ctx, d)
+    suppressed += apply_exclusions(tail, exclusion_list, today, names)
+    findings += tail
 
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.rule_id, f.principal, f.message))
     active = [f for f in findings if f.suppressed is None]
@@ -245,3 +216,49 @@ def over_threshold(report: Report, fail_on: str | None) -> bool:
         return False
     floor = SEVERITY_RANK[fail_on]
     return any(f.suppressed is None and SEVERITY_RANK[f.severity] >= floor for f in report.findings)
+
+
+def _locate(findings: list[Finding], decl: Declaration | None) -> None:
+    """Findings about a registered principal point at its manifest (SARIF annotates it)."""
+    if decl is None or not decl.source:
+        return
+    for f in findings:
+        if f.location is None:
+            f.location = (decl.source, decl.line or 1, decl.column or 1)
+
+
+def _result(
+    p: Principal,
+    eff: Effective,
+    act: Activity,
+    decl: Declaration | None,
+    ix: IndexResult,
+    ctx: Context,
+) -> PrincipalResult:
+    return PrincipalResult(
+        id=p.id,
+        kind=p.kind,
+        name=p.name,
+        account=p.account,
+        creep_index=ix.index,
+        bucket=bucket(ix.index),
+        granted=_granted(eff),
+        used=_used(act),
+        declared=None
+        if decl is None
+        else {
+            "manifest": decl.manifest,
+            "actions": list(decl.actions),
+            "resources": list(decl.resources),
+            "expanded_actions": r_declared.declared_mask(ctx, decl).bit_count(),
+        },
+        index_detail={
+            "granted_weight": ix.granted_weight,
+            "excess_weight": ix.excess_weight,
+            "ratio": ix.ratio,
+            "reach": ix.reach,
+            "excess_actions": ix.excess_actions,
+            "from_rules": list(ix.findings),
+        },
+        manifest=decl.manifest if decl else None,
+    )

@@ -96,9 +96,11 @@ def least_privilege(
 def _compress(catalog: ActionCatalog, mask: int, eff: Effective) -> list[str]:
     out: list[str] = []
     rest = mask
-    for svc in sorted(eff.services):
+    for svc, granted in sorted(eff.per_service.items()):
+        if not mask & granted:
+            continue
         sm = catalog.service_mask(svc)
-        if sm and (mask & sm) == sm:
+        if (mask & sm) == sm:
             out.append(f"{svc}:*")
             rest &= ~sm
     return out + catalog.names(rest)

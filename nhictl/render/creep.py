@@ -64,7 +64,24 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, sort_keys=False) + "\n"
+    """Indented header and summary; one compact line per principal and per finding.
+
+    Valid JSON, diff- and grep-friendly, and ~10x faster than indenting every level (the
+    pure-Python indenting encoder dominated a 5,000-role run).
+    """
+    data = report_dict(report)
+    head = {k: v for k, v in data.items() if k not in ("principals", "findings")}
+    text = json.dumps(head, indent=2)[:-2]  # drop the closing "\n}"
+    parts = [text]
+    for key in ("principals", "findings"):
+        items = data[key]
+        if not items:
+            parts.append(f',\n  "{key}": []')
+            continue
+        body = ",\n    ".join(json.dumps(item, separators=(", ", ": ")) for item in items)
+        parts.append(f',\n  "{key}": [\n    {body}\n  ]')
+    parts.append("\n}\n")
+    return "".join(parts)
 
 
 def _md_escape(text: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
+from nhictl.creep.knowledge import EscalationMethod
 from nhictl.creep.model import Finding, Severity
 
 # Holding this share of the catalog unconditionally on "*" is AdministratorAccess-equivalent even
@@ -14,9 +15,12 @@ _FULL_ADMIN_SHARE = 0.95
 
 
 def _iam_admin_mask(ctx: Context) -> int:
-    m = 0
-    for pat in ctx.knowledge.iam_admin:
-        m |= ctx.catalog.expand(pat)
+    m: int | None = ctx.cache.get("iam_admin")
+    if m is None:
+        m = 0
+        for pat in ctx.knowledge.iam_admin:
+            m |= ctx.catalog.expand(pat)
+        ctx.cache["iam_admin"] = m
     return m
 
 
@@ -138,50 +142,60 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     return out
 
 
+def _method_bits(ctx: Context) -> list[tuple[EscalationMethod, list[list[tuple[str, int]]]]]:
+    """Each method's action groups as (action, bit) pairs, computed once per run."""
+    cached: list[tuple[EscalationMethod, list[list[tuple[str, int]]]]] | None = ctx.cache.get(
+        "escalation"
+    )
+    if cached is None:
+        cat = ctx.catalog
+        cached = []
+        for m in ctx.knowledge.escalation:
+            groups = [
+                [(a, 1 << bit) for a in group if (bit := cat.index(a)) is not None]
+                for group in m.requires
+            ]
+            cached.append((m, groups))
+        ctx.cache["escalation"] = cached
+    return cached
+
+
 def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
     if is_full_admin:
         return []  # already administrator: escalation adds nothing to the verdict
-    cat = ctx.catalog
     hits: list[dict[str, Any]] = []
     worst = -1
     rank_sev: tuple[Severity, ...] = ("low", "medium", "high")
-    for m in ctx.knowledge.escalation:
+    allowed, uncond, star = eff.allowed, eff.unconditional, eff.unconditional_star
+    for m, groups in _method_bits(ctx):
         level = 2
-        chosen: dict[str, list[str]] = {}
-        for group in m.requires:
-            best = -1
-            pick = ""
-            for action in group:
-                bit = cat.index(action)
-                if bit is None:
+        chosen: dict[str, int] = {}
+        for group in groups:
+            best, pick, pick_bit = -1, "", 0
+            for action, b in group:
+                if not allowed & b:
                     continue
-                b = 1 << bit
-                lv = (
-                    2
-                    if eff.unconditional_star & b
-                    else 1
-                    if eff.unconditional & b
-                    else 0
-                    if eff.allowed & b
-                    else -1
-                )
+                lv = 2 if star & b else 1 if uncond & b else 0
                 if lv > best:
-                    best, pick = lv, action
+                    best, pick, pick_bit = lv, action, b
             if best < 0:
                 break
             level = min(level, best)
-            bit = 1 << (cat.index(pick) or 0)
-            chosen[pick] = sorted({g.policy_id for g in eff.grants if g.mask & bit})
+            chosen[pick] = pick_bit
         else:
-            policies = {p for ps in chosen.values() for p in ps}
+            by_action = {
+                a: sorted({g.policy_id for g in eff.grants if g.mask & b})
+                for a, b in chosen.items()
+            }
+            policies = {p for ps in by_action.values() for p in ps}
             hits.append(
                 {
                     "id": m.id,
                     "name": m.name,
                     "reference": m.reference,
-                    "actions": chosen,
+                    "actions": by_action,
                     "split_across_policies": len(policies) > 1,
-                    "scope": ("resource *", "scoped resources", "conditional")[2 - level],
+                    "scope": ("conditional", "scoped resources", "resource *")[level],
                     **({"note": m.note} if m.note else {}),
                 }
             )
@@ -201,7 +215,7 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
             eff.principal.id,
             msg,
             {"methods": hits},
-            "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), or "
-            "scope it to specific ARNs.",
+            "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
+            "or scope it to specific ARNs.",
         )
     ]

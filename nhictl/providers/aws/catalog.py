@@ -68,7 +68,8 @@ class AwsActionCatalog:
         return self._service_mask.keys()
 
     def service_mask(self, service: str) -> int:
-        return self._service_mask.get(service.lower(), 0)
+        hit = self._service_mask.get(service)
+        return hit if hit is not None else self._service_mask.get(service.lower(), 0)
 
     def level_mask(self, level: AccessLevel) -> int:
         return self._level_mask.get(level, 0)
@@ -76,9 +77,16 @@ class AwsActionCatalog:
     def scopable_mask(self) -> int:
         return self._scopable
 
-    def names(self, mask: int) -> list[str]:
+    def names(self, mask: int, limit: int | None = None) -> list[str]:
         names = self._names
-        return [names[i] for i in iter_bits(mask)]
+        if limit is None:
+            return [names[i] for i in iter_bits(mask)]
+        out: list[str] = []
+        while mask and len(out) < limit:  # a few lowest bits: no need to scan all 20k
+            low = mask & -mask
+            out.append(names[low.bit_length() - 1])
+            mask ^= low
+        return out
 
     def index(self, action: str) -> int | None:
         return self._index.get(action.lower())
