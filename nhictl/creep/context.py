@@ -12,6 +12,7 @@ from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.creep.model import Declaration, Severity, Snapshot
 
 MAX_SAMPLE = 10
+MAX_SERVICES = 25  # services listed per evidence dict
 _LEVELS_BY_RISK = sorted(
     LEVEL_WEIGHT, key=lambda lv: -LEVEL_WEIGHT[lv]
 )  # action names listed in one finding's evidence; counts carry the rest
@@ -63,13 +64,16 @@ class Context:
         return out
 
     def by_service(self, mask: int, services: frozenset[str] | None = None) -> dict[str, int]:
-        """Action counts per service of a bitset (only looking at ``services`` when given)."""
+        """Action counts per service of a bitset (only looking at ``services`` when given);
+        at most ``MAX_SERVICES`` services, by name, so evidence stays small."""
         svcs = services if services is not None else self.catalog.services()
         out: dict[str, int] = {}
         for s in sorted(svcs):
-            n = (mask & self.catalog.service_mask(s)).bit_count()
-            if n:
-                out[s] = n
+            part = mask & self.catalog.service_mask(s)
+            if part:
+                out[s] = part.bit_count()
+                if len(out) >= MAX_SERVICES:
+                    break
         return out
 
     def level_severity(self, mask: int) -> Severity:

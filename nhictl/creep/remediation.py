@@ -64,9 +64,11 @@ def least_privilege(
             if not mask:
                 continue
             body = dict(res)
+            cond_key = ""
             if st.condition:
                 body["Condition"] = st.condition
-            key = json.dumps(body, sort_keys=True)
+                cond_key = json.dumps(st.condition, sort_keys=True)
+            key = repr(res) + cond_key
             prev = groups.get(key)
             groups[key] = (body, (prev[1] if prev else 0) | mask)
     statements = []

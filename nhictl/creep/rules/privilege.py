@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nhictl.creep.catalog import iter_bits
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.knowledge import EscalationMethod
@@ -142,20 +143,27 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     return out
 
 
-def _method_bits(ctx: Context) -> list[tuple[EscalationMethod, list[list[tuple[str, int]]]]]:
-    """Each method's action groups as (action, bit) pairs, computed once per run."""
-    cached: list[tuple[EscalationMethod, list[list[tuple[str, int]]]]] | None = ctx.cache.get(
-        "escalation"
-    )
+_MethodBits = list[tuple[EscalationMethod, list[list[tuple[str, int]]]]]
+
+
+def _method_bits(ctx: Context) -> tuple[_MethodBits, int]:
+    """Each method's action groups as (action, bit index) pairs, and the union of all of
+    them as a bitset; computed once per run."""
+    cached: tuple[_MethodBits, int] | None = ctx.cache.get("escalation")
     if cached is None:
         cat = ctx.catalog
-        cached = []
+        methods: _MethodBits = []
+        union = 0
         for m in ctx.knowledge.escalation:
             groups = [
-                [(a, 1 << bit) for a in group if (bit := cat.index(a)) is not None]
+                [(a, bit) for a in group if (bit := cat.index(a)) is not None]
                 for group in m.requires
             ]
-            cached.append((m, groups))
+            for group in groups:
+                for _, bit in group:
+                    union |= 1 << bit
+            methods.append((m, groups))
+        cached = (methods, union)
         ctx.cache["escalation"] = cached
     return cached
 
@@ -166,18 +174,25 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     hits: list[dict[str, Any]] = []
     worst = -1
     rank_sev: tuple[Severity, ...] = ("low", "medium", "high")
-    allowed, uncond, star = eff.allowed, eff.unconditional, eff.unconditional_star
-    for m, groups in _method_bits(ctx):
+    methods, union = _method_bits(ctx)
+    relevant = eff.allowed & union
+    if not relevant:
+        return []
+    # A handful of relevant bits: work on sets of bit indices, not 20,000-bit integers.
+    allowed = set(iter_bits(relevant))
+    uncond = set(iter_bits(eff.unconditional & relevant))
+    star = set(iter_bits(eff.unconditional_star & relevant))
+    for m, groups in methods:
         level = 2
         chosen: dict[str, int] = {}
         for group in groups:
             best, pick, pick_bit = -1, "", 0
-            for action, b in group:
-                if not allowed & b:
+            for action, bit in group:
+                if bit not in allowed:
                     continue
-                lv = 2 if star & b else 1 if uncond & b else 0
+                lv = 2 if bit in star else 1 if bit in uncond else 0
                 if lv > best:
-                    best, pick, pick_bit = lv, action, b
+                    best, pick, pick_bit = lv, action, 1 << bit
             if best < 0:
                 break
             level = min(level, best)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nhictl.creep.activity import Activity
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.model import Finding, Severity
+
+MAX_SERVICES = 25  # services listed in one finding's evidence; "services_total" has the count
 
 
 def _iso(ts: object) -> str | None:
@@ -21,11 +25,11 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
     pid = eff.principal.id
     out: list[Finding] = []
     idle = [s for s in act.services if s.unused and not s.used]
-    if idle:
-        mask = 0
+    if idle or act.never_used:
+        mask = act.never_used
         for s in idle:
             mask |= s.unused
-        services = {
+        services: dict[str, Any] = {
             s.service: {
                 "actions": s.unused.bit_count(),
                 "granularity": s.granularity,
@@ -33,18 +37,27 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
             }
             for s in idle
         }
-        names = ", ".join(list(services)[:8]) + (" ..." if len(services) > 8 else "")
+        # Evidence stays small for "*" grants: the first services by name, and the total.
+        for svc in act.never_services[: max(0, MAX_SERVICES - len(services))]:
+            services[svc] = {
+                "actions": eff.per_service[svc].bit_count(),
+                "granularity": "service",
+                "last_used": None,
+            }
+        n_services = len(idle) + len(act.never_services)
+        names = ", ".join(sorted(services)[:8]) + (" ..." if n_services > 8 else "")
         out.append(
             Finding(
                 "creep.unused-permission",
                 ctx.level_severity(mask),
                 pid,
-                f"{len(idle)} granted service(s) not used in {days} days "
+                f"{n_services} granted service(s) not used in {days} days "
                 f"({mask.bit_count()} actions; service-level data): {names}",
                 {
                     "granularity": "service",
                     "window_days": days,
-                    "services": services,
+                    "services_total": n_services,
+                    "services": dict(sorted(services.items())),
                     "unused_actions": mask.bit_count(),
                     "sample": ctx.sample(mask),
                 },

@@ -59,6 +59,7 @@ class AwsActionCatalog:
         self._scopable = _mask_of(scopable)
         self.all_mask = (1 << len(self._names)) - 1
         self._cache: dict[str, int] = {}
+        self._svc_cache: dict[str, frozenset[str]] = {}
 
     # -- protocol ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -80,7 +81,9 @@ class AwsActionCatalog:
     def names(self, mask: int, limit: int | None = None) -> list[str]:
         names = self._names
         if limit is None:
-            return [names[i] for i in iter_bits(mask)]
+            if mask.bit_count() > 64:
+                return [names[i] for i in iter_bits(mask)]
+            limit = 64  # few bits: peel them off instead of scanning a 20,000-digit string
         out: list[str] = []
         while mask and len(out) < limit:  # a few lowest bits: no need to scan all 20k
             low = mask & -mask
@@ -96,6 +99,13 @@ class AwsActionCatalog:
         return "Unknown" if bit is None else self._levels[bit]
 
     def services_of(self, pattern: str) -> frozenset[str]:
+        hit = self._svc_cache.get(pattern)
+        if hit is None:
+            hit = self._services_of(pattern)
+            self._svc_cache[pattern] = hit
+        return hit
+
+    def _services_of(self, pattern: str) -> frozenset[str]:
         svc, sep, _ = pattern.lower().partition(":")
         if not sep or any(c in svc for c in "*?"):
             if pattern.strip() == "*" or not sep:
