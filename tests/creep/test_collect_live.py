@@ -16,9 +16,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jsonschema
 import pytest
 
 boto3 = pytest.importorskip("boto3")
@@ -274,6 +276,10 @@ def test_collect_bundle_and_audit(aws_endpoint: str, tmp_path: Path) -> None:
         progress=lambda stage, done, total: stages.append(stage),
     )
     assert bundle["format"] == "nhictl.snapshot.aws/v1"
+    schema = json.loads(
+        resources.files("nhictl").joinpath("schemas/snapshot-aws.v1.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator(schema).validate(bundle)
     assert bundle["account"]
     roles = [r for p in bundle["authorizationDetails"] for r in p["RoleDetailList"]]
     assert [r["RoleName"] for r in roles] == ["agent"]
