@@ -231,6 +231,12 @@ def _fp(f: Finding) -> str:
     return ""
 
 
+def _short(arn: str) -> str:
+    """``role/agents/x`` instead of the full ARN: the account is in the summary line."""
+    parts = arn.split(":", 5)
+    return parts[5] if len(parts) == 6 else arn
+
+
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -244,15 +250,16 @@ def render_table(report: Report, console: Console) -> None:
         f"{s['findings']} findings ({s['suppressed']} suppressed), creep index "
         f"[bold]{s['creep_index']}[/bold] ({s['bucket']})"
     )
-    pt = Table(title="Principals", show_lines=False)
+    pt = Table(title="Principals (with findings or a non-zero index)")
     for col in ("principal", "kind", "index", "granted", "used", "declared"):
-        pt.add_column(col, overflow="fold")
+        pt.add_column(col, overflow="fold", no_wrap=col in ("kind", "index"))
+    with_findings = {f.principal for f in report.findings}
     for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
-        if p.creep_index == 0 and not any(f.principal == p.id for f in report.findings):
+        if p.creep_index == 0 and p.id not in with_findings:
             continue
         used = str(p.used.get("actions")) if p.used.get("known") else "?"
         pt.add_row(
-            p.id,
+            _short(p.id),
             p.kind,
             f"{p.creep_index} {p.bucket}",
             str(p.granted["actions"]),
@@ -260,14 +267,18 @@ def render_table(report: Report, console: Console) -> None:
             p.declared["manifest"] if p.declared else "-",
         )
     console.print(pt)
-    ft = Table(title="Findings")
-    for col in ("severity", "rule", "principal", "finding"):
-        ft.add_column(col, overflow="fold")
+    ft = Table(title="Findings", show_lines=True)
+    ft.add_column("severity", no_wrap=True)
+    ft.add_column("rule", no_wrap=True)
+    ft.add_column("principal", overflow="fold")
+    ft.add_column("finding", overflow="fold", ratio=1)
     for f in sorted(
         report.findings, key=lambda f: (f.suppressed is not None, -SEVERITY_RANK[f.severity])
     ):
-        sev = f"[{_STYLE[f.severity]}]{f.severity}[/]" + (" (suppressed)" if f.suppressed else "")
-        ft.add_row(sev, f.rule_id, f.principal, f.message)
+        sev = f"[{_STYLE[f.severity]}]{f.severity}[/]" + (
+            "\n[dim]suppressed[/]" if f.suppressed else ""
+        )
+        ft.add_row(sev, f.rule_id, _short(f.principal), f.message)
     console.print(ft)
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {w}")

@@ -31,6 +31,7 @@ from nhictl.creep.engine import analyse  # noqa: E402
 from nhictl.providers.aws.collect import CollectOptions, collect_aws  # noqa: E402
 from nhictl.providers.aws.knowledge import aws_knowledge  # noqa: E402
 from nhictl.providers.aws.load import load_aws  # noqa: E402
+from tests.conftest import CliRunner  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -179,6 +180,11 @@ def aws_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[st
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto's backends live in this process and outlive a server: start from an empty account.
+    reset = http.client.HTTPConnection(host, port, timeout=10)
+    reset.request("POST", "/moto-api/reset")
+    reset.getresponse().read()
+    reset.close()
     LastAccessedProxy.upstream = (host, port)
     LastAccessedProxy.jobs, LastAccessedProxy.polls = {}, {}
     LastAccessedProxy.throttled, LastAccessedProxy.calls = [], []
@@ -321,3 +327,20 @@ def test_collect_bundle_and_audit(aws_endpoint: str, tmp_path: Path) -> None:
         "reason": "created inside the window: too new to judge",
         "last_activity": RECENT.replace("Z", "+00:00"),
     }
+
+
+def test_cli_collect_and_live_audit(aws_endpoint: str, tmp_path: Path, cli: CliRunner) -> None:
+    _populate()
+    out = tmp_path / "bundle.json"
+    result = cli("collect", "aws", "--out", str(out), "--no-last-accessed")
+    assert result.code == 0, result.stderr
+    bundle = json.loads(out.read_text())
+    assert bundle["lastAccessed"] == {} and bundle["accessKeys"]["AccessKeyMetadata"]
+    audited = cli("audit-creep", "--snapshot", str(out), "--format", "json")
+    assert audited.code == 0, audited.stderr
+    assert json.loads(audited.stdout)["summary"]["principals"] == 2
+    # --live collects and audits in one go (last-accessed jobs poll the loopback endpoint)
+    LastAccessedProxy.throttled.append(True)  # no throttling on this run: keep it quick
+    live = cli("audit-creep", "--live", "--format", "json", "--fail-on", "critical")
+    assert live.code == 0, live.stderr
+    assert {p["name"] for p in json.loads(live.stdout)["principals"]} == {"agent", "etl"}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from nhictl.creep.model import Snapshot
-from nhictl.providers.aws.snapshot import load_snapshot_file
+from nhictl.providers.aws.snapshot import bundle_snapshot, load_snapshot_file
 from nhictl.providers.aws.usage import (
     credentials_from_doc,
     load_access_keys,
@@ -25,14 +26,8 @@ def load_aws(
     """
     snap, bundle = load_snapshot_file(snapshot)
     keys_known = False
-    src = str(snapshot)
     if bundle is not None:
-        if bundle.get("lastAccessed") is not None:
-            snap.usage.update(usage_from_mapping(bundle["lastAccessed"], src, "$.lastAccessed"))
-        if bundle.get("accessKeys") is not None:
-            users = {p.name: p.id for p in snap.principals.values() if p.kind == "user"}
-            snap.credentials.extend(credentials_from_doc(bundle["accessKeys"], src, users))
-            keys_known = True
+        keys_known = _bundle_extras(snap, bundle, str(snapshot))
     if last_accessed is not None:
         snap.usage.update(load_last_accessed(last_accessed))
     if access_keys is not None:
@@ -40,3 +35,19 @@ def load_aws(
         snap.credentials.extend(load_access_keys(access_keys, users))
         keys_known = True
     return snap, keys_known
+
+
+def snapshot_from_bundle(bundle: dict[str, Any], source: str) -> tuple[Snapshot, bool]:
+    """A bundle already in memory (``audit-creep --live``) -> snapshot, keys known."""
+    snap = bundle_snapshot(bundle, source)
+    return snap, _bundle_extras(snap, bundle, source)
+
+
+def _bundle_extras(snap: Snapshot, bundle: dict[str, Any], source: str) -> bool:
+    if bundle.get("lastAccessed") is not None:
+        snap.usage.update(usage_from_mapping(bundle["lastAccessed"], source, "$.lastAccessed"))
+    if bundle.get("accessKeys") is None:
+        return False
+    users = {p.name: p.id for p in snap.principals.values() if p.kind == "user"}
+    snap.credentials.extend(credentials_from_doc(bundle["accessKeys"], source, users))
+    return True

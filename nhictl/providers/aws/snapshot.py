@@ -36,13 +36,7 @@ def load_snapshot_file(path: Path) -> tuple[Snapshot, dict[str, Any] | None]:
     docs = read_json_documents(path)
     source = str(path)
     if len(docs) == 1 and isinstance(docs[0], dict) and docs[0].get("format") == BUNDLE_FORMAT:
-        bundle = docs[0]
-        raw = expect(bundle.get("authorizationDetails"), list, source, "$.authorizationDetails")
-        snap = snapshot_from_pages(
-            [(pg, f"$.authorizationDetails[{i}]") for i, pg in enumerate(raw)], source
-        )
-        snap.collected_at = parse_time(bundle.get("collectedAt"), source, "$.collectedAt")
-        return snap, bundle
+        return bundle_snapshot(docs[0], source), docs[0]
     pages: list[tuple[Any, str]] = []
     for di, doc in enumerate(docs):
         base = "$" if len(docs) == 1 else f"document {di + 1}: $"
@@ -51,6 +45,16 @@ def load_snapshot_file(path: Path) -> tuple[Snapshot, dict[str, Any] | None]:
         else:
             pages.append((doc, base))
     return snapshot_from_pages(pages, source), None
+
+
+def bundle_snapshot(bundle: dict[str, Any], source: str) -> Snapshot:
+    """The authorization details of an nhictl bundle (usage and keys: see ``load``)."""
+    raw = expect(bundle.get("authorizationDetails"), list, source, "$.authorizationDetails")
+    snap = snapshot_from_pages(
+        [(pg, f"$.authorizationDetails[{i}]") for i, pg in enumerate(raw)], source
+    )
+    snap.collected_at = parse_time(bundle.get("collectedAt"), source, "$.collectedAt")
+    return snap
 
 
 def snapshot_from_pages(pages: Iterable[tuple[Any, str]], source: str) -> Snapshot:

@@ -1,0 +1,94 @@
+"""``nhictl audit-creep`` and ``nhictl collect``: formats, exit codes, remediation files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import CliRunner
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample-configs/aws"
+BASE = (
+    "audit-creep",
+    "--snapshot", str(SAMPLE / "authorization-details.json"),
+    "--last-accessed", str(SAMPLE / "last-accessed.json"),
+    "--access-keys", str(SAMPLE / "access-keys.json"),
+    "--manifests", str(SAMPLE / "manifests"),
+    "--exclusions", str(SAMPLE / "exclusions.yaml"),
+    "--as-of", "2026-11-28",
+)  # fmt: skip
+
+
+def test_table_default_and_exit_zero(cli: CliRunner) -> None:
+    result = cli(*BASE)
+    assert result.code == 0, result.stderr
+    assert "audit-creep aws: 11 principals" in result.stdout
+    assert "role/agents/support-triage" in result.stdout
+
+
+def test_json_and_fail_on(cli: CliRunner) -> None:
+    result = cli(*BASE, "--format", "json", "--fail-on", "high")
+    assert result.code == 1  # high findings exist
+    data = json.loads(result.stdout)
+    assert data["provider"] == "aws" and data["summary"]["suppressed"] == 5
+    assert cli(*BASE, "--format", "json", "--fail-on", "critical").code == 0  # suppressed
+
+
+def test_sarif_markdown_and_output_file(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "r.sarif"
+    assert cli(*BASE, "--format", "sarif", "-o", str(out)).code == 0
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+    md = cli(*BASE, "--format", "markdown")
+    assert md.stdout.startswith("# nhictl audit-creep (aws)")
+
+
+def test_remediate_out(cli: CliRunner, tmp_path: Path) -> None:
+    fixes = tmp_path / "fixes"
+    result = cli(*BASE, "--format", "json", "--remediate-out", str(fixes))
+    assert result.code == 0
+    index = json.loads((fixes / "index.json").read_text())
+    triage = next(e for e in index if e["principal"].endswith("support-triage"))
+    policy = json.loads((fixes / triage["file"]).read_text())
+    actions = {a for st in policy["Statement"] for a in st["Action"]}
+    # used ∩ declared: the drifted agent keeps what it declared and used, nothing more
+    assert actions == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "bedrock:InvokeModel",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+    }
+
+
+def test_growth_against_baseline(cli: CliRunner, tmp_path: Path) -> None:
+    data = json.loads((SAMPLE / "authorization-details.json").read_text())
+    for role in data["RoleDetailList"]:
+        if role["RoleName"] == "orders-worker":
+            doc = role["RolePolicyList"][0]["PolicyDocument"]
+            doc["Statement"] = doc["Statement"][:1]  # the baseline had only the SQS grant
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(data))
+    result = cli(*BASE, "--baseline", str(baseline), "--format", "json")
+    growth = [
+        f
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule_id"] == "creep.growth" and f["evidence"]["against"] == "baseline"
+    ]
+    assert [f["principal"].rsplit("/", 1)[-1] for f in growth] == ["orders-worker"]
+
+
+def test_bad_input_exits_2(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"RoleDetailList": [{"RoleName": "x"}]}')
+    result = cli("audit-creep", "--snapshot", str(bad))
+    assert result.code == 2
+    assert "bad.json: $.RoleDetailList[0].Arn: missing" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert cli("audit-creep").code == 2  # no snapshot at all
+    assert cli(*BASE, "--as-of", "yesterday").code == 2
+    assert cli(*BASE, "--fail-on", "severe").code == 2
+
+
+def test_collect_help_lists_aws(cli: CliRunner) -> None:
+    result = cli("collect", "--help")
+    assert result.code == 0 and "aws" in result.stdout
