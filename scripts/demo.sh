@@ -23,4 +23,15 @@ step "Validate the sample agent manifests" nhictl validate sample-configs/agents
 expect_fail 1 "A broken manifest: every problem with file:line:col" \
   nhictl validate sample-configs/examples-invalid/broken-agent.yaml
 
+AWS=sample-configs/aws
+step "Privilege-creep audit of the sample AWS account (declared vs granted vs used vs grown)" \
+  nhictl audit-creep --snapshot "$AWS/authorization-details.json" \
+    --last-accessed "$AWS/last-accessed.json" --access-keys "$AWS/access-keys.json" \
+    --manifests "$AWS/manifests" --exclusions "$AWS/exclusions.yaml" --as-of 2026-11-28 \
+    --remediate-out "$NHICTL_HOME/least-privilege"
+expect_fail 1 "The same audit as a pipeline gate: high findings fail the build" \
+  nhictl audit-creep --snapshot "$AWS/authorization-details.json" \
+    --last-accessed "$AWS/last-accessed.json" --manifests "$AWS/manifests" \
+    --as-of 2026-11-28 --format markdown --fail-on high -o "$NHICTL_HOME/creep.md"
+
 printf '\ndemo finished: NHICTL_HOME was %s\n' "$NHICTL_HOME"

@@ -118,11 +118,13 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
         )
     # Scopable write/permissions actions on Resource "*" without a condition. Actions that
     # cannot take a resource (wildcard-only, e.g. xray:PutTraceSegments) are never flagged.
-    risky = (
-        eff.unconditional_star
-        & cat.scopable_mask()
-        & (cat.level_mask("Write") | cat.level_mask("Permissions management"))
-    )
+    base: int | None = ctx.cache.get("scopable_writes")
+    if base is None:
+        base = cat.scopable_mask() & (
+            cat.level_mask("Write") | cat.level_mask("Permissions management")
+        )
+        ctx.cache["scopable_writes"] = base
+    risky = eff.unconditional_star & base
     if risky:
         out.append(
             Finding(

@@ -1,0 +1,152 @@
+"""Benchmark ``nhictl audit-creep`` against cloudsplaining on the same generated estates.
+
+For each size it generates (once, cached in benchmarks/out/) an AWS estate in the exact CLI
+shapes (``gen_aws_estate.py``), then runs, each in a fresh process:
+
+- ``nhictl audit-creep`` with last-accessed data, access keys and manifests, JSON output;
+- ``cloudsplaining scan`` on the same ``authorization-details.json`` (only for --peer-sizes).
+
+and prints wall time, peak RSS (largest process of the run's tree) and output size, side by
+side. Usage::
+
+    python benchmarks/bench_creep.py                      # 1k/5k/20k nhictl, 1k/5k peer
+    python benchmarks/bench_creep.py --sizes 1000 --peer-sizes 1000
+    python benchmarks/bench_creep.py --peer-sizes ''      # skip cloudsplaining
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+@dataclass
+class Run:
+    tool: str
+    roles: int
+    wall_s: float
+    peak_mb: float
+    output_mb: float
+    ok: bool
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def estate(n: int) -> Path:
+    d = OUT / f"estate-{n}"
+    if not (d / "authorization-details.json").exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_aws_estate.py"), str(n), str(d)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return d
+
+
+def measure(cmd: list[str], out_path: Path) -> tuple[float, float, bool]:
+    """Wall seconds and peak RSS (MB) of one command, via wait4's resource usage."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    ok = proc.returncode in (0, 1)
+    if not ok:
+        print(f"  ! {cmd[0]} exited {proc.returncode}: {err.strip()[-300:]}", file=sys.stderr)
+    # ru_maxrss is in KiB on Linux and covers the child and the descendants it waited for.
+    return wall, usage.ru_maxrss / 1024, ok
+
+
+def size_mb(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 1e6
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    return 0.0
+
+
+def run_nhictl(n: int, d: Path) -> Run:
+    report = OUT / f"nhictl-{n}.json"
+    cmd = [
+        sys.executable, "-m", "nhictl", "audit-creep",
+        "--snapshot", str(d / "authorization-details.json"),
+        "--last-accessed", str(d / "last-accessed.json"),
+        "--access-keys", str(d / "access-keys.json"),
+        "--manifests", str(d / "manifests"),
+        "--as-of", "2026-11-28", "--format", "json", "-o", str(report),
+    ]  # fmt: skip
+    wall, peak, ok = measure(cmd, report)
+    return Run("nhictl audit-creep", n, wall, peak, size_mb(report), ok)
+
+
+def run_cloudsplaining(n: int, d: Path, exe: str) -> Run:
+    out = OUT / f"cloudsplaining-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    cmd = [exe, "scan", "-i", str(d / "authorization-details.json"), "-o", str(out), "-s"]
+    wall, peak, ok = measure(cmd, out)
+    return Run("cloudsplaining 0.9.1 scan", n, wall, peak, size_mb(out), ok)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="nhictl audit-creep vs cloudsplaining")
+    ap.add_argument("--sizes", default="1000,5000,20000", help="roles per estate for nhictl")
+    ap.add_argument("--peer-sizes", default="1000,5000", help="sizes also run with cloudsplaining")
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    sizes, peer = _sizes(args.sizes), _sizes(args.peer_sizes)
+    exe = shutil.which("cloudsplaining", path=str(Path(sys.executable).parent)) or shutil.which(
+        "cloudsplaining"
+    )
+    if peer and exe is None:
+        print("cloudsplaining not found: pip install -e '.[bench]' (skipping the peer)")
+        peer = []
+    runs: list[Run] = []
+    for n in sorted(set(sizes) | set(peer)):
+        d = estate(n)
+        print(f"{n} roles: {size_mb(d / 'authorization-details.json'):.1f} MB export", flush=True)
+        if n in sizes:
+            runs.append(run_nhictl(n, d))
+            r = runs[-1]
+            print(f"  nhictl          {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
+        if n in peer and exe:
+            runs.append(run_cloudsplaining(n, d, exe))
+            r = runs[-1]
+            print(f"  cloudsplaining  {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
+    cpu = os.cpu_count()
+    print(
+        f"\nmachine: {cpu} CPUs, Python {sys.version.split()[0]}, load avg {os.getloadavg()[0]:.2f}"
+    )
+    print(f"{'tool':28} {'roles':>6} {'wall s':>8} {'peak MB':>8} {'output MB':>10}")
+    for r in runs:
+        flag = "" if r.ok else "  (failed)"
+        print(
+            f"{r.tool:28} {r.roles:>6} {r.wall_s:>8.2f} {r.peak_mb:>8.0f} "
+            f"{r.output_mb:>10.1f}{flag}"
+        )
+    by = {(r.tool.split()[0], r.roles): r for r in runs}
+    for n in peer:
+        a, b = by.get(("nhictl", n)), by.get(("cloudsplaining", n))
+        if a and b and a.wall_s and a.peak_mb:
+            print(
+                f"{n} roles: nhictl is {b.wall_s / a.wall_s:.0f}x faster and uses "
+                f"{a.peak_mb / b.peak_mb:.2f}x the memory of cloudsplaining"
+            )
+
+
+if __name__ == "__main__":
+    main()
