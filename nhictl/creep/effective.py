@@ -220,3 +220,8 @@ def _covers(deny_resources: tuple[str, ...], grant: Statement) -> bool:
     if grant.not_resources:
         return "*" in deny_resources
     return all(resource_covered(r, deny_resources) for r in grant.resources)
+
+
+def policies_granting(eff: Effective, mask: int) -> list[str]:
+    """Ids of the policies whose surviving grants cover any action of ``mask``."""
+    return sorted({g.policy_id for g in eff.grants if g.mask & mask})

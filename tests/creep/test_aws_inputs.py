@@ -205,3 +205,17 @@ def test_access_key_shapes(tmp_path: Path) -> None:
     bad = _write(tmp_path, "k2.json", {"AccessKeyMetadata": [{"UserName": "u"}]})
     with pytest.raises(InputError, match=r"k2\.json: \$\.AccessKeyMetadata\[0\]\.AccessKeyId"):
         load_aws(snap_p, access_keys=bad)
+
+
+def test_user_activity_comes_from_key_use(tmp_path: Path) -> None:
+    snap_p = _write(tmp_path, "a.json", export(users=[user("u"), user("v")]))
+    keys = _write(tmp_path, "k.json", {"AccessKeyMetadata": [
+        {"UserName": "u", "AccessKeyId": "AKIA1", "Status": "Active",
+         "AccessKeyLastUsed": {"LastUsedDate": "2025-01-01T00:00:00Z"}},
+        {"UserName": "u", "AccessKeyId": "AKIA2", "Status": "Active",
+         "AccessKeyLastUsed": {"LastUsedDate": "2026-01-01T00:00:00Z"}},
+    ]})  # fmt: skip
+    snap, _ = load_aws(snap_p, access_keys=keys)
+    last = snap.principals[arn("user", "u")].last_used
+    assert last is not None and last.year == 2026
+    assert snap.principals[arn("user", "v")].last_used is None

@@ -153,3 +153,15 @@ def test_conditions_are_kept_in_remediation() -> None:
     rem = audit(page, last_accessed=la).remediations[arn("role", "r")]
     (st,) = rem["policy"]["Statement"]
     assert st["Action"] == ["s3:GetObject"] and st["Condition"] == cond
+
+
+def test_policy_exclusion_covers_unused_permission() -> None:
+    page = export(roles=[role("r", doc(allow(["s3:GetObject", "dynamodb:GetItem"])))])
+    la = {arn("role", "r"): la_resp(svc_row("s3", RECENT), svc_row("dynamodb", None))}
+    ex = parse_exclusions(
+        {"exclusions": [{"policy": "p0", "rule": "creep.*", "reason": "legacy, ticket OPS-7"}]},
+        "ex.yaml",
+    )
+    (f,) = hits(audit(page, last_accessed=la, exclusions=ex), "creep.unused-permission")
+    assert f.suppressed == "legacy, ticket OPS-7"
+    assert f.evidence["policies"] == [arn("role", "r") + "#inline/p0"]

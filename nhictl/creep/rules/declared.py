@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nhictl.creep.context import Context
-from nhictl.creep.effective import Effective, resource_covered
+from nhictl.creep.effective import Effective, policies_granting, resource_covered
 from nhictl.creep.model import Declaration, Finding, Policy
 
 
@@ -40,7 +40,7 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
                     "conditional_only": conditional_only.bit_count(),
                     "by_service": ctx.by_service(extra, eff.services),
                     "sample": ctx.sample(extra),
-                    "policies": _policies_granting(eff, extra),
+                    "policies": policies_granting(eff, extra),
                 },
                 "Remove the undeclared actions, or declare them in the manifest and have it "
                 "reviewed.",
@@ -77,17 +77,13 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
                         "declared_resources": list(decl.resources),
                         "granted_resources": sorted(wide),
                         "actions": ctx.sample(wide_mask),
-                        "policies": _policies_granting(eff, wide_mask),
+                        "policies": policies_granting(eff, wide_mask),
                     },
                     "Scope the statements' Resource to the declared ARNs.",
                     location=loc,
                 )
             )
     return out
-
-
-def _policies_granting(eff: Effective, mask: int) -> list[str]:
-    return sorted({g.policy_id for g in eff.grants if g.mask & mask})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +142,7 @@ def growth(
                         "added_actions": added.bit_count(),
                         "by_service": ctx.by_service(added, eff.services),
                         "sample": ctx.sample(added),
-                        "policies": _policies_granting(eff, added),
+                        "policies": policies_granting(eff, added),
                     },
                     "Review the change that added these grants; revert what the workload does not "
                     "need.",

@@ -112,6 +112,7 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
                 {
                     "patterns": {p: sorted(v) for p, v in sorted(patterns.items())},
                     "conditional": all_conditional,
+                    "policies": sorted({x for v in patterns.values() for x in v}),
                 },
                 "List the actions the workload needs instead of service-wide or global wildcards.",
             )
@@ -231,7 +232,10 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
             rank_sev[worst],
             eff.principal.id,
             msg,
-            {"methods": hits},
+            {
+                "methods": hits,
+                "policies": sorted({p for h in hits for ps in h["actions"].values() for p in ps}),
+            },
             "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
             "or scope it to specific ARNs.",
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 from nhictl.creep.activity import Activity
 from nhictl.creep.context import Context
-from nhictl.creep.effective import Effective
+from nhictl.creep.effective import Effective, policies_granting
 from nhictl.creep.model import Finding, Severity
 
 MAX_SERVICES = 25  # services listed in one finding's evidence; "services_total" has the count
@@ -19,7 +19,7 @@ def _iso(ts: object) -> str | None:
 def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Finding]:
     """One finding for never/long-unused services (service-level), one per used service with
     unused actions (action-level)."""
-    if not act.known or not act.unused or _whole_principal_unused(act):
+    if not act.known or not act.unused or _whole_principal_unused(ctx, act):
         return []
     days = ctx.options.unused_days
     pid = eff.principal.id
@@ -60,6 +60,7 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                     "services": dict(sorted(services.items())),
                     "unused_actions": mask.bit_count(),
                     "sample": ctx.sample(mask),
+                    "policies": policies_granting(eff, mask),
                 },
                 "Remove these services from the principal's policies; the least-privilege policy "
                 "(--remediate-out) keeps only what was used.",
@@ -87,6 +88,7 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                     "used": s.used.bit_count(),
                     "unused_actions": s.unused.bit_count(),
                     "sample": ctx.sample(s.unused),
+                    "policies": policies_granting(eff, s.unused),
                 },
                 f"Drop the unused {s.service} actions; keep the {s.used.bit_count()} used ones.",
                 mask=s.unused,
@@ -95,8 +97,10 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
     return out
 
 
-def _whole_principal_unused(act: Activity) -> bool:
-    return act.known and not act.used
+def _whole_principal_unused(ctx: Context, act: Activity) -> bool:
+    """The principal is idle altogether: creep.unused-principal reports it, once."""
+    start = ctx.options.window_start
+    return not act.used and (act.last_activity is None or act.last_activity < start)
 
 
 def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Finding]:
@@ -108,9 +112,9 @@ def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Findin
     if act.known:
         idle = not act.used and (act.last_activity is None or act.last_activity < start)
     else:
-        # Without last-accessed data only the provider's own last-used stamp can tell, and only
-        # roles carry one (RoleLastUsed); a user's activity shows in its keys instead.
-        if p.kind != "role":
+        # Without last-accessed data only last-used stamps can tell: RoleLastUsed for roles,
+        # access-key last use for users (None for a user means no key data, so no verdict).
+        if p.kind != "role" and p.last_used is None:
             return []
         idle = p.last_used is None or p.last_used < start
         if p.last_used is None and p.created is None:

@@ -34,13 +34,16 @@ def load_aws(
         users = {p.name: p.id for p in snap.principals.values() if p.kind == "user"}
         snap.credentials.extend(load_access_keys(access_keys, users))
         keys_known = True
+    _key_activity(snap)
     return snap, keys_known
 
 
 def snapshot_from_bundle(bundle: dict[str, Any], source: str) -> tuple[Snapshot, bool]:
     """A bundle already in memory (``audit-creep --live``) -> snapshot, keys known."""
     snap = bundle_snapshot(bundle, source)
-    return snap, _bundle_extras(snap, bundle, source)
+    keys_known = _bundle_extras(snap, bundle, source)
+    _key_activity(snap)
+    return snap, keys_known
 
 
 def _bundle_extras(snap: Snapshot, bundle: dict[str, Any], source: str) -> bool:
@@ -51,3 +54,13 @@ def _bundle_extras(snap: Snapshot, bundle: dict[str, Any], source: str) -> bool:
     users = {p.name: p.id for p in snap.principals.values() if p.kind == "user"}
     snap.credentials.extend(credentials_from_doc(bundle["accessKeys"], source, users))
     return True
+
+
+def _key_activity(snap: Snapshot) -> None:
+    """A user's last activity is its keys' last use (users have no RoleLastUsed)."""
+    for cred in snap.credentials:
+        p = snap.principals.get(cred.principal_id)
+        if p is None or p.kind != "user" or cred.last_used is None:
+            continue
+        if p.last_used is None or cred.last_used > p.last_used:
+            p.last_used = cred.last_used
