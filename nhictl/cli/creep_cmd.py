@@ -135,6 +135,7 @@ def audit_creep(
         now=_parse_now(as_of),
         unused_days=unused_days,
         key_max_age_days=key_max_age,
+        remediate=remediate_out is not None,
     )
     snap = None
     keys_known = False
@@ -150,7 +151,8 @@ def audit_creep(
         message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")
     with output_stream(output) as out:
         if fmt is CreepFormat.json:
-            emit(render.render_json(report), out)
+            for chunk in render.iter_json(report):
+                out.write(chunk)
         elif fmt is CreepFormat.sarif:
             emit(render.render_sarif(report), out)
         elif fmt is CreepFormat.markdown:

@@ -28,6 +28,7 @@ class AuditOptions:
     declarations: list[Declaration] = field(default_factory=list)
     baseline: Snapshot | None = None
     manifests_given: bool = False
+    remediate: bool = False  # compute least-privilege policies (--remediate-out)
 
     @property
     def window_start(self) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from nhictl.creep.activity import Activity, activity_for
@@ -70,64 +71,26 @@ def analyse(
         if vg is not None:
             versions[pol.id] = vg
 
-    findings: list[Finding] = []
-    results: list[PrincipalResult] = []
-    per_account: dict[str, list[tuple[int, int]]] = {}
-    remediations: dict[str, dict[str, Any]] = {}
-    window_start = options.window_start
     names = {p.id: p.name for p in snapshot.principals.values()}
     exclusion_list = exclusions or []
     today = options.now.date()
-    suppressed = 0
-    catalog_weight = weight(cat, cat.all_mask)
-    for pid in sorted(snapshot.principals):
-        p = snapshot.principals[pid]
-        if not _is_nonhuman(p, creds, keys_known):
-            continue
-        eff = effective_for(p, snapshot, expander)
-        act = activity_for(eff, snapshot.usage.get(pid), cat, window_start)
-        pf: list[Finding] = []
-        pf += usage.unused_permission(ctx, eff, act)
-        pf += usage.unused_principal(ctx, eff, act)
-        decl = declared.get(pid)
-        if decl is not None:
-            pf += r_declared.beyond_declared(ctx, eff, decl)
-        pf += r_declared.growth(
-            ctx, eff, None if baseline_allowed is None else baseline_allowed.get(pid), versions
-        )
-        admin = privilege.admin(ctx, eff)
-        pf += admin
-        pf += privilege.wildcard(ctx, eff)
-        full_admin = any(
-            f.evidence.get("scope") == "full" and not f.evidence.get("conditional") for f in admin
-        )
-        pf += privilege.escalation(ctx, eff, full_admin)
-        if p.kind == "role":
-            pf += hygiene.broad_trust(ctx, p)
-        if options.manifests_given and decl is None and hygiene.is_workload(p, creds):
-            pf += hygiene.unregistered(ctx, p)
-        for c in creds.get(pid, ()):
-            pf += hygiene.stale_key(ctx, c)
-        rem = least_privilege(
-            cat,
-            eff,
-            act.used if act.known else None,
-            r_declared.declared_mask(ctx, decl) if decl else None,
-            decl,
-            knowledge.policy_size_limit,
-        )
-        if rem is not None:
-            remediations[pid] = rem
-        # Finish the principal now and keep only small results: holding every principal's
-        # bitsets (2.5 KB each, dozens per principal) until the end cost ~0.5 GB at 5k roles.
-        _locate(pf, decl)
-        suppressed += apply_exclusions(pf, exclusion_list, today, names)
-        ix = creep_index(cat, eff.allowed, pf, catalog_weight)
-        results.append(_result(p, eff, act, decl, ix, ctx))
-        per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
-        for f in pf:
-            f.mask = 0
-        findings += pf
+    run = _Run(
+        ctx,
+        creds,
+        keys_known,
+        baseline_allowed,
+        versions,
+        names,
+        exclusion_list,
+        weight(cat, cat.all_mask),
+    )
+    pids = sorted(snapshot.principals)
+    expanded_before = expander.expanded_documents
+    # One process: a forked second worker was measured and lost (pickling the findings back
+    # cost what the split saved on a 2-core machine).
+    chunk = run.chunk(pids)
+    findings, results, per_account = chunk.findings, chunk.results, chunk.per_account
+    remediations, suppressed = chunk.remediations, chunk.suppressed
 
     tail: list[Finding] = []
     for c in snapshot.credentials:
@@ -169,7 +132,7 @@ def analyse(
             "baseline": options.baseline.source if options.baseline else None,
         },
         "policy_documents": len({pol.digest for pol in snapshot.policies.values()}),
-        "expanded_documents": expander.expanded_documents,
+        "expanded_documents": expanded_before + chunk.expanded,
         "warnings": list(snapshot.warnings),
     }
     return Report(snapshot.provider, options.now, summary, results, findings, remediations)
@@ -262,3 +225,89 @@ def _result(
         },
         manifest=decl.manifest if decl else None,
     )
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """Results for a list of principals (bitsets already dropped)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    results: list[PrincipalResult] = field(default_factory=list)
+    per_account: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    remediations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    suppressed: int = 0
+    expanded: int = 0  # policy documents expanded while analysing this chunk
+
+
+@dataclass(slots=True)
+class _Run:
+    """Everything the per-principal loop needs, prepared once."""
+
+    ctx: Context
+    creds: dict[str, list[Credential]]
+    keys_known: bool
+    baseline_allowed: dict[str, int] | None
+    versions: dict[str, r_declared.VersionGrowth]
+    names: dict[str, str]
+    exclusions: list[Exclusion]
+    catalog_weight: int
+
+    def chunk(self, pids: list[str]) -> _Chunk:
+        out = _Chunk()
+        before = self.ctx.expander.expanded_documents
+        for pid in pids:
+            self.principal(pid, out)
+        out.expanded = self.ctx.expander.expanded_documents - before
+        return out
+
+    def principal(self, pid: str, out: _Chunk) -> None:
+        ctx, options = self.ctx, self.ctx.options
+        cat, snapshot = ctx.catalog, ctx.snapshot
+        p = snapshot.principals[pid]
+        creds = self.creds
+        if not _is_nonhuman(p, creds, self.keys_known):
+            return
+        eff = effective_for(p, snapshot, ctx.expander)
+        act = activity_for(eff, snapshot.usage.get(pid), cat, options.window_start)
+        pf: list[Finding] = []
+        pf += usage.unused_permission(ctx, eff, act)
+        pf += usage.unused_principal(ctx, eff, act)
+        decl = ctx.declared.get(pid)
+        if decl is not None:
+            pf += r_declared.beyond_declared(ctx, eff, decl)
+        base = None if self.baseline_allowed is None else self.baseline_allowed.get(pid)
+        pf += r_declared.growth(ctx, eff, base, self.versions)
+        admin = privilege.admin(ctx, eff)
+        pf += admin
+        pf += privilege.wildcard(ctx, eff)
+        full_admin = any(
+            f.evidence.get("scope") == "full" and not f.evidence.get("conditional") for f in admin
+        )
+        pf += privilege.escalation(ctx, eff, full_admin)
+        if p.kind == "role":
+            pf += hygiene.broad_trust(ctx, p)
+        if options.manifests_given and decl is None and hygiene.is_workload(p, creds):
+            pf += hygiene.unregistered(ctx, p)
+        for c in creds.get(pid, ()):
+            pf += hygiene.stale_key(ctx, c)
+        if options.remediate:
+            rem = least_privilege(
+                cat,
+                eff,
+                act.used if act.known else None,
+                r_declared.declared_mask(ctx, decl) if decl else None,
+                decl,
+                ctx.knowledge.policy_size_limit,
+            )
+            if rem is not None:
+                out.remediations[pid] = rem
+        # Finish the principal now and keep only small results: holding every principal's
+        # bitsets until the end cost ~0.5 GB at 5k roles.
+        _locate(pf, decl)
+        out.suppressed += apply_exclusions(pf, self.exclusions, options.now.date(), self.names)
+        ix = creep_index(cat, eff.allowed, pf, self.catalog_weight)
+        out.results.append(_result(p, eff, act, decl, ix, ctx))
+        out.per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
+        for f in pf:
+            f.mask = 0
+        out.findings += pf

@@ -98,14 +98,16 @@ def least_privilege(
 def _compress(catalog: ActionCatalog, mask: int, eff: Effective) -> list[str]:
     out: list[str] = []
     rest = mask
-    for svc, granted in sorted(eff.per_service.items()):
-        if not mask & granted:
-            continue
-        sm = catalog.service_mask(svc)
-        if (mask & sm) == sm:
-            out.append(f"{svc}:*")
-            rest &= ~sm
-    return out + catalog.names(rest)
+    # Only worth looking for whole services when the set is big enough to hold one.
+    if mask.bit_count() > 16:
+        for svc, granted in eff.per_service.items():
+            if not mask & granted:
+                continue
+            sm = catalog.service_mask(svc)
+            if (mask & sm) == sm:
+                out.append(f"{svc}:*")
+                rest &= ~sm
+    return sorted(out) + catalog.names(rest)
 
 
 def write_remediations(out_dir: Path, remediations: dict[str, dict[str, Any]]) -> list[Path]:

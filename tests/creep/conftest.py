@@ -199,6 +199,7 @@ def audit(
         declarations=declarations or [],
         baseline=snapshot_of(baseline) if baseline else None,
         manifests_given=bool(declarations) if manifests_given is None else manifests_given,
+        remediate=True,
     )
     # A fresh catalog per audit: unknown actions are appended to it during a run.
     return analyse(snap, aws_knowledge(), opts, exclusions, keys_known=keys is not None)

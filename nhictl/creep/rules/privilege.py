@@ -185,6 +185,7 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     allowed = set(iter_bits(relevant))
     uncond = set(iter_bits(eff.unconditional & relevant))
     star = set(iter_bits(eff.unconditional_star & relevant))
+    sources: dict[int, list[str]] = {}
     for m, groups in methods:
         level = 2
         chosen: dict[str, int] = {}
@@ -201,10 +202,12 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
             level = min(level, best)
             chosen[pick] = pick_bit
         else:
-            by_action = {
-                a: sorted({g.policy_id for g in eff.grants if g.mask & b})
-                for a, b in chosen.items()
-            }
+            by_action = {}
+            for a, b in chosen.items():
+                pols = sources.get(b)
+                if pols is None:  # memo: an admin-like principal matches dozens of methods
+                    pols = sources[b] = sorted({g.policy_id for g in eff.grants if g.mask & b})
+                by_action[a] = pols
             policies = {p for ps in by_action.values() for p in ps}
             hits.append(
                 {

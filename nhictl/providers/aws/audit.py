@@ -42,6 +42,7 @@ class AwsAuditInputs:
     now: datetime | None = None
     unused_days: int = 90
     key_max_age_days: int = 90
+    remediate: bool = False
 
 
 _ROLE_ARN_LINE = re.compile(r"^([ \t]*)roleArn[ \t]*:", re.MULTILINE)
@@ -157,5 +158,6 @@ def audit_aws(
         declarations=decls,
         baseline=baseline,
         manifests_given=bool(inputs.manifests),
+        remediate=inputs.remediate,
     )
     return analyse(snapshot, aws_knowledge(), opts, exclusions, keys_known)
