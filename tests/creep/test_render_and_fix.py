@@ -165,3 +165,10 @@ def test_policy_exclusion_covers_unused_permission() -> None:
     (f,) = hits(audit(page, last_accessed=la, exclusions=ex), "creep.unused-permission")
     assert f.suppressed == "legacy, ticket OPS-7"
     assert f.evidence["policies"] == [arn("role", "r") + "#inline/p0"]
+
+
+def test_json_of_an_empty_report_is_valid() -> None:
+    report = audit(export(roles=[]))
+    data = json.loads(render_json(report))
+    assert data["principals"] == [] and data["findings"] == []
+    assert data["summary"]["creep_index"] == 0
