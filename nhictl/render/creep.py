@@ -130,7 +130,11 @@ def render_markdown(report: Report) -> str:
     lines += ["", "## Findings", ""]
     if not report.findings:
         lines.append("No findings.")
-    lines += ["| Severity | Rule | Principal | Finding | Remediation |", "|---|---|---|---|---|"]
+    else:
+        lines += [
+            "| Severity | Rule | Principal | Finding | Remediation |",
+            "|---|---|---|---|---|",
+        ]
     for f in report.findings:
         sev = f.severity + (" (suppressed)" if f.suppressed else "")
         lines.append(

@@ -172,3 +172,5 @@ def test_json_of_an_empty_report_is_valid() -> None:
     data = json.loads(render_json(report))
     assert data["principals"] == [] and data["findings"] == []
     assert data["summary"]["creep_index"] == 0
+    assert "No findings." in render_markdown(report)
+    assert "| Severity | Rule |" not in render_markdown(report)
