@@ -12,6 +12,7 @@ side. Usage::
     python benchmarks/bench_creep.py                      # 1k/5k/20k nhictl, 1k/5k peer
     python benchmarks/bench_creep.py --sizes 1000 --peer-sizes 1000
     python benchmarks/bench_creep.py --peer-sizes ''      # skip cloudsplaining
+    python benchmarks/bench_creep.py --sizes 1000 --peer-sizes 1000 --wildcard-share 0.6
 """
 
 from __future__ import annotations
@@ -43,14 +44,13 @@ def _sizes(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
-def estate(n: int) -> Path:
-    d = OUT / f"estate-{n}"
+def estate(n: int, wildcard_share: float = 0.12) -> Path:
+    tag = "" if wildcard_share == 0.12 else f"-w{wildcard_share:g}"
+    d = OUT / f"estate-{n}{tag}"
     if not (d / "authorization-details.json").exists():
-        subprocess.run(
-            [sys.executable, str(HERE / "gen_aws_estate.py"), str(n), str(d)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        cmd = [sys.executable, str(HERE / "gen_aws_estate.py"), str(n), str(d),
+               "--wildcard-share", str(wildcard_share)]  # fmt: skip
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return d
 
 
@@ -108,6 +108,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="nhictl audit-creep vs cloudsplaining")
     ap.add_argument("--sizes", default="1000,5000,20000", help="roles per estate for nhictl")
     ap.add_argument("--peer-sizes", default="1000,5000", help="sizes also run with cloudsplaining")
+    ap.add_argument(
+        "--wildcard-share",
+        type=float,
+        default=0.12,
+        help="share of svc:* statements in the generated policies (0.6: a wildcard-heavy estate)",
+    )
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     sizes, peer = _sizes(args.sizes), _sizes(args.peer_sizes)
@@ -119,7 +125,7 @@ def main() -> None:
         peer = []
     runs: list[Run] = []
     for n in sorted(set(sizes) | set(peer)):
-        d = estate(n)
+        d = estate(n, args.wildcard_share)
         print(f"{n} roles: {size_mb(d / 'authorization-details.json'):.1f} MB export", flush=True)
         if n in sizes:
             runs.append(run_nhictl(n, d))

@@ -52,7 +52,8 @@ def ts(day: str) -> str:
 
 
 class Estate:
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(self, n: int, seed: int, wildcard_share: float = 0.12) -> None:
+        self.wildcard_share = wildcard_share
         self.n = n
         self.rng = random.Random(seed)
 
@@ -60,7 +61,7 @@ class Estate:
         r = self.rng
         acts = SERVICES[svc]
         k = r.randint(1, len(acts))
-        if r.random() < 0.12:
+        if r.random() < self.wildcard_share:
             action: Any = f"{svc}:*"
         else:
             action = sorted(f"{svc}:{a}" for a in r.sample(acts, k))
@@ -376,9 +377,15 @@ def main() -> None:
     ap.add_argument("roles", type=int)
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--wildcard-share",
+        type=float,
+        default=0.12,
+        help="share of statements granting a whole service (svc:*); 0.6 makes a 'heavy' estate",
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    Estate(args.roles, args.seed).build(args.out)
+    Estate(args.roles, args.seed, args.wildcard_share).build(args.out)
     print(f"wrote {args.out}")
 
 
