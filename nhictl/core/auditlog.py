@@ -88,8 +88,16 @@ def utc_now_text(now: dt.datetime | None = None) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _canonical(seq: int, at: str, actor: str, action: str, subject: str, outcome: str,
-               details_json: str, prev_hash: str) -> bytes:
+def _canonical(
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    outcome: str,
+    details_json: str,
+    prev_hash: str,
+) -> bytes:
     body = [seq, at, actor, action, subject, outcome, details_json, prev_hash]
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -109,8 +117,9 @@ def append(
     now: dt.datetime | None = None,
 ) -> AuditEvent:
     """Append one event inside ``tx`` (the caller's state-change transaction)."""
-    details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True,
-                              separators=(",", ":"))
+    details_json = json.dumps(
+        details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     if _SECRET_SHAPES.search(details_json) or _SECRET_SHAPES.search(subject):
         raise ValueError(f"refusing to write a token or key into audit event {action!r}")
     last = tx.one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
@@ -127,8 +136,9 @@ def append(
 
 def _event(row: tuple[Any, ...]) -> AuditEvent:
     seq, at, actor, action, subject, outcome, details_json, prev_hash, digest = row
-    return AuditEvent(int(seq), at, actor, action, subject, outcome, json.loads(details_json),
-                      prev_hash, digest)
+    return AuditEvent(
+        int(seq), at, actor, action, subject, outcome, json.loads(details_json), prev_hash, digest
+    )
 
 
 def list_events(

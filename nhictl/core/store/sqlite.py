@@ -58,8 +58,11 @@ class SqliteStore(Store):
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else
-                               "PRAGMA synchronous = FULL")
+            connection.execute(
+                "PRAGMA synchronous = NORMAL"
+                if mode and mode[0] == "wal"
+                else "PRAGMA synchronous = FULL"
+            )
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from None
         except OSError as exc:
