@@ -14,7 +14,16 @@ import click
 import typer
 
 from nhictl import __version__
-from nhictl.cli import config_cmd, schema_cmd, validate_cmd
+from nhictl.cli import (
+    config_cmd,
+    demo_cmd,
+    keys_cmd,
+    log_cmd,
+    policy_cmd,
+    registry_cmd,
+    schema_cmd,
+    validate_cmd,
+)
 from nhictl.cli.output import STATE, error, reset_consoles
 from nhictl.core.errors import NhictlError
 
@@ -73,8 +82,13 @@ def root(
 
 
 validate_cmd.register(app)
+registry_cmd.register_commands(app)
+app.add_typer(log_cmd.app, name="log")
+app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(demo_cmd.app, name="demo")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,9 @@ def console(stream: str = "stdout") -> Console:
             highlight=False,
             soft_wrap=True,
         )
+        if not _consoles[stream].is_terminal and "COLUMNS" not in os.environ:
+            # Piped output is read by programs and wide pagers: never fold table cells at 80.
+            _consoles[stream].width = 250
     return _consoles[stream]
 
 

@@ -354,13 +354,23 @@ class Registry:
     def _record_denial(
         self, name: str, result: RegistrationResult, details: dict[str, Any]
     ) -> None:
+        self.record_denial(name, result.reasons, result.policy_ids, details)
+
+    def record_denial(
+        self,
+        name: str,
+        reasons: list[str],
+        policy_ids: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a refused registration (the only thing a denial stores)."""
         with self.store.write() as tx:
             auditlog.append(
                 tx,
                 action="agent.register",
                 subject=name,
                 outcome=DENIED,
-                details={**details, "reasons": result.reasons, "policy_ids": result.policy_ids},
+                details={**(details or {}), "reasons": reasons, "policy_ids": policy_ids or []},
                 actor=self.actor,
                 now=self._clock(),
             )

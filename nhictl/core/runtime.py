@@ -65,9 +65,13 @@ class Runtime:
 
     @cached_property
     def keys(self) -> KeyStore:
+        import datetime as dt
+
         from nhictl.core.keys import KeyStore
 
-        return KeyStore(self.settings.paths.keys_dir)
+        # A retired key stays published as long as any token it signed can still be valid.
+        lifetime = dt.timedelta(seconds=self.settings.ttl_ceiling_seconds)
+        return KeyStore(self.settings.paths.keys_dir, max_token_lifetime=lifetime)
 
     @cached_property
     def policies(self) -> PolicyEngine:
