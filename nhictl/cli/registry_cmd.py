@@ -83,6 +83,7 @@ def _load_valid_manifest(runtime: Any, path: Path) -> dict[str, Any]:
         ValidateOptions(
             ttl_ceiling_seconds=runtime.settings.ttl_ceiling_seconds,
             max_bytes=runtime.settings.max_file_size,
+            cache_dir=runtime.settings.paths.cache_dir,
         )
     )
     documents = validator.load(str(path))

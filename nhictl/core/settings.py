@@ -27,6 +27,12 @@ class Paths:
 
     config_dir: Path
     data_dir: Path
+    cache_root: Path | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files only (compiled validators): safe to delete at any time."""
+        return self.cache_root or self.data_dir / "cache"
 
     @property
     def config_file(self) -> Path:
@@ -49,6 +55,7 @@ class Paths:
         return cls(
             Path(platformdirs.user_config_dir(APP, appauthor=False)),
             Path(platformdirs.user_data_dir(APP, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP, appauthor=False)),
         )
 
 
