@@ -37,7 +37,9 @@ def list_events(
 
 @app.command("export")
 def export(
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (atomically)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file (atomically)."
+    ),
 ) -> None:
     """Export every event as JSON lines (one event per line, with its hashes)."""
     import json

@@ -15,17 +15,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from nhictl.core import strictjson
 from nhictl.core.errors import InputError, VerdictError
 
 PublicKey = (
@@ -80,26 +80,9 @@ def b64url_decode(text: str) -> bytes:
         raise ValueError("not base64url") from exc
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate JSON member {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constants(name: str) -> NoReturn:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
 def strict_json_loads(raw: bytes | str) -> Any:
     """Parse JSON as UTF-8 with duplicate members and NaN/Infinity refused (ValueError)."""
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except RecursionError as exc:
-        raise ValueError("JSON nested too deeply") from exc
+    return strictjson.loads(raw)
 
 
 def sha256_hex(token: str) -> str:
