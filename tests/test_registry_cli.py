@@ -267,3 +267,64 @@ def test_concurrent_registrations_lose_nothing(home: Home, tmp_path: Path) -> No
 
     with home.runtime.store.read() as tx:
         assert auditlog.verify(tx).ok
+
+
+def test_oidc_registration_through_configured_discovery(
+    cli: CliRunner, home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OIDC agent (GitHub Actions style) whose issuer's JWKS comes from discovery on loopback."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from nhictl.core.keys import jwk_thumbprint, public_jwk
+    from tests.jwt_forge import forge
+    from tests.test_identity_discovery import Server
+
+    server = Server()
+    try:
+        issuer = server.base
+        key = ec.generate_private_key(ec.SECP256R1())
+        jwk = public_jwk(key.public_key())
+        kid = jwk_thumbprint(jwk)
+        server.json(
+            "/.well-known/openid-configuration", {"issuer": issuer, "jwks_uri": f"{issuer}/jwks"}
+        )
+        server.json("/jwks", {"keys": [{**jwk, "kid": kid, "use": "sig"}]})
+        manifest = tmp_path / "deployer.yaml"
+        manifest.write_text(
+            (ROOT / "sample-configs/agents/payments-deployer.yaml")
+            .read_text()
+            .replace("https://token.actions.githubusercontent.com", issuer)
+        )
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        claims = {
+            "iss": issuer,
+            "sub": "repo:acme/payments:ref:refs/heads/main",
+            "aud": "nhictl",
+            "iat": now,
+            "exp": now + 300,
+            "repository_id": "700123456",
+            "job_workflow_ref": "acme/payments/.github/workflows/deploy.yml@refs/heads/main",
+        }
+        token = tmp_path / "oidc.jwt"
+        token.write_text(forge({"alg": "ES256", "kid": kid, "typ": "JWT"}, claims, key))
+        # Not configured: the issuer is never contacted, the registration is refused.
+        monkeypatch.setenv("NHICTL_TRUST_BUNDLE", str(home.bundle))
+        refused = cli("register", str(manifest), "--identity-token", str(token), "-f", "json")
+        assert refused.code == 1 and server.hits == {}
+        monkeypatch.setenv("NHICTL_OIDC_DISCOVERY", issuer)
+        result = cli("register", str(manifest), "--identity-token", str(token), "-f", "json")
+        assert result.code == 0, result.stdout + result.stderr
+        data = json.loads(result.stdout)
+        assert (data["outcome"], data["identity"]["issuer"]) == ("active", issuer)
+        # A bound claim that does not match is a denial.
+        claims["repository_id"] = "999"
+        token.write_text(forge({"alg": "ES256", "kid": kid, "typ": "JWT"}, claims, key))
+        changed = manifest.read_text().replace("tier: ci", "tier: cd")
+        manifest.write_text(changed)
+        denied = cli("register", str(manifest), "--identity-token", str(token), "-f", "json")
+        assert denied.code == 1 and "repository_id" in json.loads(denied.stdout)["reasons"][0]
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()

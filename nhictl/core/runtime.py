@@ -93,20 +93,25 @@ class Runtime:
     def trust(self, trust_bundle: Path | None = None) -> TrustSources:
         """Identity trust from ``--trust-bundle`` or the settings (bundle, domains, issuers)."""
         from nhictl.core.errors import InputError
-        from nhictl.core.identity import TrustSources
+        from nhictl.core.identity import OidcDiscovery, TrustSources
 
         bundle = trust_bundle or (
             Path(self.settings["trust_bundle"]) if self.settings["trust_bundle"] else None
         )
         domains = {td: Path(p) for td, p in self.settings["trust_domains"].items()}
         issuers = {iss: Path(p) for iss, p in self.settings["oidc_issuers"].items()}
-        if bundle is None and not domains and not issuers:
+        # Network fetches only for issuers the operator named, never for whatever a token says.
+        discovery_issuers = self.settings["oidc_discovery"]
+        discovery = OidcDiscovery(discovery_issuers) if discovery_issuers else None
+        if bundle is None and not domains and not issuers and discovery is None:
             raise InputError(
                 "no trust configured to verify the identity token",
                 hint="pass --trust-bundle FILE, or set trust_bundle / trust_domains / "
                 "oidc_issuers in the config (see `nhictl config show`)",
             )
-        return TrustSources.from_files(trust_bundle=bundle, trust_domains=domains, issuers=issuers)
+        return TrustSources.from_files(
+            trust_bundle=bundle, trust_domains=domains, issuers=issuers, discovery=discovery
+        )
 
     def init(self, *, key_alg: str = "EdDSA") -> InitReport:
         """Create store, signing key and policy folder; safe to run again (idempotent)."""

@@ -137,6 +137,12 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec("trust_domains", _mapping, "", "SPIFFE trust domain = bundle file, ..."),
         SettingSpec("oidc_issuers", _mapping, "", "OIDC issuer URL = JWKS file, ..."),
+        SettingSpec(
+            "oidc_discovery",
+            lambda text: [p.strip() for p in text.split(",") if p.strip()],
+            "",
+            "OIDC issuers whose JWKS may be fetched via discovery (comma-separated).",
+        ),
     )
 }
 

@@ -147,7 +147,11 @@ def _message(error: Any, path: JsonPath) -> str:
         message = f"{_short(error.instance)} {hint}"
     elif validator == "not" and path and path[-1] == "workloadIdentity":
         kind = error.instance.get("type") if isinstance(error.instance, dict) else None
-        foreign = ("spiffeId",) if kind == "oidc" else ("issuer", "subject", "boundClaims")
+        foreign = (
+            ("spiffeId",)
+            if kind == "oidc"
+            else ("issuer", "subject", "subjectMatch", "boundClaims")
+        )
         extra = sorted(k for k in foreign if k in error.instance)
         message = f"field(s) {', '.join(extra)} do not apply to type {kind!r}"
     elif validator == "oneOf" and len(path) >= 2 and path[-2] == "boundClaims":
