@@ -346,3 +346,23 @@ def test_jwt_library_sanity() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     token = forge({"alg": "ES256", "kid": "k"}, {"a": 1}, key)
     assert jwt.decode(token, key.public_key(), algorithms=["ES256"]) == {"a": 1}
+
+
+def test_crash_before_the_audit_event_leaves_nothing(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State change and audit event share one transaction: if the event fails, so does the change."""
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("simulated crash while writing the audit event")
+
+    monkeypatch.setattr(auditlog, "append", explode)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        home.register(load_manifest(SUMMARIZER))
+    monkeypatch.undo()
+    assert agent_count(home) == 0
+    with home.runtime.store.read() as tx:
+        assert tx.query("SELECT COUNT(*) FROM agent_revisions") == [(0,)]
+    assert events(home) == []
+    # And the registry still works afterwards.
+    assert home.register(load_manifest(SUMMARIZER)).outcome == "active"
