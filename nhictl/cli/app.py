@@ -14,7 +14,7 @@ import click
 import typer
 
 from nhictl import __version__
-from nhictl.cli import config_cmd, schema_cmd, validate_cmd
+from nhictl.cli import config_cmd, credentials_cmd, schema_cmd, validate_cmd
 from nhictl.cli.output import STATE, error, reset_consoles
 from nhictl.core.errors import NhictlError
 
@@ -75,6 +75,7 @@ def root(
 validate_cmd.register(app)
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(config_cmd.app, name="config")
+credentials_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
