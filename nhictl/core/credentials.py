@@ -203,7 +203,7 @@ class CredentialRecord:
         """``active``, ``expired`` or ``revoked``."""
         if self.status == STATUS_REVOKED:
             return STATUS_REVOKED
-        if self.expires_at <= auditlog.utc_now_text(now):
+        if self.expires_at <= _ts(now):
             return STATUS_EXPIRED
         return STATUS_ACTIVE
 
@@ -368,6 +368,12 @@ class _Refused(Exception):
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _ts(moment: dt.datetime | None = None) -> str:
+    """Credential timestamps: ISO 8601 UTC to the second, like ``exp``. Stored and compared as
+    text, so every credential timestamp uses this one format (``expires_at > _ts(now)``)."""
+    return (moment or _utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_text(value: str, pattern: re.Pattern[str], what: str) -> str:
@@ -823,7 +829,7 @@ class CredentialService:
             (
                 req.agent,
                 STATUS_ACTIVE,
-                auditlog.utc_now_text(now),
+                _ts(now),
                 replacing.jti if replacing else "",
             ),
         )
@@ -844,7 +850,7 @@ class CredentialService:
             tx.execute(
                 "INSERT INTO status_lists (uri, next_idx, created_at) VALUES (?, 0, ?) "
                 "ON CONFLICT (uri) DO NOTHING",
-                (self.status_list_uri, auditlog.utc_now_text(now)),
+                (self.status_list_uri, _ts(now)),
             )
             tx.execute(sql, (self.status_list_uri,))
         row = tx.one("SELECT next_idx FROM status_lists WHERE uri = ?", (self.status_list_uri,))
@@ -884,8 +890,8 @@ class CredentialService:
             now=now,
         )
         iat = int(to_epoch(now))
-        issued_at = auditlog.utc_now_text(from_epoch(iat))
-        expires_at = auditlog.utc_now_text(from_epoch(iat + req.ttl_seconds))
+        issued_at = _ts(from_epoch(iat))
+        expires_at = _ts(from_epoch(iat + req.ttl_seconds))
         decision_doc = {
             "action": "issue",
             "allowed": True,
@@ -1231,7 +1237,7 @@ class CredentialService:
         )
 
     def _mark_revoked(self, tx: Tx, jtis: Sequence[str], reason: str, now: dt.datetime) -> None:
-        at = auditlog.utc_now_text(now)
+        at = _ts(now)
         for jti in jtis:
             tx.execute(
                 "UPDATE credentials SET status = ?, revoked_at = ?, revoked_by = ?, "
@@ -1316,7 +1322,7 @@ class CredentialService:
             params.append(task)
         if active:
             sql += " AND status = ? AND expires_at > ?"
-            params += [STATUS_ACTIVE, auditlog.utc_now_text(self._clock())]
+            params += [STATUS_ACTIVE, _ts(self._clock())]
         sql += " ORDER BY issued_at, status_idx"
         with self.store.read() as tx:
             rows = tx.query(sql, params)
@@ -1339,7 +1345,7 @@ class CredentialService:
         one (the same staleness as any revocation after publication; keep ``lifetime`` short).
         """
         now = self._clock()
-        cutoff = auditlog.utc_now_text(now - dt.timedelta(seconds=self.leeway))
+        cutoff = _ts(now - dt.timedelta(seconds=self.leeway))
         with self.store.read() as tx:
             counter = tx.one(
                 "SELECT next_idx FROM status_lists WHERE uri = ?", (self.status_list_uri,)
@@ -1405,7 +1411,7 @@ def revoke_agent_credentials(tx: Tx, agent: str, reason: str, now: dt.datetime) 
     rows = tx.query(
         "SELECT jti FROM credentials WHERE agent = ? AND status = ?", (agent, STATUS_ACTIVE)
     )
-    at = auditlog.utc_now_text(now)
+    at = _ts(now)
     revoked = tx.execute(
         "UPDATE credentials SET status = ?, revoked_at = ?, revoked_by = ?, revoked_reason = ? "
         "WHERE agent = ? AND status = ?",
