@@ -27,7 +27,9 @@ from typing import Any
 
 import jwt
 
-BENCH_AGENTS = 4
+# Many agents with a few hundred live credentials each, as in a real registry (the live-credential
+# count for the concurrency cap walks one agent's index range).
+BENCH_AGENTS = 16
 TRUST_DOMAIN = "bench.example.com"
 
 
