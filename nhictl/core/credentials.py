@@ -25,6 +25,7 @@ Status List from ``status_list_token``, checked by ``verify_offline`` with only 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -403,7 +404,13 @@ def _intent_spec(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any] | 
 
 
 def _duration(value: Any, default: int) -> int:
-    return parse_duration(value) if isinstance(value, str) else default
+    return _parse_duration(value) if isinstance(value, str) else default
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_duration(text: str) -> int:
+    # Pure, and the same few manifest values are parsed on every issue.
+    return parse_duration(text)
 
 
 class _KeyCache:
@@ -823,17 +830,14 @@ class CredentialService:
     ) -> list[tuple[str, str]]:
         cap = manifest["spec"].get("credentials", {}).get("maxConcurrentCredentials")
         limit = int(cap) if isinstance(cap, int) else self.default_max_concurrent
+        # Answered from the (agent, status, expires_at) index alone: no row lookups.
         row = tx.one(
-            "SELECT COUNT(*) FROM credentials WHERE agent = ? AND status = ? AND expires_at > ? "
-            "AND jti <> ?",
-            (
-                req.agent,
-                STATUS_ACTIVE,
-                _ts(now),
-                replacing.jti if replacing else "",
-            ),
+            "SELECT COUNT(*) FROM credentials WHERE agent = ? AND status = ? AND expires_at > ?",
+            (req.agent, STATUS_ACTIVE, _ts(now)),
         )
         live = int(row[0]) if row else 0
+        if replacing is not None and replacing.agent == req.agent:
+            live -= 1  # rebind: the credential being replaced is live (checked) and counted
         if live >= limit:
             return [
                 (
