@@ -46,4 +46,24 @@ step "A second person approves" nhictl agents approve invoice-reconciler --by se
 step "Every decision is in the hash-chained audit log" nhictl log list
 step "... and the chain is intact" nhictl log verify
 
+# --- Just-in-time credentials: issue, verify, authorize, complete the task, revoked ---------
+# (The registration steps above left invoice-reconciler registered and approved.)
+TOKEN_FILE="$NHICTL_HOME/INV-42.jwt"
+step "Issue a 5-minute credential for one task (token to a new 0600 file, never to the store)" \
+  nhictl issue invoice-reconciler --task INV-42 --intent reconcile-invoices \
+  --scope invoices:read --ttl 5m --out "$TOKEN_FILE"
+step "Verify it (tokens are read from stdin, so they stay out of ps and shell history)" \
+  nhictl verify - --format json < "$TOKEN_FILE"
+step "Authorize an action inside its scope" \
+  nhictl authorize - --action invoices:read --resource s3://invoices-prod/2026/11/INV-42.pdf \
+  < "$TOKEN_FILE"
+expect_fail 1 "Authorize a write the credential does not carry: denied, and audited" \
+  nhictl authorize - --action reports:write < "$TOKEN_FILE"
+expect_fail 1 "Ask for a scope the intent does not declare: denied by policy, with its id" \
+  nhictl issue invoice-reconciler --task INV-43 --intent reconcile-invoices \
+  --scope invoices:delete
+step "Complete the task: its credentials die" nhictl task complete INV-42
+expect_fail 1 "Verify again: the credential was revoked" nhictl verify - < "$TOKEN_FILE"
+step "Credentials (facts and hashes only; never tokens)" nhictl credentials list
+
 printf '\ndemo finished: NHICTL_HOME was %s\n' "$NHICTL_HOME"

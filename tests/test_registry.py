@@ -351,7 +351,7 @@ def test_jwt_library_sanity() -> None:
 def test_crash_before_the_audit_event_leaves_nothing(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """State change and audit event share one transaction: if the event fails, so does the change."""
+    """State change and audit event share one transaction: a failed event undoes the change."""
 
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("simulated crash while writing the audit event")

@@ -15,6 +15,7 @@ import typer
 from nhictl import __version__
 from nhictl.cli import (
     config_cmd,
+    credentials_cmd,
     demo_cmd,
     keys_cmd,
     log_cmd,
@@ -91,6 +92,7 @@ app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(demo_cmd.app, name="demo")
+credentials_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

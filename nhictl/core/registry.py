@@ -455,6 +455,10 @@ class Registry:
                 (DISABLED, reason, at, name),
             )
             details: dict[str, Any] = {"reason": reason, "previous_status": agent.status}
+            # Imported for its side effect: it registers the hook that revokes the agent's live
+            # credentials, so no caller can disable an agent and forget to revoke them.
+            import nhictl.core.credentials  # noqa: F401
+
             for hook in DISABLE_HOOKS:
                 details.update(hook(tx, name, reason, now))
             auditlog.append(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from nhictl.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from nhictl.core.credentials import CredentialService
     from nhictl.core.identity import TrustSources
     from nhictl.core.keys import KeyInfo, KeyStore
     from nhictl.core.policy import PolicyEngine
@@ -65,13 +66,13 @@ class Runtime:
 
     @cached_property
     def keys(self) -> KeyStore:
-        import datetime as dt
+        from datetime import timedelta
 
         from nhictl.core.keys import KeyStore
 
-        # A retired key stays published as long as any token it signed can still be valid.
-        lifetime = dt.timedelta(seconds=self.settings.ttl_ceiling_seconds)
-        return KeyStore(self.settings.paths.keys_dir, max_token_lifetime=lifetime)
+        # A retired key must stay in the JWKS as long as a token it signed can still verify.
+        window = self.settings.ttl_ceiling_seconds + int(self.settings["clock_leeway"])
+        return KeyStore(self.settings.paths.keys_dir, max_token_lifetime=timedelta(seconds=window))
 
     @cached_property
     def policies(self) -> PolicyEngine:
@@ -89,6 +90,15 @@ class Runtime:
         from nhictl.core.registry import Registry
 
         return Registry(self.store, lambda: self.policies)
+
+    @cached_property
+    def credentials(self) -> CredentialService:
+        """Just-in-time credentials: issue, verify, authorize, revoke, rebind, status list."""
+        from nhictl.core.credentials import CredentialService
+
+        return CredentialService.from_settings(
+            self.store, self.keys, lambda: self.policies, self.settings
+        )
 
     def trust(self, trust_bundle: Path | None = None) -> TrustSources:
         """Identity trust from ``--trust-bundle`` or the settings (bundle, domains, issuers)."""

@@ -104,6 +104,20 @@ def _mapping(text: str) -> dict[str, str]:
     return result
 
 
+def _nonempty(text: str) -> str:
+    value = text.strip()
+    if not value or any(c.isspace() for c in value):
+        raise InputError(f"{text!r} must be a non-empty value without spaces")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"{text!r} is not a positive whole number")
+    return int(value)
+
+
 def _mapping_to_text(value: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in value.items())
 
@@ -142,6 +156,25 @@ SPECS: dict[str, SettingSpec] = {
             lambda text: [p.strip() for p in text.split(",") if p.strip()],
             "",
             "OIDC issuers whose JWKS may be fetched via discovery (comma-separated).",
+        ),
+        SettingSpec("issuer", _nonempty, "urn:nhictl:registry", "The 'iss' of issued credentials."),
+        SettingSpec(
+            "token_audience", _nonempty, "urn:nhictl:api", "Default 'aud' of issued credentials."
+        ),
+        SettingSpec(
+            "status_list_uri",
+            _nonempty,
+            "urn:nhictl:status-list:1",
+            "URI of the token status list (where verifiers fetch it; its 'sub').",
+        ),
+        SettingSpec(
+            "max_concurrent_credentials",
+            _positive_int,
+            "5",
+            "Live credentials per agent when its manifest sets no maxConcurrentCredentials.",
+        ),
+        SettingSpec(
+            "clock_leeway", parse_duration, "60s", "Clock skew allowed when checking exp/nbf/iat."
         ),
     )
 }

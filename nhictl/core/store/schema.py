@@ -46,6 +46,47 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX audit_events_subject ON audit_events (subject, seq)",
     ],
+    # Just-in-time credentials (nhictl.core.credentials). Never the token: only its SHA-256.
+    2: [
+        """CREATE TABLE credentials (
+            jti TEXT PRIMARY KEY,
+            agent TEXT NOT NULL REFERENCES agents(name),
+            agent_revision INTEGER NOT NULL,
+            subject TEXT NOT NULL,
+            task TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            scopes_json TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            data_sensitivity TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            tools_json TEXT NOT NULL,
+            on_behalf_of TEXT,
+            consent TEXT,
+            ttl_seconds INTEGER NOT NULL,
+            issued_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_list TEXT NOT NULL,
+            status_idx BIGINT NOT NULL,
+            kid TEXT NOT NULL,
+            token_sha256 TEXT NOT NULL,
+            decision_json TEXT NOT NULL,
+            parent_jti TEXT,
+            issued_by TEXT NOT NULL,
+            revoked_at TEXT,
+            revoked_by TEXT,
+            revoked_reason TEXT,
+            UNIQUE (status_list, status_idx)
+        )""",
+        "CREATE INDEX credentials_agent ON credentials (agent, status, expires_at)",
+        "CREATE INDEX credentials_task ON credentials (task, status)",
+        # One row per status list: the next free index, handed out under the write lock.
+        """CREATE TABLE status_lists (
+            uri TEXT PRIMARY KEY,
+            next_idx BIGINT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    ],
 }
 
 LATEST_VERSION = max(MIGRATIONS)
