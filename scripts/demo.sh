@@ -23,6 +23,50 @@ step "Validate the sample agent manifests" nhictl validate sample-configs/agents
 expect_fail 1 "A broken manifest: every problem with file:line:col" \
   nhictl validate sample-configs/examples-invalid/broken-agent.yaml
 
+# --- Registry: identity-bound, policy-decided registration ---------------------------------
+step "Initialise the registry (store, signing key, default policies)" nhictl init
+BUNDLE="$(nhictl demo idp-bundle --trust-domain prod.example.com)"
+echo "DEMO-ONLY SPIFFE trust domain prod.example.com, bundle at $BUNDLE"
+svid() { nhictl demo svid "$1" > "$NHICTL_HOME/$2.jwt"; }  # a JWT-SVID, as SPIRE would hand it
+svid spiffe://prod.example.com/ns/finance/sa/invoice-reconciler invoice
+svid spiffe://prod.example.com/ns/support/sa/summarizer summarizer
+step "Register a prod agent with write scopes: policy asks for a human" \
+  nhictl register sample-configs/agents/invoice-reconciler.yaml \
+  --identity-token "$NHICTL_HOME/invoice.jwt" --trust-bundle "$BUNDLE"
+step "Register a read-only agent: active at once" \
+  nhictl register sample-configs/agents/support-summarizer.yaml \
+  --identity-token "$NHICTL_HOME/summarizer.jwt" --trust-bundle "$BUNDLE"
+expect_fail 1 "A token that proves another workload is a denial" \
+  nhictl register sample-configs/agents/payments-deployer.yaml \
+  --identity-token "$NHICTL_HOME/summarizer.jwt" --trust-bundle "$BUNDLE"
+step "One registration waits for approval" nhictl agents list
+expect_fail 1 "The sponsor cannot approve their own agent" \
+  nhictl agents approve invoice-reconciler --by alice@example.com
+step "A second person approves" nhictl agents approve invoice-reconciler --by security-lead@example.com
+step "Every decision is in the hash-chained audit log" nhictl log list
+step "... and the chain is intact" nhictl log verify
+
+# --- Just-in-time credentials: issue, verify, authorize, complete the task, revoked ---------
+# (The registration steps above left invoice-reconciler registered and approved.)
+TOKEN_FILE="$NHICTL_HOME/INV-42.jwt"
+step "Issue a 5-minute credential for one task (token to a new 0600 file, never to the store)" \
+  nhictl issue invoice-reconciler --task INV-42 --intent reconcile-invoices \
+  --scope invoices:read --ttl 5m --out "$TOKEN_FILE"
+step "Verify it (tokens are read from stdin, so they stay out of ps and shell history)" \
+  nhictl verify - --format json < "$TOKEN_FILE"
+step "Authorize an action inside its scope" \
+  nhictl authorize - --action invoices:read --resource s3://invoices-prod/2026/11/INV-42.pdf \
+  < "$TOKEN_FILE"
+expect_fail 1 "Authorize a write the credential does not carry: denied, and audited" \
+  nhictl authorize - --action reports:write < "$TOKEN_FILE"
+expect_fail 1 "Ask for a scope the intent does not declare: denied by policy, with its id" \
+  nhictl issue invoice-reconciler --task INV-43 --intent reconcile-invoices \
+  --scope invoices:delete
+step "Complete the task: its credentials die" nhictl task complete INV-42
+expect_fail 1 "Verify again: the credential was revoked" nhictl verify - < "$TOKEN_FILE"
+step "Credentials (facts and hashes only; never tokens)" nhictl credentials list
+
+# --- Privilege creep: declared vs granted vs used vs grown, per AWS principal -----------------
 AWS=sample-configs/aws
 step "Privilege-creep audit of the sample AWS account (declared vs granted vs used vs grown)" \
   nhictl audit-creep --snapshot "$AWS/authorization-details.json" \

@@ -49,7 +49,8 @@ def test_xdg_dirs_without_nhictl_home(monkeypatch: pytest.MonkeyPatch, tmp_path:
         ('ttl_celing = "1h"', "unknown setting"),
         ('ttl_ceiling = "forever"', "invalid duration"),
         ('color = "sometimes"', "not one of"),
-        ("ttl_ceiling = {a = 1}", "expected a string"),
+        ("ttl_ceiling = 1.5", "expected a string"),
+        ("[oidc_issuers]\n'https://x' = 1", "table values must be strings"),
     ],
 )
 def test_bad_config_file(isolated_env: Path, content: str, match: str) -> None:
@@ -70,3 +71,22 @@ def test_explicit_config_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     config.write_text('ttl_ceiling = "2h"\n')
     monkeypatch.setenv("NHICTL_CONFIG", str(config))
     assert load_settings().ttl_ceiling_seconds == 7200
+
+
+def test_mapping_settings_from_file_and_env(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (isolated_env / "config.toml").write_text(
+        "[trust_domains]\n'prod.example.com' = '/etc/nhictl/prod.json'\n"
+    )
+    assert load_settings()["trust_domains"] == {"prod.example.com": "/etc/nhictl/prod.json"}
+    monkeypatch.setenv(
+        "NHICTL_OIDC_ISSUERS", "https://a.example=/a.json, https://b.example=/b.json"
+    )
+    assert load_settings()["oidc_issuers"] == {
+        "https://a.example": "/a.json",
+        "https://b.example": "/b.json",
+    }
+    monkeypatch.setenv("NHICTL_TRUST_DOMAINS", "broken")
+    with pytest.raises(ConfigError, match="NHICTL_TRUST_DOMAINS: 'broken' is not key=value"):
+        load_settings()

@@ -380,3 +380,17 @@ def test_wrong_flags_exit_2(cli: CliRunner) -> None:
     assert cli("validate").code == 2
     bad = cli("validate", "--ttl-ceiling", "soon", str(EXAMPLE))
     assert bad.code == 2 and "invalid duration 'soon'" in bad.stderr
+
+
+def test_oidc_glob_subjects(cli: CliRunner, write: Write) -> None:
+    base = (SAMPLES / "agents" / "payments-deployer.yaml").read_text()
+    glob_ok = base.replace(
+        "    audience: nhictl\n", "    audience: nhictl\n    subjectMatch: glob\n", 1
+    ).replace(
+        'subject: "repo:acme/payments:ref:refs/heads/main"', 'subject: "repo:acme/payments:*"'
+    )
+    assert cli("validate", "--strict", str(write("g.yaml", glob_ok))).code == 0
+    bad = glob_ok.replace('"repo:acme/payments:*"', '"repo:*:main"')
+    found = codes(cli, write("b.yaml", bad))
+    assert ("oidc-subject", "$.spec.workloadIdentity.subject") in [(c, p) for c, p, _, _ in found]
+    assert cli("validate", str(write("b2.yaml", bad))).code == 1

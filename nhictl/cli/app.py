@@ -6,7 +6,6 @@ or above --fail-on); 2 usage or input error; 3 an internal error (a bug: please 
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 
@@ -14,7 +13,18 @@ import click
 import typer
 
 from nhictl import __version__
-from nhictl.cli import config_cmd, creep_cmd, schema_cmd, validate_cmd
+from nhictl.cli import (
+    config_cmd,
+    credentials_cmd,
+    creep_cmd,
+    demo_cmd,
+    keys_cmd,
+    log_cmd,
+    policy_cmd,
+    registry_cmd,
+    schema_cmd,
+    validate_cmd,
+)
 from nhictl.cli.output import STATE, error, reset_consoles
 from nhictl.core.errors import NhictlError
 
@@ -66,16 +76,25 @@ def root(
     """Global options."""
     STATE.verbosity = verbose - quiet
     STATE.color = color
-    level = logging.WARNING if STATE.verbosity <= 0 else logging.INFO
-    if STATE.verbosity >= 2:
-        level = logging.DEBUG
-    logging.basicConfig(level=level, format="nhictl: %(levelname)s: %(message)s", stream=sys.stderr)
+    if STATE.verbosity > 0:  # logging costs ~20 ms to import: only when asked for
+        import logging
+
+        level = logging.DEBUG if STATE.verbosity >= 2 else logging.INFO
+        logging.basicConfig(
+            level=level, format="nhictl: %(levelname)s: %(message)s", stream=sys.stderr
+        )
 
 
 validate_cmd.register(app)
-creep_cmd.register(app)
+registry_cmd.register_commands(app)
+app.add_typer(log_cmd.app, name="log")
+app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(demo_cmd.app, name="demo")
+credentials_cmd.register(app)
+creep_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,6 +43,17 @@ def _color_mode() -> str:
     return value if value in ("auto", "always", "never") else "auto"
 
 
+def color_enabled(stream: str = "stdout") -> bool:
+    """Would output on ``stream`` be coloured? Decided without importing rich."""
+    mode = _color_mode()
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        return False
+    if mode == "always":
+        return True
+    handle = sys.stdout if stream == "stdout" else sys.stderr
+    return handle.isatty() and os.environ.get("TERM") != "dumb"
+
+
 def console(stream: str = "stdout") -> Console:
     """The rich console for ``stdout`` or ``stderr``."""
     if stream not in _consoles:
@@ -57,6 +68,9 @@ def console(stream: str = "stdout") -> Console:
             highlight=False,
             soft_wrap=True,
         )
+        if not _consoles[stream].is_terminal and "COLUMNS" not in os.environ:
+            # Piped output is read by programs and wide pagers: never fold table cells at 80.
+            _consoles[stream].width = 250
     return _consoles[stream]
 
 

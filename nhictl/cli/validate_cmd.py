@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.output import STATE, emit, output_stream
+from nhictl.cli.output import STATE, color_enabled, emit, output_stream
 
 
 class ValidateFormat(StrEnum):
@@ -42,7 +42,7 @@ def validate(
         help="Refuse larger input files, e.g. 2MiB. [default: 1MiB]",
         show_default=False,
     ),
-    output: Path = typer.Option(
+    output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report to this file instead of stdout."
     ),
 ) -> None:
@@ -73,9 +73,15 @@ def validate(
         ValidateOptions(
             ttl_ceiling_seconds=settings.ttl_ceiling_seconds,
             max_bytes=settings.max_file_size,
+            cache_dir=settings.paths.cache_dir,
         )
     )
-    renderer = make_renderer(OutputFormat(fmt.value), strict=strict, verbose=STATE.verbosity > 0)
+    renderer = make_renderer(
+        OutputFormat(fmt.value),
+        strict=strict,
+        verbose=STATE.verbosity > 0,
+        color=output is None and color_enabled(),
+    )
     summary = Summary()
     with output_stream(output) as out:
         emit(renderer.begin(), out)

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from nhictl.core import spiffe
 from nhictl.core._jose import (
     JoseError,
     KeySet,
@@ -49,7 +50,6 @@ DEFAULT_LEEWAY_SECONDS = 60.0
 _IDENTITY_TYP: frozenset[str | None] = frozenset({None, "JWT", "JOSE"})
 _BUNDLE_USES: frozenset[str | None] = frozenset({None, "sig", "jwt-svid"})
 _TRUST_DOMAIN_RE = re.compile(r"[a-z0-9._-]+")
-_PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9._-]+")
 MAX_TRUST_FILE_BYTES = 1024 * 1024
 
 
@@ -79,18 +79,10 @@ class VerifiedIdentity:
 
 def parse_spiffe_id(value: object) -> tuple[str, str]:
     """Split ``spiffe://td/path`` into (trust domain, path); ValueError if not a valid ID."""
-    prefix = "spiffe://"
-    if not isinstance(value, str) or not value.startswith(prefix) or len(value) > 2048:
+    if not isinstance(value, str):
         raise ValueError("not a spiffe:// ID")
-    rest = value[len(prefix) :]
-    td, sep, path = rest.partition("/")
-    if not _TRUST_DOMAIN_RE.fullmatch(td):
-        raise ValueError("invalid trust domain")
-    if sep:
-        for segment in path.split("/"):
-            if segment in ("", ".", "..") or not _PATH_SEGMENT_RE.fullmatch(segment):
-                raise ValueError("invalid path segment")
-    return td, ("/" + path if sep else "")
+    parsed = spiffe.parse_spiffe_id(value)
+    return parsed.trust_domain, parsed.path
 
 
 # --------------------------------------------------------------------------- trust bundles

@@ -17,6 +17,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from nhictl.core import strictjson
 from nhictl.core.errors import InputError
 
 try:  # libyaml's C parser is ~10x faster; fall back to pure Python where it is missing.
@@ -201,13 +202,11 @@ def load_yaml(source: str, text: str, limits: Limits) -> list[Document]:
 def load_json(source: str, text: str) -> list[Document]:
     """Parse one strict JSON document (no duplicate keys, NaN or trailing data)."""
     try:
-        data = json.loads(text, object_pairs_hook=_json_object, parse_constant=_json_constant)
+        data = strictjson.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except _JsonValueError as exc:
+    except ValueError as exc:
         raise InputError(f"{source}: invalid JSON: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{source}: nesting too deep") from None
     return [Document(source, 0, data, None, text)]
 
 
@@ -219,23 +218,6 @@ def load_text(source: str, text: str, limits: Limits, *, as_json: bool) -> list[
     if not documents:
         raise InputError(f"{source}: contains no documents")
     return documents
-
-
-class _JsonValueError(ValueError):
-    pass
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _JsonValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _json_constant(name: str) -> Any:
-    raise _JsonValueError(f"{name} is not a JSON number")
 
 
 def _yaml_error_line(source: str, exc: yaml.MarkedYAMLError) -> str:

@@ -27,6 +27,12 @@ class Paths:
 
     config_dir: Path
     data_dir: Path
+    cache_root: Path | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files only (compiled validators): safe to delete at any time."""
+        return self.cache_root or self.data_dir / "cache"
 
     @property
     def config_file(self) -> Path:
@@ -49,6 +55,7 @@ class Paths:
         return cls(
             Path(platformdirs.user_config_dir(APP, appauthor=False)),
             Path(platformdirs.user_data_dir(APP, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP, appauthor=False)),
         )
 
 
@@ -86,6 +93,35 @@ def _path_list(text: str) -> list[str]:
     return [part for part in text.split(os.pathsep) if part]
 
 
+def _mapping(text: str) -> dict[str, str]:
+    """``key=value`` pairs separated by commas (environment form of a TOML table)."""
+    result: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"{item!r} is not key=value")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _nonempty(text: str) -> str:
+    value = text.strip()
+    if not value or any(c.isspace() for c in value):
+        raise InputError(f"{text!r} must be a non-empty value without spaces")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"{text!r} is not a positive whole number")
+    return int(value)
+
+
+def _mapping_to_text(value: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in value.items())
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: its parser (from text) and its default (as text, shown by `config show`)."""
@@ -110,6 +146,36 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("color", _choice("auto", "always", "never"), "auto", "Colour on the terminal."),
         SettingSpec("policy_dir", _path_list, "", "Extra policy folders (os.pathsep-separated)."),
         SettingSpec("store", str, "", "Store URL; empty means SQLite in the data folder."),
+        SettingSpec(
+            "trust_bundle", str, "", "JWKS or SPIFFE bundle that verifies identity tokens."
+        ),
+        SettingSpec("trust_domains", _mapping, "", "SPIFFE trust domain = bundle file, ..."),
+        SettingSpec("oidc_issuers", _mapping, "", "OIDC issuer URL = JWKS file, ..."),
+        SettingSpec(
+            "oidc_discovery",
+            lambda text: [p.strip() for p in text.split(",") if p.strip()],
+            "",
+            "OIDC issuers whose JWKS may be fetched via discovery (comma-separated).",
+        ),
+        SettingSpec("issuer", _nonempty, "urn:nhictl:registry", "The 'iss' of issued credentials."),
+        SettingSpec(
+            "token_audience", _nonempty, "urn:nhictl:api", "Default 'aud' of issued credentials."
+        ),
+        SettingSpec(
+            "status_list_uri",
+            _nonempty,
+            "urn:nhictl:status-list:1",
+            "URI of the token status list (where verifiers fetch it; its 'sub').",
+        ),
+        SettingSpec(
+            "max_concurrent_credentials",
+            _positive_int,
+            "5",
+            "Live credentials per agent when its manifest sets no maxConcurrentCredentials.",
+        ),
+        SettingSpec(
+            "clock_leeway", parse_duration, "60s", "Clock skew allowed when checking exp/nbf/iat."
+        ),
     )
 }
 
@@ -154,7 +220,12 @@ def load_settings(
             sources[name] = f"env {spec.env}"
         elif name in file_values:
             raw = file_values[name]
-            text = os.pathsep.join(raw) if isinstance(raw, list) else str(raw)
+            if isinstance(raw, dict):
+                text = _mapping_to_text(raw)
+            elif isinstance(raw, list):
+                text = os.pathsep.join(str(item) for item in raw)
+            else:
+                text = str(raw)
             values[name] = _parse(spec, text, f"{config_path}: {name}")
             sources[name] = f"file {config_path}"
         else:
@@ -187,6 +258,8 @@ def _read_config(path: Path) -> dict[str, Any]:
             hint=f"known settings: {', '.join(SPECS)}",
         )
     for name, value in data.items():
-        if not isinstance(value, str | int | list):
-            raise ConfigError(f"{path}: {name}: expected a string, number or list")
+        if not isinstance(value, str | int | list | dict):
+            raise ConfigError(f"{path}: {name}: expected a string, number, list or table")
+        if isinstance(value, dict) and not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{path}: {name}: table values must be strings")
     return data

@@ -14,7 +14,7 @@ def build_table(
     """A plain, readable table; cells are converted with ``str`` (``None`` becomes ``-``)."""
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=True)
     for row in rows:
         table.add_row(*("-" if cell is None else str(cell) for cell in row))
     return table

@@ -11,13 +11,11 @@ import os
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from rich.text import Text
-
 from nhictl.core.manifest.results import DocumentResult, Issue, Severity, Summary
 from nhictl.render.formats import OutputFormat, to_json, to_yaml
 from nhictl.render.sarif import SarifResult, SarifRule, sarif_log
 
-Chunk = str | Text
+Chunk = Any  # str, or a rich Text when the table is coloured
 
 VALIDATION_FORMATS = (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML, OutputFormat.SARIF)
 
@@ -64,22 +62,49 @@ def summary_dict(summary: Summary) -> dict[str, int]:
     }
 
 
-class TableRenderer:
-    """Compiler-style lines (``file:line:col: severity: $.path: message [code]``) and a summary."""
+class _PlainText:
+    """The part of rich's ``Text`` the table renderer uses, for uncoloured output without rich."""
 
-    def __init__(self, *, strict: bool, verbose: bool) -> None:
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+
+    def append(self, text: str, style: str | None = None) -> None:
+        self._parts.append(text)
+
+    def __str__(self) -> str:
+        return "".join(self._parts)
+
+
+class TableRenderer:
+    """Compiler-style lines (``file:line:col: severity: $.path: message [code]``) and a summary.
+
+    Without colour the output is plain text and rich is never imported (CI runs stay fast).
+    """
+
+    def __init__(self, *, strict: bool, verbose: bool, color: bool = False) -> None:
         self.strict = strict
         self.verbose = verbose
+        self.color = color
+
+    def _text(self) -> Any:
+        if self.color:
+            from rich.text import Text
+
+            return Text()
+        return _PlainText()
+
+    def _out(self, text: Any) -> Chunk:
+        return text if self.color else str(text)
 
     def begin(self) -> Chunk:
         return ""
 
     def result(self, result: DocumentResult) -> Chunk:
-        text = Text()
+        text = self._text()
         if result.input_error:
             text.append(f"{result.issues[0].message} ", style="red")
             text.append("[input]\n", style="dim")
-            return text
+            return self._out(text)
         for issue in result.issues:
             style = "red" if issue.severity is Severity.ERROR else "yellow"
             text.append(f"{result.file}:{issue.line or 1}:{issue.column or 1}: ", style="bold")
@@ -90,10 +115,10 @@ class TableRenderer:
             suffix = f" (document {result.document + 1})" if result.document else ""
             text.append("ok ", style="green")
             text.append(f"{result.file}{suffix}: {result.name or '-'}\n")
-        return text
+        return self._out(text)
 
     def end(self, summary: Summary) -> Chunk:
-        text = Text()
+        text = self._text()
         plural = "s" if summary.files != 1 else ""
         counts = f"{summary.documents} document(s) in {summary.files} file{plural}"
         if summary.exit_code == 0:
@@ -105,7 +130,7 @@ class TableRenderer:
             if summary.unreadable:
                 text.append(f", {summary.unreadable} unreadable")
         text.append(f" ({summary.errors} error(s), {summary.warnings} warning(s))\n")
-        return text
+        return self._out(text)
 
 
 class JsonRenderer:
@@ -227,10 +252,12 @@ def _artifact_uri(path: str) -> str:
     return PurePath(absolute).as_uri()
 
 
-def make_renderer(fmt: OutputFormat, *, strict: bool, verbose: bool) -> ValidationRenderer:
+def make_renderer(
+    fmt: OutputFormat, *, strict: bool, verbose: bool, color: bool = False
+) -> ValidationRenderer:
     """The renderer for ``fmt`` (one of ``VALIDATION_FORMATS``)."""
     if fmt is OutputFormat.TABLE:
-        return TableRenderer(strict=strict, verbose=verbose)
+        return TableRenderer(strict=strict, verbose=verbose, color=color)
     if fmt is OutputFormat.JSON:
         return JsonRenderer(strict=strict)
     if fmt is OutputFormat.YAML:

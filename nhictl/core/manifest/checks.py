@@ -124,12 +124,21 @@ def _check_identity(spec: dict[str, Any], report: _Report, options: CheckOptions
                 "oidc-issuer", (*base, "issuer"), f"{issuer!r} must not have a query or fragment"
             )
     subject = _get(identity, "subject")
-    if isinstance(subject, str) and "*" in subject:
+    if _get(identity, "subjectMatch") == "glob":
+        if isinstance(subject, str) and (
+            not subject.endswith("*") or "*" in subject[:-1] or len(subject) < 2
+        ):
+            report.error(
+                "oidc-subject",
+                (*base, "subject"),
+                f"{subject!r}: a glob subject needs a non-empty prefix and one trailing '*'",
+            )
+    elif isinstance(subject, str) and "*" in subject:
         report.warning(
             "oidc-subject",
             (*base, "subject"),
-            f"{subject!r} contains '*', which is matched literally: the subject must be exact; "
-            "pin extra claims with boundClaims instead",
+            f"{subject!r} contains '*', which is matched literally unless subjectMatch is "
+            "'glob'; prefer an exact subject and pin claims with boundClaims",
         )
 
 

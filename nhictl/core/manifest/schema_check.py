@@ -7,7 +7,13 @@ documents it rejects go through ``jsonschema``, which lists *every* error with i
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.util
+import json
+import os
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nhictl.core.manifest.results import Issue, Severity
@@ -20,8 +26,9 @@ MAX_MESSAGE = 300
 class SchemaChecker:
     """Validates documents against one bundled schema; validators are built on first use."""
 
-    def __init__(self, schema_name: str) -> None:
+    def __init__(self, schema_name: str, *, cache_dir: Path | None = None) -> None:
         self.schema_name = schema_name
+        self.cache_dir = cache_dir
         self._schema = load_schema(schema_name)
         self._fast: Callable[[Any], Any] | None = None
         self._full: Any = None
@@ -48,9 +55,7 @@ class SchemaChecker:
 
     def _fast_check(self, data: Any) -> Any:
         if self._fast is None:
-            import fastjsonschema
-
-            self._fast = fastjsonschema.compile(self._schema)
+            self._fast = _compiled_validator(self.schema_name, self._schema, self.cache_dir)
         from fastjsonschema import JsonSchemaValueException
 
         try:
@@ -65,6 +70,46 @@ class SchemaChecker:
 
             self._full = Draft202012Validator(self._schema)
         return self._full
+
+
+def _compiled_validator(
+    name: str, schema: dict[str, Any], cache_dir: Path | None
+) -> Callable[[Any], Any]:
+    """fastjsonschema's generated validator, reused from the cache folder when possible.
+
+    Generating the code costs ~120 ms per process; importing the cached module (and its .pyc)
+    costs a few. The file name carries a hash of the schema and the generator version, so a
+    changed schema never meets a stale validator. The cache holds derived code only, in the
+    user's own cache folder (0700), like Python's __pycache__.
+    """
+    import fastjsonschema
+
+    if cache_dir is None:
+        return fastjsonschema.compile(schema)
+    material = json.dumps(schema, sort_keys=True) + fastjsonschema.VERSION
+    key = hashlib.sha256(material.encode()).hexdigest()[:24]
+    path = cache_dir / "validators" / f"{name.replace('.', '_')}_{key}.py"
+    if not path.is_file():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            code = fastjsonschema.compile_to_code(schema)
+            # The root validator is the first function the generator writes.
+            root = re.search(r"^def (validate\w*)\(", code, re.MULTILINE)
+            if root is None:
+                return fastjsonschema.compile(schema)
+            code += f"\n\nnhictl_validate = {root.group(1)}\n"
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(code)
+            os.replace(tmp, path)
+        except OSError:
+            return fastjsonschema.compile(schema)
+    spec = importlib.util.spec_from_file_location(f"_nhictl_validator_{key}", path)
+    if spec is None or spec.loader is None:
+        return fastjsonschema.compile(schema)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    validate: Callable[[Any], Any] = module.nhictl_validate
+    return validate
 
 
 def _issues_from_error(error: Any, document: Document) -> list[Issue]:
@@ -102,7 +147,11 @@ def _message(error: Any, path: JsonPath) -> str:
         message = f"{_short(error.instance)} {hint}"
     elif validator == "not" and path and path[-1] == "workloadIdentity":
         kind = error.instance.get("type") if isinstance(error.instance, dict) else None
-        foreign = ("spiffeId",) if kind == "oidc" else ("issuer", "subject", "boundClaims")
+        foreign = (
+            ("spiffeId",)
+            if kind == "oidc"
+            else ("issuer", "subject", "subjectMatch", "boundClaims")
+        )
         extra = sorted(k for k in foreign if k in error.instance)
         message = f"field(s) {', '.join(extra)} do not apply to type {kind!r}"
     elif validator == "oneOf" and len(path) >= 2 and path[-2] == "boundClaims":

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from nhictl.core.errors import InputError
@@ -26,6 +27,7 @@ class ValidateOptions:
     ttl_ceiling_seconds: int = 3600
     max_bytes: int = DEFAULT_MAX_BYTES
     today: dt.date | None = None
+    cache_dir: Path | None = None  # where the compiled schema validator is kept
 
 
 class ManifestValidator:
@@ -38,7 +40,7 @@ class ManifestValidator:
         self.options = options or ValidateOptions()
         self._limits = Limits(max_bytes=self.options.max_bytes)
         self._checks = CheckOptions(self.options.ttl_ceiling_seconds, self.options.today)
-        self._schema = SchemaChecker(REGISTRATION_SCHEMA)
+        self._schema = SchemaChecker(REGISTRATION_SCHEMA, cache_dir=self.options.cache_dir)
         self._names: dict[str, str] = {}
 
     def validate_paths(

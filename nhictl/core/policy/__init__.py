@@ -5,7 +5,12 @@ its types or context builders) costs nothing at CLI start-up.
 """
 
 from nhictl.core.policy.engine import ACTIONS, Decision, PolicyEngine, RegistrationDecision
-from nhictl.core.policy.files import Problem, schema_text, validate_policy_files
+from nhictl.core.policy.files import (
+    Problem,
+    default_policy_dir,
+    schema_text,
+    validate_policy_files,
+)
 from nhictl.core.policy.model import (
     SENSITIVITY_RANKS,
     AgentEntity,
@@ -27,6 +32,7 @@ __all__ = [
     "RegistrationDecision",
     "agent_from_manifest",
     "authorize_context",
+    "default_policy_dir",
     "is_write",
     "issue_context",
     "schema_text",

@@ -34,8 +34,8 @@ from nhictl.core.policy.model import (
 if TYPE_CHECKING:
     import cedarpy
 
-ACTIONS = ("register", "activate", "issue", "authorize")
-Action = Literal["register", "activate", "issue", "authorize"]
+ACTIONS = ("register", "activate", "approve", "issue", "authorize")
+Action = Literal["register", "activate", "approve", "issue", "authorize"]
 Outcome = Literal["active", "pending-approval", "denied"]
 
 # Cedar names the policy in its evaluation errors: "error while evaluating policy `x`: ...".
@@ -177,7 +177,7 @@ class PolicyEngine:
         ctx["ttlCeilingSeconds"] = self.ttl_ceiling_seconds
         if "time" not in ctx:
             ctx["time"] = time_context()
-        if action in ("register", "activate"):
+        if action in ("register", "activate", "approve"):
             resource: dict[str, str] = dict(REGISTRY_UID)
         else:
             intent = ctx.get("intent")

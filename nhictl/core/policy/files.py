@@ -62,6 +62,11 @@ class PolicyInfo:
     est: dict[str, Any] = field(repr=False, compare=False)
 
 
+def default_policy_dir() -> Path:
+    """The default policies shipped inside the package (``nhictl/policies/default``)."""
+    return Path(str(resources.files("nhictl") / "policies" / "default"))
+
+
 def schema_text() -> str:
     """The Cedar schema shipped inside the package."""
     return resources.files("nhictl").joinpath("policies", "nhictl.cedarschema").read_text("utf-8")

@@ -1,0 +1,356 @@
+"""Just-in-time credential commands: issue, verify, authorize, revoke, rebind, task, credentials,
+status-list. Parsing and rendering only; the work is in ``nhictl.core.credentials``.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from nhictl.cli.output import emit, message
+
+if TYPE_CHECKING:
+    from nhictl.core.credentials import CredentialService, IssuedCredential
+
+MAX_TOKEN_INPUT = 64 * 1024
+
+task_app = typer.Typer(help="Task lifecycle: finishing or failing a task revokes its credentials.")
+credentials_app = typer.Typer(help="Inspect just-in-time credentials (never the tokens).")
+status_list_app = typer.Typer(help="The signed token status list offline verifiers fetch.")
+
+
+class TokenFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def _service() -> CredentialService:
+    from nhictl.core.runtime import Runtime
+
+    return Runtime().credentials
+
+
+def _read_token(token: str) -> str:
+    """The token argument, or stdin for ``-`` (keeps the token out of ``ps`` and shell history)."""
+    from nhictl.core.errors import InputError
+
+    if token == "-":
+        token = sys.stdin.read(MAX_TOKEN_INPUT + 1)
+        if len(token) > MAX_TOKEN_INPUT:
+            raise InputError("the token on stdin is larger than 64 KiB")
+    token = token.strip()
+    if not token:
+        raise InputError("no token given (pass it as an argument, or - to read stdin)")
+    return token
+
+
+def _json(data: Any) -> None:
+    from nhictl.render.formats import to_json
+
+    emit(to_json(data))
+
+
+def _deliver(issued: IssuedCredential, fmt: TokenFormat, out: Path | None) -> None:
+    """Token (or the JSON document) to stdout, or to a new 0600 file with ``--out``."""
+    from nhictl.core.errors import InputError
+    from nhictl.core.keys import write_private_file
+    from nhictl.render.formats import to_json
+
+    text = to_json(issued.to_json()) if fmt == TokenFormat.json else issued.token + "\n"
+    rec = issued.record
+    if out is not None and str(out) != "-":
+        try:
+            write_private_file(out, text.encode("utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+        where = f"; token written to {out} (mode 0600)"
+    else:
+        emit(text)
+        where = ""
+    message(
+        f"issued {rec.jti} to {rec.agent} for task {rec.task} "
+        f"[{' '.join(rec.scopes)}], expires {rec.expires_at}{where}"
+    )
+
+
+def _ttl(ttl: str | None) -> int | None:
+    from nhictl.core.durations import parse_duration
+
+    return parse_duration(ttl) if ttl else None
+
+
+# --------------------------------------------------------------------------- issue / rebind
+
+
+def issue(
+    agent: str = typer.Argument(..., help="Registered agent name.", show_default=False),
+    task: str = typer.Option(..., "--task", help="Task id the credential is for."),
+    intent: str = typer.Option(..., "--intent", help="Declared intent of the agent."),
+    scope: list[str] = typer.Option(
+        None, "--scope", help="Scope (repeatable). [default: the intent's scopes]"
+    ),
+    ttl: str = typer.Option(
+        None, "--ttl", help="Lifetime, e.g. 10m. [default: the manifest's defaultTtl]"
+    ),
+    audience: str = typer.Option(
+        None, "--audience", help="Token audience. [default: setting token_audience]"
+    ),
+    data_sensitivity: str = typer.Option(
+        None,
+        "--data-sensitivity",
+        help="public|internal|confidential|restricted. [default: the intent's ceiling]",
+    ),
+    env: str = typer.Option(None, "--env", help="Environment (required if several declared)."),
+    tool: list[str] = typer.Option(
+        None, "--tool", help="Tool the task uses (repeatable). [default: the intent's tools]"
+    ),
+    on_behalf_of: str = typer.Option(
+        None, "--on-behalf-of", help="Human the agent acts for (RFC 8693 act)."
+    ),
+    consent: str = typer.Option(
+        None, "--consent", help="Consent reference for delegation (when the manifest asks)."
+    ),
+    out: Path = typer.Option(None, "--out", help="Write the token to this new 0600 file."),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Issue a just-in-time credential for one task, decided by policy at request time.
+
+    The token goes to stdout (or --out FILE, created 0600); the store keeps only its hash.
+    Exit 0 issued, 1 denied (with the reasons and deciding policy ids), 2 bad input.
+
+    \b
+    Examples:
+      nhictl issue invoice-reconciler --task INV-42 --intent reconcile-invoices \\
+          --scope invoices:read --ttl 5m
+      nhictl issue support-summarizer --task T-7 --intent summarize-ticket --env dev \\
+          --on-behalf-of user:ann@example.com --consent CONSENT-991 --format json
+    """
+    issued = _service().issue(
+        agent,
+        task=task,
+        intent=intent,
+        scopes=scope or None,
+        ttl_seconds=_ttl(ttl),
+        audience=audience,
+        data_sensitivity=data_sensitivity,
+        environment=env,
+        tools=tool or None,
+        on_behalf_of=on_behalf_of,
+        consent=consent,
+    )
+    _deliver(issued, fmt, out)
+
+
+def rebind(
+    jti: str = typer.Argument(..., help="The live credential to replace.", show_default=False),
+    task: str = typer.Option(..., "--task", help="The new task id."),
+    intent: str = typer.Option(None, "--intent", help="New intent. [default: unchanged]"),
+    scope: list[str] = typer.Option(None, "--scope", help="New scopes (repeatable)."),
+    out: Path = typer.Option(None, "--out", help="Write the new token to this new 0600 file."),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Revoke a credential and issue its successor for a changed task, in one transaction.
+
+    The successor goes through the same policy decision as `issue`. On a deny nothing changes.
+    """
+    issued = _service().rebind(jti, task=task, intent=intent, scopes=scope or None)
+    _deliver(issued, fmt, out)
+    message(f"revoked {jti} (rebound)")
+
+
+# --------------------------------------------------------------------------- verify / authorize
+
+
+def verify(
+    token: str = typer.Argument(..., help="The token, or - to read it from stdin."),
+    audience: str = typer.Option(
+        None, "--audience", help="Expected audience. [default: setting token_audience]"
+    ),
+    task: str = typer.Option(None, "--task", help="Also require the token to be for this task."),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Verify a credential online: signature, claims, revocation, agent state.
+
+    Exit 0 valid, 1 invalid (one reason). Prefer `-` so the token is not in your shell history.
+    """
+    result = _service().verify(_read_token(token), audience=audience, task=task)
+    if fmt == TokenFormat.json:
+        _json(result.to_json())
+    elif result.valid and result.record is not None:
+        rec = result.record
+        emit(
+            f"valid: {rec.jti} agent={rec.agent} task={rec.task} "
+            f"scopes={' '.join(rec.scopes)} expires_at={rec.expires_at}\n"
+        )
+    else:
+        emit(f"invalid: {result.reason}\n")
+    if not result.valid:
+        message(f"{result.reason}: {result.message}")
+        raise typer.Exit(1)
+
+
+def authorize(
+    token: str = typer.Argument(..., help="The token, or - to read it from stdin."),
+    action: str = typer.Option(..., "--action", help="The action, e.g. invoices:read."),
+    resource: str = typer.Option(None, "--resource", help="The resource acted on."),
+    context: list[str] = typer.Option(
+        None, "--context", help="Request attribute key=value (repeatable), for policies."
+    ),
+    audience: str = typer.Option(None, "--audience", help="Expected audience."),
+    task: str = typer.Option(None, "--task", help="Require the token to be for this task."),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Decide one sensitive action at request time: verify the token, check the action is in
+    its scopes, then ask the authorize policies. Exit 0 allow, 1 deny (audited)."""
+    from nhictl.core.errors import InputError
+
+    attributes: dict[str, str] = {}
+    for item in context or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--context {item!r} is not key=value")
+        attributes[key.strip()] = value
+    result = _service().authorize(
+        _read_token(token),
+        action=action,
+        resource=resource,
+        attributes=attributes,
+        audience=audience,
+        task=task,
+    )
+    if fmt == TokenFormat.json:
+        _json(result.to_json())
+    elif result.allowed:
+        emit(f"allow: {action}" + (f" on {resource}" if resource else "") + "\n")
+    else:
+        ids = ", ".join(result.policy_ids) or "-"
+        emit(f"deny: {action}: {'; '.join(result.reasons)} [policy: {ids}]\n")
+    if not result.allowed:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- revoke / tasks
+
+
+def _revoked(result: Any, fmt: TokenFormat) -> None:
+    if fmt == TokenFormat.json:
+        _json(result.to_json())
+        return
+    emit(f"revoked {result.revoked} credential(s) by {result.selector} {result.value}\n")
+    for jti in result.jtis:
+        emit(f"  {jti}\n")
+
+
+def revoke(
+    jti: str = typer.Option(None, "--jti", help="Revoke this credential."),
+    agent: str = typer.Option(None, "--agent", help="Revoke every live credential of the agent."),
+    task: str = typer.Option(None, "--task", help="Revoke every live credential of the task."),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Revoke credentials now (by --jti, --agent or --task). Idempotent; prints the count."""
+    _revoked(_service().revoke(jti=jti, agent=agent, task=task, reason=reason), fmt)
+
+
+@task_app.command("complete")
+def task_complete(
+    task: str = typer.Argument(..., help="Task id.", show_default=False),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """The task finished: revoke its credentials."""
+    _revoked(_service().complete_task(task), fmt)
+
+
+@task_app.command("fail")
+def task_fail(
+    task: str = typer.Argument(..., help="Task id.", show_default=False),
+    reason: str = typer.Option(..., "--reason", help="What went wrong."),
+    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """The task failed: revoke its credentials."""
+    _revoked(_service().fail_task(task, reason), fmt)
+
+
+# --------------------------------------------------------------------------- list / status list
+
+
+@credentials_app.command("list")
+def credentials_list(
+    agent: str = typer.Option(None, "--agent", help="Only this agent's credentials."),
+    task: str = typer.Option(None, "--task", help="Only this task's credentials."),
+    active: bool = typer.Option(False, "--active", help="Only live (unrevoked, unexpired) ones."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
+) -> None:
+    """List credentials with their state: active, expired or revoked."""
+    records = _service().list(agent=agent, task=task, active=active)
+    data = [r.to_dict() for r in records]
+    if fmt == ListFormat.json:
+        _json(data)
+    elif fmt == ListFormat.yaml:
+        from nhictl.render.formats import to_yaml
+
+        emit(to_yaml(data))
+    else:
+        from nhictl.render.table import build_table
+
+        rows = [
+            (
+                d["jti"],
+                d["agent"],
+                d["task"],
+                d["intent"],
+                " ".join(d["scopes"]),
+                d["status"],
+                d["expires_at"],
+            )
+            for d in data
+        ]
+        cols = ("JTI", "AGENT", "TASK", "INTENT", "SCOPES", "STATUS", "EXPIRES")
+        emit(build_table(cols, rows))
+        emit("\n")
+
+
+@status_list_app.command("publish")
+def status_list_publish(
+    out: Path = typer.Option(None, "--out", help="Write the status list JWT here (else stdout)."),
+    lifetime: str = typer.Option(
+        "15m", "--lifetime", help="How long the published list verifies (keep it short)."
+    ),
+) -> None:
+    """Write the signed token status list (statuslist+jwt) for offline verifiers.
+
+    Revoked credentials, and credentials of agents no longer active, read as invalid.
+    """
+    from datetime import timedelta
+
+    from nhictl.cli.output import output_stream
+    from nhictl.core.durations import parse_duration
+
+    service = _service()
+    token = service.status_list_token(lifetime=timedelta(seconds=parse_duration(lifetime)))
+    with output_stream(out) as stream:
+        emit(token + "\n", stream)
+    if out is not None:
+        message(f"status list {service.status_list_uri} written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the credential commands to the root app."""
+    app.command("issue")(issue)
+    app.command("verify")(verify)
+    app.command("authorize")(authorize)
+    app.command("revoke")(revoke)
+    app.command("rebind")(rebind)
+    app.add_typer(task_app, name="task")
+    app.add_typer(credentials_app, name="credentials")
+    app.add_typer(status_list_app, name="status-list")

@@ -1,0 +1,52 @@
+"""``nhictl keys``: the registry's signing keys."""
+
+from __future__ import annotations
+
+import typer
+
+from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, show
+from nhictl.cli.output import emit, message
+
+app = typer.Typer(
+    help="List, rotate and publish the registry's signing keys.", no_args_is_help=True
+)
+
+
+@app.command("list")
+def list_keys(fmt: DataFormat = FORMAT_OPTION) -> None:
+    """List keys: current, retired (still published until its tokens expire) or expired."""
+    import datetime as dt
+
+    from nhictl.core.runtime import Runtime
+
+    keys = Runtime().keys
+    now = dt.datetime.now(dt.UTC)
+    infos = keys.list()
+    data = [
+        {**info.to_json(), "status": info.status(now, keys.max_token_lifetime)} for info in infos
+    ]
+    rows = [[d["kid"], d["alg"], d["status"], d["created_at"], d["retired_at"]] for d in data]
+    show(data, fmt, lambda: print_table(["kid", "alg", "status", "created", "retired"], rows))
+
+
+@app.command("rotate")
+def rotate(
+    alg: str = typer.Option(None, "--alg", help="Algorithm of the new key (default: same)."),
+) -> None:
+    """Create a new signing key; the old one stays in the JWKS until its tokens expire."""
+    from nhictl.core.errors import InputError
+    from nhictl.core.runtime import Runtime
+
+    if alg not in (None, "EdDSA", "ES256"):
+        raise InputError(f"--alg must be EdDSA or ES256, not {alg!r}")
+    info = Runtime().keys.rotate(alg)  # type: ignore[arg-type]
+    message(f"new signing key {info.kid} ({info.alg})")
+
+
+@app.command("jwks")
+def jwks() -> None:
+    """Print the public JWKS that verifiers use (public keys only)."""
+    from nhictl.core.runtime import Runtime
+    from nhictl.render.formats import to_json
+
+    emit(to_json(Runtime().keys.public_jwks()))

@@ -1,0 +1,190 @@
+"""Append-only, hash-chained audit log.
+
+Every state change appends its event in the same transaction (``Tx``), so a change without its
+event cannot be committed. Each event's hash covers its content and the previous event's hash;
+``verify`` recomputes the chain and names the first event that was edited, deleted or moved.
+Events never hold a token, secret or private key: ``append`` refuses anything that looks like
+one, so a careless caller fails loudly instead of leaking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from nhictl.core.store.base import Tx
+
+GENESIS = "0" * 64
+_COLUMNS = "seq, at, actor, action, subject, outcome, details_json, prev_hash, hash"
+# A compact JWS (header.payload.signature) or a PEM block: never allowed in an event.
+_SECRET_SHAPES = re.compile(
+    r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "subject": self.subject,
+            "outcome": self.outcome,
+            "details": self.details,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    events: int
+    head: str
+    problems: list[ChainProblem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def default_actor() -> str:
+    """Who is acting: ``NHICTL_ACTOR`` or the local user name."""
+    explicit = os.environ.get("NHICTL_ACTOR")
+    if explicit:
+        return explicit
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def utc_now_text(now: dt.datetime | None = None) -> str:
+    """ISO 8601 UTC with a Z, microsecond precision (sorts as text)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    outcome: str,
+    details_json: str,
+    prev_hash: str,
+) -> bytes:
+    body = [seq, at, actor, action, subject, outcome, details_json, prev_hash]
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _hash(*fields: Any) -> str:
+    return hashlib.sha256(_canonical(*fields)).hexdigest()
+
+
+def append(
+    tx: Tx,
+    *,
+    action: str,
+    subject: str,
+    outcome: str,
+    details: dict[str, Any] | None = None,
+    actor: str | None = None,
+    now: dt.datetime | None = None,
+) -> AuditEvent:
+    """Append one event inside ``tx`` (the caller's state-change transaction)."""
+    details_json = json.dumps(
+        details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    if _SECRET_SHAPES.search(details_json) or _SECRET_SHAPES.search(subject):
+        raise ValueError(f"refusing to write a token or key into audit event {action!r}")
+    last = tx.one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+    at = utc_now_text(now)
+    who = actor or default_actor()
+    digest = _hash(seq, at, who, action, subject, outcome, details_json, prev_hash)
+    tx.execute(
+        f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, at, who, action, subject, outcome, details_json, prev_hash, digest),
+    )
+    return AuditEvent(seq, at, who, action, subject, outcome, details or {}, prev_hash, digest)
+
+
+def _event(row: tuple[Any, ...]) -> AuditEvent:
+    seq, at, actor, action, subject, outcome, details_json, prev_hash, digest = row
+    return AuditEvent(
+        int(seq), at, actor, action, subject, outcome, json.loads(details_json), prev_hash, digest
+    )
+
+
+def list_events(
+    tx: Tx,
+    *,
+    subject: str | None = None,
+    action: str | None = None,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[AuditEvent]:
+    """Events in order, optionally filtered by subject or action prefix."""
+    sql = f"SELECT {_COLUMNS} FROM audit_events WHERE seq > ?"
+    params: list[Any] = [after]
+    if subject is not None:
+        sql += " AND subject = ?"
+        params.append(subject)
+    if action is not None:
+        sql += " AND (action = ? OR action LIKE ?)"
+        params += [action, action + ".%"]
+    sql += " ORDER BY seq"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_event(row) for row in tx.query(sql, params)]
+
+
+def verify(tx: Tx) -> VerifyReport:
+    """Recompute the chain; report every event whose hash or link does not hold."""
+    problems: list[ChainProblem] = []
+    expected_prev = GENESIS
+    expected_seq = 1
+    count = 0
+    head = GENESIS
+    for row in tx.query(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq"):
+        seq, at, actor, action, subject, outcome, details_json, prev_hash, digest = row
+        count += 1
+        if seq != expected_seq:
+            problems.append(ChainProblem(int(seq), f"events {expected_seq}..{seq - 1} are missing"))
+        if prev_hash != expected_prev:
+            problems.append(
+                ChainProblem(int(seq), "does not link to the event before it (deleted or moved)")
+            )
+        recomputed = _hash(seq, at, actor, action, subject, outcome, details_json, prev_hash)
+        if recomputed != digest:
+            problems.append(ChainProblem(int(seq), "content does not match its hash (edited)"))
+        expected_prev = digest
+        expected_seq = int(seq) + 1
+        head = digest
+    return VerifyReport(count, head, problems)

@@ -1,0 +1,594 @@
+"""The agent registry: registration as a policy-mediated issuance event.
+
+``register`` binds a validated manifest to a *verified* workload identity and asks policy
+before anything is stored. A denial (policy or identity) stores nothing but its audit event.
+Every state change and its audit event commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nhictl.core import auditlog
+from nhictl.core.diff import Change, diff
+from nhictl.core.errors import InputError, VerdictError
+from nhictl.core.store.base import Store, Tx
+
+if TYPE_CHECKING:
+    from nhictl.core.identity import TrustSources, VerifiedIdentity
+    from nhictl.core.policy import PolicyEngine
+
+ACTIVE = "active"
+PENDING = "pending-approval"
+DISABLED = "disabled"
+EXPIRED = "expired"
+DENIED = "denied"
+UNCHANGED = "unchanged"
+
+_AGENT_COLUMNS = (
+    "name, status, current_revision, owner, sponsor, review_expires, approved_by, approved_at, "
+    "disabled_reason, created_at, updated_at"
+)
+_REVISION_COLUMNS = (
+    "name, revision, manifest_json, manifest_sha256, identity_json, decision_json, outcome, "
+    "created_by, created_at"
+)
+
+
+class RegistryError(VerdictError):
+    """A registry operation that is refused (unknown agent, wrong state, policy said no)."""
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent's current state."""
+
+    name: str
+    status: str
+    revision: int
+    owner: str
+    sponsor: str
+    review_expires: str
+    approved_by: str | None
+    approved_at: str | None
+    disabled_reason: str | None
+    created_at: str
+    updated_at: str
+
+    def effective_status(self, today: dt.date | None = None) -> str:
+        """``expired`` once the review date has passed; otherwise the stored status."""
+        day = today or dt.datetime.now(dt.UTC).date()
+        if self.status != DISABLED and dt.date.fromisoformat(self.review_expires) < day:
+            return EXPIRED
+        return self.status
+
+    def to_dict(self, today: dt.date | None = None) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.effective_status(today),
+            "revision": self.revision,
+            "owner": self.owner,
+            "sponsor": self.sponsor,
+            "review_expires": self.review_expires,
+            "approved_by": self.approved_by,
+            "approved_at": self.approved_at,
+            "disabled_reason": self.disabled_reason,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One registered version of an agent's manifest."""
+
+    name: str
+    revision: int
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    identity: dict[str, Any]
+    decision: dict[str, Any]
+    outcome: str
+    created_by: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "revision": self.revision,
+            "outcome": self.outcome,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "manifest_sha256": self.manifest_sha256,
+            "identity": self.identity,
+            "decision": self.decision,
+            "manifest": self.manifest,
+        }
+
+
+@dataclass
+class RegistrationResult:
+    """What ``register`` did. ``outcome`` is active, pending-approval, denied or unchanged."""
+
+    agent: str
+    outcome: str
+    status: str | None = None
+    revision: int | None = None
+    previous_revision: int | None = None
+    changes: list[Change] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    policy_ids: list[str] = field(default_factory=list)
+    identity: dict[str, Any] | None = None
+    dry_run: bool = False
+
+    @property
+    def denied(self) -> bool:
+        return self.outcome == DENIED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "outcome": self.outcome,
+            "status": self.status,
+            "revision": self.revision,
+            "previous_revision": self.previous_revision,
+            "changes": [c.to_dict() for c in self.changes],
+            "reasons": self.reasons,
+            "policy_ids": self.policy_ids,
+            "identity": self.identity,
+            "dry_run": self.dry_run,
+        }
+
+
+def manifest_sha256(manifest: Mapping[str, Any]) -> str:
+    """Hash of the manifest's canonical JSON (formatting and comments do not count)."""
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def identity_record(identity: VerifiedIdentity) -> dict[str, Any]:
+    """What the registry keeps about a verified identity token: never the token."""
+    return {
+        "kind": identity.kind,
+        "issuer": identity.issuer,
+        "subject": identity.subject,
+        "audience": identity.audience,
+        "token_sha256": identity.token_sha256,
+        "key_id": identity.key_id,
+        "expires_at": identity.expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+class Registry:
+    """Agents and their revisions in a ``Store``; decisions by a ``PolicyEngine``."""
+
+    def __init__(
+        self,
+        store: Store,
+        policies: PolicyEngine | Callable[[], PolicyEngine],
+        *,
+        actor: str | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self._policies = policies
+        self.actor = actor or auditlog.default_actor()
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def policies(self) -> PolicyEngine:
+        if callable(self._policies):
+            self._policies = self._policies()
+        return self._policies
+
+    # -- registration --------------------------------------------------------------------------
+
+    def register(
+        self,
+        manifest: Mapping[str, Any],
+        *,
+        token: str,
+        trust: TrustSources,
+        dry_run: bool = False,
+        leeway: float = 60.0,
+    ) -> RegistrationResult:
+        """Verify the identity token against the manifest, decide, then store a revision.
+
+        ``manifest`` must already be valid (see ``nhictl.core.manifest``). Denials are returned
+        (``outcome == "denied"``) after their audit event is committed; nothing else is stored.
+        """
+        from nhictl.core.identity import IdentityError, verify_identity
+
+        name = _manifest_name(manifest)
+        now = self._clock()
+        try:
+            identity = verify_identity(
+                token, manifest["spec"]["workloadIdentity"], trust, now=now, leeway=leeway
+            )
+        except IdentityError as exc:
+            reason = f"workload identity not verified: {exc.message}"
+            result = RegistrationResult(name, DENIED, reasons=[reason], dry_run=dry_run)
+            if not dry_run:
+                self._record_denial(name, result, {"identity_error": exc.reason})
+            return result
+        record = identity_record(identity)
+        digest = manifest_sha256(manifest)
+        if dry_run:
+            with self.store.read() as tx:
+                return self._decide(tx, name, manifest, digest, record, now, dry_run=True)
+        with self.store.write() as tx:
+            result = self._decide(tx, name, manifest, digest, record, now, dry_run=False)
+            if result.outcome not in (DENIED, UNCHANGED):
+                self._store_revision(tx, manifest, digest, record, result, now)
+        if result.denied:
+            self._record_denial(name, result, {"identity": record})
+        return result
+
+    def _decide(
+        self,
+        tx: Tx,
+        name: str,
+        manifest: Mapping[str, Any],
+        digest: str,
+        identity: dict[str, Any],
+        now: dt.datetime,
+        *,
+        dry_run: bool,
+    ) -> RegistrationResult:
+        current = _get_agent(tx, name)
+        previous = _get_revision(tx, name, current.revision) if current else None
+        if (
+            previous is not None
+            and current is not None
+            and previous.manifest_sha256 == digest
+            and current.effective_status(now.date()) != EXPIRED
+        ):
+            return RegistrationResult(
+                name,
+                UNCHANGED,
+                status=current.effective_status(now.date()),
+                revision=current.revision,
+                previous_revision=current.revision,
+                identity=identity,
+                dry_run=dry_run,
+            )
+        status_for_policy = current.effective_status(now.date()) if current else "new"
+        revision = (current.revision + 1) if current else 1
+        decision = self.policies.decide_registration(
+            manifest, status=status_for_policy, revision=revision, now=now
+        )
+        result = RegistrationResult(
+            name,
+            decision.outcome,
+            revision=None if decision.outcome == DENIED else revision,
+            previous_revision=current.revision if current else None,
+            changes=diff(previous.manifest, dict(manifest)) if previous else [],
+            reasons=list(decision.reasons),
+            policy_ids=list(decision.policy_ids),
+            identity=identity,
+            dry_run=dry_run,
+        )
+        if decision.outcome != DENIED:
+            # A disabled agent stays disabled: re-registering must not undo an operator's stop.
+            keep_disabled = current is not None and current.status == DISABLED
+            result.status = DISABLED if keep_disabled else decision.outcome
+        return result
+
+    def _store_revision(
+        self,
+        tx: Tx,
+        manifest: Mapping[str, Any],
+        digest: str,
+        identity: dict[str, Any],
+        result: RegistrationResult,
+        now: dt.datetime,
+    ) -> None:
+        at = auditlog.utc_now_text(now)
+        metadata = manifest["metadata"]
+        expires = manifest["spec"]["review"]["expires"]
+        approved = result.outcome == ACTIVE
+        tx.execute(
+            f"INSERT INTO agents ({_AGENT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET status = excluded.status, "
+            "current_revision = excluded.current_revision, owner = excluded.owner, "
+            "sponsor = excluded.sponsor, review_expires = excluded.review_expires, "
+            "approved_by = CASE WHEN ? THEN agents.approved_by ELSE NULL END, "
+            "approved_at = CASE WHEN ? THEN agents.approved_at ELSE NULL END, "
+            "updated_at = excluded.updated_at",
+            (
+                result.agent,
+                result.status,
+                result.revision,
+                metadata["owner"],
+                metadata["sponsor"],
+                expires,
+                at,
+                at,
+                approved,
+                approved,
+            ),
+        )
+        decision = {
+            "outcome": result.outcome,
+            "policy_ids": result.policy_ids,
+            "reasons": result.reasons,
+        }
+        tx.execute(
+            f"INSERT INTO agent_revisions ({_REVISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                result.agent,
+                result.revision,
+                json.dumps(manifest, sort_keys=True, ensure_ascii=False),
+                digest,
+                json.dumps(identity, sort_keys=True),
+                json.dumps(decision, sort_keys=True),
+                result.outcome,
+                self.actor,
+                at,
+            ),
+        )
+        auditlog.append(
+            tx,
+            action="agent.register",
+            subject=result.agent,
+            outcome=result.outcome,
+            details={
+                "revision": result.revision,
+                "previous_revision": result.previous_revision,
+                "status": result.status,
+                "manifest_sha256": digest,
+                "changes": [str(c) for c in result.changes][:50],
+                "policy_ids": result.policy_ids,
+                "identity": identity,
+            },
+            actor=self.actor,
+            now=now,
+        )
+
+    def _record_denial(
+        self, name: str, result: RegistrationResult, details: dict[str, Any]
+    ) -> None:
+        self.record_denial(name, result.reasons, result.policy_ids, details)
+
+    def record_denial(
+        self,
+        name: str,
+        reasons: list[str],
+        policy_ids: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a refused registration (the only thing a denial stores)."""
+        with self.store.write() as tx:
+            auditlog.append(
+                tx,
+                action="agent.register",
+                subject=name,
+                outcome=DENIED,
+                details={**(details or {}), "reasons": reasons, "policy_ids": policy_ids or []},
+                actor=self.actor,
+                now=self._clock(),
+            )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def approve(self, name: str, *, by: str) -> AgentRecord:
+        """Approve a pending registration; the approver is recorded (and checked by policy)."""
+        from nhictl.core.policy import agent_from_manifest, time_context
+
+        if "@" not in by:
+            raise InputError(f"--by must be the approver's e-mail address, not {by!r}")
+        now = self._clock()
+        with self.store.write() as tx:
+            agent = self._require(tx, name)
+            status = agent.effective_status(now.date())
+            if status != PENDING:
+                raise RegistryError(f"agent {name!r} is {status}, not pending approval")
+            revision = _get_revision(tx, name, agent.revision)
+            assert revision is not None
+            entity = agent_from_manifest(revision.manifest, status=status, revision=agent.revision)
+            decision = self.policies.decide(
+                "approve",
+                entity,
+                {
+                    "time": time_context(now),
+                    "approver": by,
+                    "approverIsSponsor": by.strip().lower() == agent.sponsor.strip().lower(),
+                },
+            )
+            if not decision.allowed:
+                details = {
+                    "approver": by,
+                    "reasons": decision.reasons,
+                    "policy_ids": decision.policy_ids,
+                }
+                auditlog.append(
+                    tx,
+                    action="agent.approve",
+                    subject=name,
+                    outcome=DENIED,
+                    details=details,
+                    actor=self.actor,
+                    now=now,
+                )
+            else:
+                at = auditlog.utc_now_text(now)
+                tx.execute(
+                    "UPDATE agents SET status = ?, approved_by = ?, approved_at = ?, "
+                    "updated_at = ? WHERE name = ?",
+                    (ACTIVE, by, at, at, name),
+                )
+                auditlog.append(
+                    tx,
+                    action="agent.approve",
+                    subject=name,
+                    outcome=ACTIVE,
+                    details={
+                        "approver": by,
+                        "revision": agent.revision,
+                        "policy_ids": decision.policy_ids,
+                    },
+                    actor=self.actor,
+                    now=now,
+                )
+        if not decision.allowed:
+            raise RegistryError(
+                f"approval of {name!r} by {by} denied: {'; '.join(decision.reasons)}"
+            )
+        return self.get(name)
+
+    def disable(self, name: str, *, reason: str) -> AgentRecord:
+        """Stop an agent: no issuance, no verification, until ``enable``."""
+        if not reason.strip():
+            raise InputError("--reason must say why the agent is disabled")
+        now = self._clock()
+        with self.store.write() as tx:
+            agent = self._require(tx, name)
+            at = auditlog.utc_now_text(now)
+            tx.execute(
+                "UPDATE agents SET status = ?, disabled_reason = ?, updated_at = ? WHERE name = ?",
+                (DISABLED, reason, at, name),
+            )
+            details: dict[str, Any] = {"reason": reason, "previous_status": agent.status}
+            # Imported for its side effect: it registers the hook that revokes the agent's live
+            # credentials, so no caller can disable an agent and forget to revoke them.
+            import nhictl.core.credentials  # noqa: F401
+
+            for hook in DISABLE_HOOKS:
+                details.update(hook(tx, name, reason, now))
+            auditlog.append(
+                tx,
+                action="agent.disable",
+                subject=name,
+                outcome=DISABLED,
+                details=details,
+                actor=self.actor,
+                now=now,
+            )
+        return self.get(name)
+
+    def enable(self, name: str) -> AgentRecord:
+        """Undo ``disable``: back to active, or to pending approval if never approved."""
+        now = self._clock()
+        with self.store.write() as tx:
+            agent = self._require(tx, name)
+            if agent.status != DISABLED:
+                raise RegistryError(f"agent {name!r} is {agent.status}, not disabled")
+            revision = _get_revision(tx, name, agent.revision)
+            assert revision is not None
+            needs_approval = revision.outcome == PENDING and agent.approved_by is None
+            status = PENDING if needs_approval else ACTIVE
+            at = auditlog.utc_now_text(now)
+            tx.execute(
+                "UPDATE agents SET status = ?, disabled_reason = NULL, updated_at = ? "
+                "WHERE name = ?",
+                (status, at, name),
+            )
+            auditlog.append(
+                tx,
+                action="agent.enable",
+                subject=name,
+                outcome=status,
+                details={"revision": agent.revision},
+                actor=self.actor,
+                now=now,
+            )
+        return self.get(name)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get(self, name: str) -> AgentRecord:
+        with self.store.read() as tx:
+            return self._require(tx, name)
+
+    def agents(self) -> list[AgentRecord]:
+        with self.store.read() as tx:
+            rows = tx.query(f"SELECT {_AGENT_COLUMNS} FROM agents ORDER BY name")
+        return [_agent(row) for row in rows]
+
+    def revision(self, name: str, revision: int | None = None) -> Revision:
+        with self.store.read() as tx:
+            agent = self._require(tx, name)
+            number = agent.revision if revision is None else revision
+            found = _get_revision(tx, name, number)
+        if found is None:
+            raise RegistryError(
+                f"agent {name!r} has no revision {number} (latest {agent.revision})"
+            )
+        return found
+
+    def revisions(self, name: str) -> list[Revision]:
+        with self.store.read() as tx:
+            self._require(tx, name)
+            rows = tx.query(
+                f"SELECT {_REVISION_COLUMNS} FROM agent_revisions WHERE name = ? ORDER BY revision",
+                (name,),
+            )
+        return [_revision(row) for row in rows]
+
+    def _require(self, tx: Tx, name: str) -> AgentRecord:
+        agent = _get_agent(tx, name)
+        if agent is None:
+            raise RegistryError(f"no agent named {name!r} is registered")
+        return agent
+
+
+#: Extra work done inside the ``disable`` transaction (credential revocation registers here);
+#: each returns details to merge into the audit event.
+DISABLE_HOOKS: list[Callable[[Tx, str, str, dt.datetime], dict[str, Any]]] = []
+
+
+def _manifest_name(manifest: Mapping[str, Any]) -> str:
+    metadata = manifest.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    if not isinstance(name, str):
+        raise InputError("manifest has no metadata.name")
+    return name
+
+
+def _agent(row: tuple[Any, ...]) -> AgentRecord:
+    return AgentRecord(
+        name=row[0],
+        status=row[1],
+        revision=int(row[2]),
+        owner=row[3],
+        sponsor=row[4],
+        review_expires=row[5],
+        approved_by=row[6],
+        approved_at=row[7],
+        disabled_reason=row[8],
+        created_at=row[9],
+        updated_at=row[10],
+    )
+
+
+def _revision(row: tuple[Any, ...]) -> Revision:
+    return Revision(
+        name=row[0],
+        revision=int(row[1]),
+        manifest=json.loads(row[2]),
+        manifest_sha256=row[3],
+        identity=json.loads(row[4]),
+        decision=json.loads(row[5]),
+        outcome=row[6],
+        created_by=row[7],
+        created_at=row[8],
+    )
+
+
+def _get_agent(tx: Tx, name: str) -> AgentRecord | None:
+    row = tx.one(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE name = ?", (name,))
+    return _agent(row) if row else None
+
+
+def _get_revision(tx: Tx, name: str, revision: int) -> Revision | None:
+    row = tx.one(
+        f"SELECT {_REVISION_COLUMNS} FROM agent_revisions WHERE name = ? AND revision = ?",
+        (name, revision),
+    )
+    return _revision(row) if row else None

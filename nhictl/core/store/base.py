@@ -1,0 +1,76 @@
+"""The store interface every backend implements.
+
+Core modules write portable SQL with ``?`` placeholders against a ``Tx``; a backend owns the
+connection, the dialect details (placeholders, locking, pragmas) and the migrations runner.
+Everything that changes state runs in ``store.write()``: the state change and its audit event
+commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+Row = tuple[Any, ...]
+
+
+class Tx(abc.ABC):
+    """One transaction. SQL uses ``?`` placeholders and only portable SQL."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a query and return all rows."""
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or ``None``."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+
+class Store(abc.ABC):
+    """A registry database."""
+
+    #: A description safe to print (no passwords).
+    location: str
+
+    @abc.abstractmethod
+    def migrate(self) -> list[int]:
+        """Create or upgrade the schema; return the versions applied now (empty if current)."""
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The applied schema version; 0 for an empty database."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A serialised read-write transaction, committed on success, rolled back on error."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent read-only snapshot."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def require_initialized(self) -> None:
+        """Raise ``NotInitializedError`` unless ``migrate`` has run."""
+        from nhictl.core.errors import NotInitializedError
+        from nhictl.core.store.schema import LATEST_VERSION
+
+        version = self.schema_version()
+        if version == 0:
+            raise NotInitializedError(f"no nhictl store at {self.location}")
+        if version < LATEST_VERSION:
+            raise NotInitializedError(
+                f"the store at {self.location} is at schema version {version}, "
+                f"this nhictl needs {LATEST_VERSION}"
+            )

@@ -1,0 +1,163 @@
+"""SQLite backend: the embedded default, one file in the data folder.
+
+WAL mode lets readers run beside one writer; every write transaction starts with
+``BEGIN IMMEDIATE`` so two writers queue on the lock (up to ``busy_timeout``) instead of
+failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nhictl.core.errors import StoreError
+from nhictl.core.store.base import Row, Store, Tx
+from nhictl.core.store.schema import LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class _SqliteTx(Tx):
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._connection.execute(sql, tuple(params)).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return [tuple(row) for row in self._connection.execute(sql, tuple(params)).fetchall()]
+
+
+class SqliteStore(Store):
+    """A store in one SQLite file (created with mode 0600 inside a 0700 folder)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        if not create and not self.path.exists():
+            from nhictl.core.errors import NotInitializedError
+
+            raise NotInitializedError(f"no nhictl store at {self.path}")
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not self.path.exists():
+                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute(
+                "PRAGMA synchronous = NORMAL"
+                if mode and mode[0] == "wal"
+                else "PRAGMA synchronous = FULL"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc.strerror or exc}") from None
+        self._connection = connection
+        return connection
+
+    def schema_version(self) -> int:
+        if not self.path.exists():
+            return 0
+        try:
+            connection = self._connect(create=False)
+            row = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+            if row is None:
+                return 0
+            value = connection.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from None
+        return int(value[0] or 0)
+
+    def migrate(self) -> list[int]:
+        self._connect(create=True)
+        applied: list[int] = []
+        with self.write() as tx:
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            row = tx.one("SELECT MAX(version) FROM schema_migrations")
+            current = int(row[0] or 0) if row else 0
+            if current > LATEST_VERSION:
+                raise StoreError(
+                    f"the store at {self.path} has schema version {current}, newer than this "
+                    f"nhictl ({LATEST_VERSION}); upgrade nhictl"
+                )
+            for version in range(current + 1, LATEST_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) "
+                    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                    (version,),
+                )
+                applied.append(version)
+        return applied
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        connection = self._connect(create=False)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from None
+        try:
+            yield _SqliteTx(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            connection.execute("ROLLBACK")
+            raise _store_error(self.path, exc) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        connection = self._connect(create=False)
+        try:
+            connection.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from None
+        try:
+            yield _SqliteTx(connection)
+        finally:
+            connection.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"the store {path} is read-only: nothing was written")
+    if "not a database" in text or "malformed" in text:
+        return StoreError(
+            f"the store {path} is corrupt ({text})",
+            hint="restore it from a backup; `nhictl log verify` checks the audit chain",
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the store {path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s")
+    if "unable to open" in text:
+        return StoreError(f"cannot open the store {path}: check the folder exists and is writable")
+    return StoreError(f"store error in {path}: {text}")

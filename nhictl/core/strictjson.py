@@ -1,0 +1,31 @@
+"""Strict JSON: no duplicate members, no NaN/Infinity, bounded nesting (one rule for all input)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON (UTF-8 when bytes); ``ValueError`` on duplicates, NaN or deep nesting.
+
+    ``json.JSONDecodeError`` (a ``ValueError``) keeps its line and column for syntax errors.
+    """
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except RecursionError as exc:
+        raise ValueError("nesting too deep") from exc
