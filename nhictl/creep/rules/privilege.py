@@ -146,7 +146,7 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     return out
 
 
-_MethodBits = list[tuple[EscalationMethod, list[list[tuple[str, int]]]]]
+_MethodBits = list[tuple[EscalationMethod, list[list[tuple[str, int]]], list[frozenset[int]]]]
 
 
 def _method_bits(ctx: Context) -> tuple[_MethodBits, int]:
@@ -165,7 +165,7 @@ def _method_bits(ctx: Context) -> tuple[_MethodBits, int]:
             for group in groups:
                 for _, bit in group:
                     union |= 1 << bit
-            methods.append((m, groups))
+            methods.append((m, groups, [frozenset(b for _, b in g) for g in groups]))
         cached = (methods, union)
         ctx.cache["escalation"] = cached
     return cached
@@ -186,7 +186,10 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     uncond = set(iter_bits(eff.unconditional & relevant))
     star = set(iter_bits(eff.unconditional_star & relevant))
     sources: dict[int, list[str]] = {}
-    for m, groups in methods:
+    for m, groups, group_bits in methods:
+        # Cheap test first: every group needs one held action (set ops in C).
+        if any(allowed.isdisjoint(g) for g in group_bits):
+            continue
         level = 2
         chosen: dict[str, int] = {}
         for group in groups:

@@ -92,7 +92,8 @@ class AwsActionCatalog:
         return out
 
     def index(self, action: str) -> int | None:
-        return self._index.get(action.lower())
+        hit = self._index.get(action)  # usage data is already lowercase: skip .lower()
+        return hit if hit is not None else self._index.get(action.lower())
 
     def level(self, action: str) -> AccessLevel:
         bit = self._index.get(action.lower())
