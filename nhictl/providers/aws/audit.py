@@ -45,7 +45,8 @@ class AwsAuditInputs:
     remediate: bool = False
 
 
-_ROLE_ARN_LINE = re.compile(r"^([ \t]*)roleArn[ \t]*:", re.MULTILINE)
+# Up to where the value starts: the strict loader also reports the value node's position.
+_ROLE_ARN_LINE = re.compile(r"^[ \t]*roleArn[ \t]*:[ \t]*", re.MULTILINE)
 
 
 def _fast_yaml(path: str, text: str) -> list[ParsedManifest] | None:
@@ -70,7 +71,7 @@ def _fast_yaml(path: str, text: str) -> list[ParsedManifest] | None:
     pos = None
     if hits:
         m = hits[0]
-        pos = (text.count("\n", 0, m.start()) + 1, len(m.group(1)) + 1)
+        pos = (text.count("\n", 0, m.start()) + 1, m.end() - m.start() + 1)
     return [ParsedManifest(data, path, {ROLE_ARN_PATH: pos} if pos else None)]
 
 

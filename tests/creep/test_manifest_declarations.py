@@ -1,0 +1,75 @@
+"""Manifests -> declarations: the fast libyaml path and the strict loader agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nhictl.core.errors import InputError
+from nhictl.providers.aws.audit import load_declarations
+from nhictl.providers.aws.manifests import ParsedManifest, declarations
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample-configs/aws/manifests"
+
+PLAIN = """apiVersion: nhictl.dev/v1
+kind: AgentRegistration
+metadata:
+  name: plain
+spec:
+  entitlements:
+    aws:
+      roleArn: arn:aws:iam::111122223333:role/plain
+      actions: [s3:GetObject]
+      resources: ["arn:aws:s3:::b/*"]
+"""
+
+# An anchor sends the file through the strict, node-keeping loader.
+ANCHORED = """apiVersion: nhictl.dev/v1
+kind: AgentRegistration
+metadata:
+  name: anchored
+spec:
+  entitlements:
+    aws:
+      roleArn: arn:aws:iam::111122223333:role/anchored
+      actions: &acts [s3:GetObject, s3:PutObject]
+      resources: ["*"]
+  extra: *acts
+"""
+
+
+def test_fast_and_strict_paths_give_the_same_shape(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(PLAIN)
+    (tmp_path / "b.yaml").write_text(ANCHORED)
+    decls = {d.manifest: d for d in load_declarations([str(tmp_path)])}
+    assert decls["plain"].actions == ("s3:GetObject",)
+    assert decls["anchored"].actions == ("s3:GetObject", "s3:PutObject")
+    for d in decls.values():
+        assert (d.line, d.column) == (8, 16)  # where the roleArn value starts, 1-based
+        assert d.source is not None and d.source.endswith(".yaml")
+
+
+def test_sample_manifests_and_hostile_yaml(tmp_path: Path) -> None:
+    assert len(load_declarations([str(SAMPLE)])) == 7
+    bomb = 'a: &a ["x","x"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: &d [*c,*c]\n' * 1
+    (tmp_path / "bomb.yaml").write_text(bomb + "e: &e [*d,*d]\nf: [*e,*e,*e,*e]\n")
+    assert load_declarations([str(tmp_path / "bomb.yaml")]) == []  # no entitlements, no crash
+    (tmp_path / "bad.yaml").write_text("kind: [unclosed\n")
+    with pytest.raises(InputError, match=r"bad\.yaml"):
+        load_declarations([str(tmp_path / "bad.yaml")])
+    with pytest.raises(InputError, match="no such file"):
+        load_declarations([str(tmp_path / "missing")])
+
+
+def test_declarations_from_dicts_and_bad_entitlements() -> None:
+    data = {"kind": "AgentRegistration", "metadata": {"name": "x"},
+            "spec": {"entitlements": {"aws": {"roleArn": "arn:aws:iam::1:role/x",
+                                              "actions": ["s3:*"]}}}}  # fmt: skip
+    (d,) = declarations([ParsedManifest(data, "x.yaml", lambda path: (3, 4))])
+    assert (d.manifest, d.line, d.column, d.resources) == ("x", 3, 4, ())
+    bad = {**data, "spec": {"entitlements": {"aws": {"roleArn": "not-an-arn"}}}}
+    with pytest.raises(InputError, match=r"x\.yaml: \$\.spec\.entitlements\.aws\.roleArn"):
+        declarations([ParsedManifest(bad, "x.yaml")])
+    other = {"kind": "SomethingElse"}
+    assert declarations([ParsedManifest(other, "o.yaml")]) == []
