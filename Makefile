@@ -16,8 +16,8 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check nhictl tests benchmarks
-	$(BIN)/ruff format --check nhictl tests benchmarks
+	$(BIN)/ruff check nhictl tests benchmarks scripts
+	$(BIN)/ruff format --check nhictl tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

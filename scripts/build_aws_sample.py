@@ -14,6 +14,9 @@ ACCT = "111122223333"
 OUT = Path(__file__).resolve().parents[1] / "sample-configs/aws"
 
 
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+
 def arn(kind: str, path_name: str) -> str:
     return f"arn:aws:iam::{ACCT}:{kind}/{path_name}"
 
@@ -314,9 +317,7 @@ def build() -> None:
             "ci-deployer",
             "/ci/",
             trust(
-                {
-                    "Federated": f"arn:aws:iam::{ACCT}:oidc-provider/token.actions.githubusercontent.com"
-                },
+                {"Federated": f"arn:aws:iam::{ACCT}:oidc-provider/{GITHUB_OIDC}"},
                 "sts:AssumeRoleWithWebIdentity",
                 {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
             ),
