@@ -26,8 +26,10 @@ from tests.registry_fixtures import home as home
 
 
 def events(home: Home, subject: str | None = None) -> list[auditlog.AuditEvent]:
+    """Audit events after ``init``'s own ``registry.init`` event."""
     with home.runtime.store.read() as tx:
-        return auditlog.list_events(tx, subject=subject)
+        found = auditlog.list_events(tx, subject=subject)
+    return [e for e in found if e.action != "registry.init"]
 
 
 def agent_count(home: Home) -> int:
@@ -252,12 +254,13 @@ def test_audit_chain_detects_edit_delete_and_reorder(home: Home) -> None:
         fresh.store.close()
         return [(p.seq, p.message) for p in report.problems]
 
-    edited = verify_after("UPDATE audit_events SET outcome = 'active' WHERE seq = 2")
-    assert edited == [(2, "content does not match its hash (edited)")]
-    verify_after("UPDATE audit_events SET outcome = 'pending-approval' WHERE seq = 2")
-    deleted = verify_after("DELETE FROM audit_events WHERE seq = 2")
-    assert (3, "events 2..2 are missing") in deleted
-    assert (3, "does not link to the event before it (deleted or moved)") in deleted
+    # seq 1 is init, 2 and 3 the registrations (3: invoice-reconciler, pending approval).
+    edited = verify_after("UPDATE audit_events SET outcome = 'active' WHERE seq = 3")
+    assert edited == [(3, "content does not match its hash (edited)")]
+    verify_after("UPDATE audit_events SET outcome = 'pending-approval' WHERE seq = 3")
+    deleted = verify_after("DELETE FROM audit_events WHERE seq = 3")
+    assert (4, "events 3..3 are missing") in deleted
+    assert (4, "does not link to the event before it (deleted or moved)") in deleted
 
 
 def test_audit_log_refuses_tokens(home: Home) -> None:
@@ -328,7 +331,8 @@ def test_read_only_store_writes_nothing(home: Home, cli: Any) -> None:
     assert "Traceback" not in result.stderr
     connection = sqlite3.connect(data / "nhictl.db")
     assert connection.execute("SELECT COUNT(*) FROM agents").fetchone() == (0,)
-    assert connection.execute("SELECT COUNT(*) FROM audit_events").fetchone() == (0,)
+    # Only init's own event: the refused registration wrote nothing.
+    assert connection.execute("SELECT action FROM audit_events").fetchall() == [("registry.init",)]
     connection.close()
 
 

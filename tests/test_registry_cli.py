@@ -93,7 +93,7 @@ def test_register_outcomes_and_exit_codes(
     )
     assert result.code == 1
     assert f"{broken}:" in result.stderr and "[ttl-ceiling]" in result.stderr
-    events = json.loads(cli("log", "list", "-f", "json").stdout)
+    events = json.loads(cli("log", "list", "-f", "json", "--action", "agent").stdout)
     assert [e["outcome"] for e in events] == ["active", "denied", "denied"]
 
 
@@ -161,11 +161,16 @@ def test_disable_enable_and_log(
     export = tmp_path / "audit.jsonl"
     assert cli("log", "export", "-o", str(export)).code == 0
     lines = [json.loads(line) for line in export.read_text().splitlines()]
-    assert [e["action"] for e in lines] == ["agent.register", "agent.disable", "agent.enable"]
-    assert lines[1]["details"]["reason"] == "incident 7"
-    assert lines[1]["prev_hash"] == lines[0]["hash"]
+    assert [e["action"] for e in lines] == [
+        "registry.init",
+        "agent.register",
+        "agent.disable",
+        "agent.enable",
+    ]
+    assert lines[2]["details"]["reason"] == "incident 7"
+    assert lines[2]["prev_hash"] == lines[1]["hash"]
     verified = cli("log", "verify")
-    assert verified.code == 0 and "intact: 3 event(s)" in verified.stderr
+    assert verified.code == 0 and "intact: 4 event(s)" in verified.stderr
 
 
 def test_log_verify_names_the_edited_event(
@@ -188,6 +193,8 @@ def test_keys_commands(cli: CliRunner, home: Home) -> None:
     before = json.loads(cli("keys", "list", "-f", "json").stdout)
     assert [k["status"] for k in before] == ["current"]
     assert cli("keys", "rotate", "--alg", "ES256").code == 0
+    rotated = json.loads(cli("log", "list", "--action", "key.rotate", "-f", "json").stdout)
+    assert len(rotated) == 1 and rotated[0]["details"]["alg"] == "ES256"
     after = json.loads(cli("keys", "list", "-f", "json").stdout)
     assert sorted(k["status"] for k in after) == ["current", "retired"]
     jwks = json.loads(cli("keys", "jwks").stdout)

@@ -123,17 +123,55 @@ class Runtime:
             trust_bundle=bundle, trust_domains=domains, issuers=issuers, discovery=discovery
         )
 
+    def rotate_key(self, alg: str | None = None) -> KeyInfo:
+        """Rotate the signing key and record it in the audit log (one write transaction).
+
+        The key files change inside the store's write lock, so the event and the rotation are
+        serialised with every other change; if the rotation fails no event is written.
+        """
+        from nhictl.core import auditlog
+        from nhictl.core.errors import InputError
+
+        if alg not in (None, "EdDSA", "ES256"):
+            raise InputError(f"key algorithm must be EdDSA or ES256, not {alg!r}")
+        with self.store.write() as tx:
+            previous = self.keys.current_info()
+            info = self.keys.rotate(alg)  # type: ignore[arg-type]
+            auditlog.append(
+                tx,
+                action="key.rotate",
+                subject=f"key:{info.kid}",
+                outcome="current",
+                details={"kid": info.kid, "alg": info.alg, "retired_kid": previous.kid},
+            )
+        return info
+
     def init(self, *, key_alg: str = "EdDSA") -> InitReport:
         """Create store, signing key and policy folder; safe to run again (idempotent)."""
+        from nhictl.core import auditlog
         from nhictl.core.policy import default_policy_dir
         from nhictl.core.store import open_store
 
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         store = open_store(self.settings["store"], self.data_dir)
-        created = bool(store.migrate())
-        store.close()
+        applied = store.migrate()
+        created = bool(applied)
         existed = self.keys.exists()
         key = self.keys.ensure(key_alg)  # type: ignore[arg-type]
+        if applied or not existed:
+            with store.write() as tx:
+                auditlog.append(
+                    tx,
+                    action="registry.init",
+                    subject="registry",
+                    outcome="initialised",
+                    details={
+                        "schema_versions": applied,
+                        "kid": key.kid,
+                        "key_created": not existed,
+                    },
+                )
+        store.close()
         copied: list[str] = []
         self.policy_dir.mkdir(mode=0o700, exist_ok=True)
         if not any(self.policy_dir.glob("*.cedar")):
