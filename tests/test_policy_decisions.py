@@ -358,3 +358,53 @@ def test_decisions_serialise_to_stable_json(engine: PolicyEngine, agent: AgentEn
     assert registration["agent"] == "invoice-reconciler"
     assert registration["register"]["decision"] == "allow"
     assert registration["activate"]["policy_ids"] == ["activate.prod-write-needs-approval"]
+
+
+# -- the schema shortcut: a validated request shape skips re-validation, nothing else -------------
+
+
+def test_schema_shortcut_never_admits_a_bad_shape(agent: AgentEntity) -> None:
+    warm = PolicyEngine.load([POLICY_DIR], ttl_ceiling_seconds=3600)
+    assert warm.decide("issue", agent, issue()).allowed  # this shape is now known valid
+    for change in (
+        lambda c: c.pop("environment"),
+        lambda c: c.update(ttlSeconds="600"),
+        lambda c: c.update(tools=[1]),
+        lambda c: c.update(unexpected=True),
+        lambda c: c.update(ttlSeconds=2**70),
+    ):
+        ctx = issue()
+        change(ctx)
+        decision = warm.decide("issue", agent, ctx)
+        assert not decision.allowed and decision.errors, ctx
+
+
+def test_schema_shortcut_decides_like_full_validation(agent: AgentEntity) -> None:
+    warm = PolicyEngine.load([POLICY_DIR], ttl_ceiling_seconds=3600)
+    warm.decide("issue", agent, issue())
+    warm.decide("authorize", agent, authz())
+    cases = [
+        ("issue", issue()),
+        ("issue", issue(ttl_seconds=99_999)),
+        ("issue", issue(scopes=["reports:delete"])),
+        ("issue", issue(environment="dev")),
+        ("issue", issue(data_sensitivity="restricted")),
+        ("authorize", authz(action="reports:delete")),
+        ("authorize", authz(attributes={"ticket": "CHG-9"})),
+    ]
+    for action, ctx in cases:
+        cold = PolicyEngine.load([POLICY_DIR], ttl_ceiling_seconds=3600)  # validates in full
+        assert warm.decide(action, agent, dict(ctx)) == cold.decide(action, agent, dict(ctx))
+
+
+def test_request_shape() -> None:
+    from nhictl.core.policy.engine import request_shape
+
+    assert request_shape(True) == "bool" and request_shape(1) == "long"
+    assert request_shape(2**64) is None and request_shape(1.5) is None
+    assert request_shape({"a": ["x", "y"]}) == ("record", (("a", ("set", frozenset({"string"}))),))
+    assert request_shape({"a": [1, "x"]}) != request_shape({"a": ["x"]})
+    assert request_shape({"__entity": {"type": "Attributes", "id": "x"}}) == (
+        "entity",
+        "Attributes",
+    )
