@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -366,13 +367,14 @@ def test_decisions_serialise_to_stable_json(engine: PolicyEngine, agent: AgentEn
 def test_schema_shortcut_never_admits_a_bad_shape(agent: AgentEntity) -> None:
     warm = PolicyEngine.load([POLICY_DIR], ttl_ceiling_seconds=3600)
     assert warm.decide("issue", agent, issue()).allowed  # this shape is now known valid
-    for change in (
+    changes: list[Callable[[dict[str, Any]], Any]] = [
         lambda c: c.pop("environment"),
         lambda c: c.update(ttlSeconds="600"),
         lambda c: c.update(tools=[1]),
         lambda c: c.update(unexpected=True),
         lambda c: c.update(ttlSeconds=2**70),
-    ):
+    ]
+    for change in changes:
         ctx = issue()
         change(ctx)
         decision = warm.decide("issue", agent, ctx)
