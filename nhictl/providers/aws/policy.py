@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 from nhictl.core.errors import InputError
@@ -36,18 +37,25 @@ def decode_document(doc: Any, source: str, path: str) -> dict[str, Any]:
     return doc
 
 
-def parse_statements(doc: Any, source: str, path: str) -> tuple[Statement, ...]:
-    """Normalise a policy document's statements, validating the fields the engine relies on."""
-    document = decode_document(doc, source, path)
+def _statements(
+    document: dict[str, Any], source: str, path: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each statement of a policy document with its JSON path (one object or an array)."""
     raw = document.get("Statement", [])
     items = [raw] if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         raise InputError(f"{source}: {path}.Statement: expected an object or an array")
-    out: list[Statement] = []
     for i, st in enumerate(items):
         sp = f"{path}.Statement[{i}]"
         if not isinstance(st, dict):
             raise InputError(f"{source}: {sp}: expected an object")
+        yield sp, st
+
+
+def parse_statements(doc: Any, source: str, path: str) -> tuple[Statement, ...]:
+    """Normalise a policy document's statements, validating the fields the engine relies on."""
+    out: list[Statement] = []
+    for sp, st in _statements(decode_document(doc, source, path), source, path):
         effect = st.get("Effect")
         if effect not in ("Allow", "Deny"):
             raise InputError(f'{source}: {sp}.Effect: expected "Allow" or "Deny", got {effect!r}')
@@ -99,16 +107,8 @@ def parse_trust(doc: Any, source: str, path: str) -> tuple[TrustEntry, ...]:
     """Allow statements of a role trust policy as (kind, principal, account, condition) entries."""
     if doc is None:
         return ()
-    document = decode_document(doc, source, path)
-    raw = document.get("Statement", [])
-    items = [raw] if isinstance(raw, dict) else raw
-    if not isinstance(items, list):
-        raise InputError(f"{source}: {path}.Statement: expected an object or an array")
     entries: list[TrustEntry] = []
-    for i, st in enumerate(items):
-        sp = f"{path}.Statement[{i}]"
-        if not isinstance(st, dict):
-            raise InputError(f"{source}: {sp}: expected an object")
+    for sp, st in _statements(decode_document(doc, source, path), source, path):
         if st.get("Effect") != "Allow":
             continue
         cond = st.get("Condition") or None
