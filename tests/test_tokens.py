@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from nhictl.core._jose import parse_unverified
 from nhictl.core.errors import InputError
 from nhictl.core.keys import KeyStore, SigningKey
 from nhictl.core.tokens import (
@@ -312,6 +313,25 @@ def test_duplicate_json_keys(key: SigningKey, jwks: dict[str, Any]) -> None:
     header = f'{{"typ": "JWT", "alg": "EdDSA", "kid": "{key.kid}", "typ": "at+jwt"}}'
     token = forge(header, good_claims(), key.private_key)
     assert "duplicate" in refused(token, jwks, "malformed").message
+
+
+def test_cached_headers_are_still_screened(key: SigningKey, jwks: dict[str, Any]) -> None:
+    # Decoded headers are reused by their text: a refused header stays refused however often
+    # it is seen, and a caller mutating its copy cannot change what the next token gets.
+    injected = signed(key, header={"jku": "https://attacker.example/jwks.json"})
+    for _ in range(3):
+        refused(injected, jwks, "forbidden-header")
+        refused(signed(key, header={"typ": "JWT"}), jwks, "bad-typ")
+    token = mint(key).token
+    first = parse_unverified(token, TokenError)
+    first.header["alg"] = "none"
+    first.header["jku"] = "https://attacker.example/jwks.json"
+    assert parse_unverified(token, TokenError).header == {
+        "alg": "EdDSA",
+        "typ": "at+jwt",
+        "kid": key.kid,
+    }
+    verify_access_token(token, jwks, issuer=ISS, audience=AUD, now=NOW)
 
 
 def test_bad_jwks_is_input_error(key: SigningKey) -> None:

@@ -251,6 +251,24 @@ class ParsedToken:
     signature: bytes = field(default=b"", repr=False)
 
 
+_HEADERS: dict[str, dict[str, Any]] = {}
+_HEADER_CACHE_SIZE = 64
+
+
+def _parse_header(segment: str) -> Any:
+    """Strictly decode a header segment. A signer sends the same few headers over and over, so
+    decoded headers are kept by their exact text (bounded; a caller gets its own copy)."""
+    header = _HEADERS.get(segment)
+    if header is None:
+        header = strict_json_loads(b64url_decode(segment))
+        if not isinstance(header, dict):
+            return header
+        if len(_HEADERS) >= _HEADER_CACHE_SIZE:
+            _HEADERS.clear()
+        _HEADERS[segment] = header
+    return dict(header)
+
+
 def parse_unverified(token: str, err: type[JoseError]) -> ParsedToken:
     """Split and strictly decode a compact JWS. Nothing here is trusted until verified."""
     if not isinstance(token, str):
@@ -262,7 +280,7 @@ def parse_unverified(token: str, err: type[JoseError]) -> ParsedToken:
     if len(parts) != 3 or not all(parts):
         raise err("malformed", "token is not a compact JWS (three non-empty base64url parts)")
     try:
-        header = strict_json_loads(b64url_decode(parts[0]))
+        header = _parse_header(parts[0])
         claims = strict_json_loads(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
     except UnicodeDecodeError:

@@ -106,6 +106,15 @@ _COLUMNS = (
 )
 
 
+# ``verify``: the credential and its agent's state in one query (built once, not per call).
+_CHECK_SQL = (
+    "SELECT "
+    + ", ".join(f"c.{c.strip()}" for c in _COLUMNS.split(","))
+    + ", a.status, a.review_expires FROM credentials c JOIN agents a ON a.name = c.agent "
+    "WHERE c.jti = ?"
+)
+
+
 class CredentialError(VerdictError):
     """A credential operation was refused (exit 1). ``reason`` is a stable code."""
 
@@ -1030,12 +1039,7 @@ class CredentialService:
             )
         except TokenError as exc:
             raise _Refused(exc.reason, exc.message) from None
-        with self.store.read() as tx:
-            row = tx.one(
-                f"SELECT {_prefixed('c')}, a.status, a.review_expires FROM credentials c "
-                "JOIN agents a ON a.name = c.agent WHERE c.jti = ?",
-                (claims["jti"],),
-            )
+        row = self.store.read_one(_CHECK_SQL, (claims["jti"],))
         if row is None:
             raise _Refused(
                 "unknown-jti", "the token's jti is not a credential this registry issued"
@@ -1379,10 +1383,6 @@ class CredentialService:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _prefixed(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in _COLUMNS.split(","))
 
 
 def _effective(status: str, review_expires: str, now: dt.datetime) -> str:

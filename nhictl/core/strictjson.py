@@ -19,6 +19,10 @@ def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# One decoder for every call: json.loads with hooks would build a new one each time.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def loads(raw: bytes | str) -> Any:
     """Parse JSON (UTF-8 when bytes); ``ValueError`` on duplicates, NaN or deep nesting.
 
@@ -26,6 +30,8 @@ def loads(raw: bytes | str) -> Any:
     """
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        if text.startswith("\ufeff"):  # as json.loads does
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except RecursionError as exc:
         raise ValueError("nesting too deep") from exc

@@ -57,6 +57,11 @@ class Store(abc.ABC):
     def read(self) -> Iterator[Tx]:
         """A consistent read-only snapshot."""
 
+    def read_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a single query, read from one consistent snapshot."""
+        with self.read() as tx:
+            return tx.one(sql, params)
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection."""

@@ -141,6 +141,17 @@ class SqliteStore(Store):
         finally:
             connection.execute("ROLLBACK")
 
+    def read_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        # In autocommit mode one statement is its own read transaction (one snapshot), so the
+        # BEGIN / ROLLBACK round trips of ``read()`` buy nothing here. fetchall() runs the
+        # statement to completion, which ends that implicit transaction.
+        connection = self._connect(create=False)
+        try:
+            rows = connection.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from None
+        return tuple(rows[0]) if rows else None
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()

@@ -1,0 +1,49 @@
+"""The SQLite store's own shortcuts: each must read and write exactly what the long way does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nhictl.core.errors import StoreError
+from nhictl.core.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[tuple[SqliteStore, SqliteStore]]:
+    """Two connections to one fresh store, as two processes would have."""
+    path = tmp_path / "nhictl.db"
+    first = SqliteStore(path)
+    first.migrate()
+    with first.write() as tx:
+        tx.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+        tx.execute("INSERT INTO t VALUES ('a', 1)")
+    second = SqliteStore(path)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_read_one_sees_every_commit_of_another_connection(
+    stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    reader, writer = stores
+    assert reader.read_one("SELECT v FROM t WHERE k = ?", ("a",)) == (1,)
+    assert reader.read_one("SELECT v FROM t WHERE k = ?", ("b",)) is None
+    # If read_one left its implicit read transaction open, the reader would stay on the old
+    # snapshot and miss this commit.
+    with writer.write() as tx:
+        tx.execute("UPDATE t SET v = 2 WHERE k = 'a'")
+    assert reader.read_one("SELECT v FROM t WHERE k = ?", ("a",)) == (2,)
+    # ... and it holds no lock: the reader can write at once.
+    with reader.write() as tx:
+        tx.execute("UPDATE t SET v = 3 WHERE k = 'a'")
+    assert writer.read_one("SELECT v FROM t WHERE k = 'a'") == (3,)
+
+
+def test_read_one_reports_store_errors(stores: tuple[SqliteStore, SqliteStore]) -> None:
+    reader, _ = stores
+    with pytest.raises(StoreError):
+        reader.read_one("SELECT v FROM no_such_table")
