@@ -109,7 +109,7 @@ def mint_access_token(
     if ttl <= timedelta(0):
         raise InputError("ttl must be positive")
     for scope in scopes:
-        if not scope or any(c.isspace() for c in scope):
+        if scope.split() != [scope]:  # empty, or holds whitespace
             raise InputError(f"invalid scope {scope!r}: scopes are non-empty and have no spaces")
     if (status_index is None) != (status_uri is None):
         raise InputError("status_index and status_uri go together")
@@ -156,9 +156,7 @@ def _sign_compact(signing_key: SigningKey, typ: str, claims: Mapping[str, Any]) 
             ).encode("utf-8")
         )
         _HEADERS[(signing_key.kid, signing_key.alg, typ)] = header
-    payload = b64url_encode(
-        json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    )
+    payload = b64url_encode(_COMPACT(claims).encode("utf-8"))
     signing_input = f"{header}.{payload}"
     algorithm = _ALGORITHMS.get(signing_key.alg)
     if algorithm is None:  # PyJWT builds a fresh table per lookup: do it once per alg
@@ -168,6 +166,7 @@ def _sign_compact(signing_key: SigningKey, typ: str, claims: Mapping[str, Any]) 
 
 
 _HEADERS: dict[tuple[str, str, str], str] = {}
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _ALGORITHMS: dict[str, Any] = {}
 
 

@@ -102,6 +102,8 @@ def test_store_and_audit_keep_the_hash_never_the_token(
     assert record.token_sha256 == issued.record.token_sha256
     assert record.agent == INVOICE and record.task == "INV-1" and record.agent_revision == 1
     assert record.decision["policy_ids"] == ["issue.baseline"]
+    # The record handed back is built in memory: it must be exactly what the store holds.
+    assert record == issued.record
     assert "token" not in repr(issued) and issued.token not in repr(issued)
     runtime.store.close()
     signature = issued.token.split(".")[2].encode()

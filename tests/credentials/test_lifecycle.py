@@ -209,6 +209,7 @@ def test_rebind_revokes_old_and_issues_new_atomically(
     assert service.verify(old.token).reason == "revoked"
     assert service.verify(new.token, task="INV-1b").valid
     assert new.record.parent_jti == old.jti
+    assert service.get(new.jti) == new.record
     assert new.record.scopes == ["invoices:read"] and new.record.ttl_seconds == 600
     old_rec = service.get(old.jti)
     assert old_rec is not None and old_rec.revoked_reason == f"rebound to task INV-1b as {new.jti}"
