@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nhictl.core.errors import StoreError
-from nhictl.core.store.sqlite import SqliteStore
+from nhictl.core.store.sqlite import CHECKPOINT_EVERY, SqliteStore
 
 
 @pytest.fixture
@@ -47,3 +48,37 @@ def test_read_one_reports_store_errors(stores: tuple[SqliteStore, SqliteStore]) 
     reader, _ = stores
     with pytest.raises(StoreError):
         reader.read_one("SELECT v FROM no_such_table")
+
+
+def test_one_shot_writers_start_no_checkpoint_thread(
+    stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    store, _ = stores
+    for i in range(CHECKPOINT_EVERY - 3):  # the fixture committed twice already
+        with store.write() as tx:
+            tx.execute("INSERT INTO t VALUES (?, ?)", (f"k{i}", i))
+    assert store._checkpointer is None
+
+
+def test_busy_writer_checkpoints_in_the_background_and_loses_nothing(
+    stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    store, other = stores
+    store._connect(create=False).execute("PRAGMA wal_autocheckpoint = 0")  # only ours runs
+    rows = 5 * CHECKPOINT_EVERY
+    for i in range(rows):
+        with store.write() as tx:
+            tx.execute("INSERT INTO t VALUES (?, ?)", (f"k{i}", i))
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpointer.checkpoints >= 1
+    assert other.read_one("SELECT COUNT(*), SUM(v) FROM t") == (rows + 1, 1 + sum(range(rows)))
+    store.close()  # stops and joins the thread before the connection closes
+    assert store._checkpointer is None
+    assert not checkpointer._thread.is_alive()
+    with store.write() as tx:  # the store reopens as usual after close
+        tx.execute("UPDATE t SET v = 0 WHERE k = 'a'")
+    assert other.read_one("SELECT v FROM t WHERE k = 'a'") == (0,)
