@@ -40,6 +40,12 @@ from nhictl.core import auditlog
 from nhictl.core._jose import KeySet, from_epoch, sha256_hex, to_epoch
 from nhictl.core.durations import parse_duration
 from nhictl.core.errors import InputError, VerdictError
+from nhictl.core.policy.model import (
+    agent_from_manifest,
+    authorize_context,
+    issue_context,
+    sensitivity_rank,
+)
 from nhictl.core.registry import (
     ACTIVE,
     DISABLE_HOOKS,
@@ -664,8 +670,6 @@ class CredentialService:
         request = self._resolve(record, manifest, ask)
         entity = self._entity(record, manifest, status)
 
-        from nhictl.core.policy import issue_context
-
         decision = self.policies.decide(
             "issue",
             entity,
@@ -707,8 +711,6 @@ class CredentialService:
         return manifest
 
     def _entity(self, record: AgentRecord, manifest: Mapping[str, Any], status: str) -> AgentEntity:
-        from nhictl.core.policy import agent_from_manifest
-
         key = (record.name, record.revision, status)
         entity = self._entities.get(key)
         if entity is None:
@@ -722,8 +724,6 @@ class CredentialService:
         self, record: AgentRecord, manifest: Mapping[str, Any], ask: Mapping[str, Any]
     ) -> _Request:
         """Apply the defaults to a request; ``InputError`` only for unusable input."""
-        from nhictl.core.policy import sensitivity_rank
-
         spec = manifest["spec"]
         intent_name = ask["intent"]
         if not isinstance(intent_name, str) or not intent_name:
@@ -765,8 +765,6 @@ class CredentialService:
 
     def _guards(self, manifest: Mapping[str, Any], req: _Request) -> list[tuple[str, str]]:
         """Checks no policy can relax. Returns (builtin id, reason) for each failure."""
-        from nhictl.core.policy import sensitivity_rank
-
         spec = manifest["spec"]
         failures: list[tuple[str, str]] = []
         intent = _intent_spec(manifest, req.intent)
@@ -1109,8 +1107,6 @@ class CredentialService:
     ) -> AuthorizeResult:
         """Verify the token, check ``action`` is one of its scopes, then ask the ``authorize``
         policy with the token's task context plus the request. Every deny is audited."""
-        from nhictl.core.policy import authorize_context
-
         _check_text(action, _SCOPE_RE, "action")
         now = self._clock()
         try:
