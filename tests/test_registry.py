@@ -265,8 +265,16 @@ def test_audit_chain_detects_edit_delete_and_reorder(home: Home) -> None:
 
 def test_audit_log_refuses_tokens(home: Home) -> None:
     token = home.svid(load_manifest(SUMMARIZER))
-    with pytest.raises(ValueError, match="refusing"), home.runtime.store.write() as tx:
-        auditlog.append(tx, action="x", subject="y", outcome="z", details={"t": token})
+    pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----"
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("y", {"t": token}),
+        ("y", {"nested": {"note": f"see {token} here"}}),
+        ("y", {"key": pem}),
+        (token, {}),
+    ]
+    for subject, details in cases:
+        with pytest.raises(ValueError, match="refusing"), home.runtime.store.write() as tx:
+            auditlog.append(tx, action="x", subject=subject, outcome="z", details=details)
     assert events(home) == []
 
 
