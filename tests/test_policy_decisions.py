@@ -410,3 +410,14 @@ def test_request_shape() -> None:
         "entity",
         "Attributes",
     )
+    # Exact types take a fast path; subclasses and other containers must get the same shapes.
+    from collections import OrderedDict
+
+    class Text(str):
+        pass
+
+    assert request_shape(Text("x")) == request_shape("x") == "string"
+    assert request_shape(-(2**63)) == "long" and request_shape(-(2**63) - 1) is None
+    assert request_shape(("x", "y")) == request_shape(["y", "x"])
+    assert request_shape(OrderedDict(b=[1], a=True)) == request_shape({"a": False, "b": [2]})
+    assert request_shape({"a": [2**64]}) is None and request_shape([1.5]) is None
