@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nhictl.core.errors import StoreError
-from nhictl.core.store.sqlite import CHECKPOINT_EVERY, SqliteStore
+from nhictl.core.store.sqlite import BACKSTOP_CHECKPOINT_PAGES, CHECKPOINT_EVERY, SqliteStore
 
 
 @pytest.fixture
@@ -64,7 +64,6 @@ def test_busy_writer_checkpoints_in_the_background_and_loses_nothing(
     stores: tuple[SqliteStore, SqliteStore],
 ) -> None:
     store, other = stores
-    store._connect(create=False).execute("PRAGMA wal_autocheckpoint = 0")  # only ours runs
     rows = 5 * CHECKPOINT_EVERY
     for i in range(rows):
         with store.write() as tx:
@@ -82,3 +81,23 @@ def test_busy_writer_checkpoints_in_the_background_and_loses_nothing(
     with store.write() as tx:  # the store reopens as usual after close
         tx.execute("UPDATE t SET v = 0 WHERE k = 'a'")
     assert other.read_one("SELECT v FROM t WHERE k = 'a'") == (0,)
+
+
+def test_the_wal_stays_bounded_while_the_helper_runs(
+    stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    store, other = stores
+    connection = store._connect(create=False)
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    # Each commit dirties ~3 pages, so this writes several backstop intervals' worth of WAL.
+    commits = BACKSTOP_CHECKPOINT_PAGES
+    for i in range(commits):
+        with store.write() as tx:
+            tx.execute("INSERT INTO t VALUES (?, ?)", (f"k{i}", i))
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (
+        BACKSTOP_CHECKPOINT_PAGES,
+    )
+    page = connection.execute("PRAGMA page_size").fetchone()[0]
+    wal = store.path.with_name(store.path.name + "-wal").stat().st_size
+    assert wal <= (BACKSTOP_CHECKPOINT_PAGES + 100) * (page + 24)  # restarted, never grew past
+    assert other.read_one("SELECT COUNT(*) FROM t") == (commits + 1,)
