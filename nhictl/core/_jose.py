@@ -253,6 +253,7 @@ class ParsedToken:
 
 _HEADERS: dict[str, dict[str, Any]] = {}
 _HEADER_CACHE_SIZE = 64
+_HEADER_CACHE_MAX_CHARS = 512  # ours are ~100; keeps the cache small whatever tokens arrive
 
 
 def _parse_header(segment: str) -> Any:
@@ -261,7 +262,7 @@ def _parse_header(segment: str) -> Any:
     header = _HEADERS.get(segment)
     if header is None:
         header = strict_json_loads(b64url_decode(segment))
-        if not isinstance(header, dict):
+        if not isinstance(header, dict) or len(segment) > _HEADER_CACHE_MAX_CHARS:
             return header
         if len(_HEADERS) >= _HEADER_CACHE_SIZE:
             _HEADERS.clear()
