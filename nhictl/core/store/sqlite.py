@@ -55,15 +55,24 @@ class _Checkpointer:
             connection = sqlite3.connect(self._path, isolation_level=None)
         except sqlite3.Error:
             return  # the writers' automatic checkpoint still runs
+        stand_aside = False
         try:
             while True:
                 self._wake.wait()
                 self._wake.clear()
                 if self._stopping:
                     return
+                if stand_aside:
+                    # The WAL only starts over after a checkpoint that has caught up completely,
+                    # which the writer's own automatic checkpoint does right after a commit; a
+                    # helper always busy with the checkpoint lock would keep it out, and the WAL
+                    # would grow. So skip one round whenever the WAL is past the backstop.
+                    stand_aside = False
+                    continue
                 try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.checkpoints += 1
+                    stand_aside = row is not None and row[1] >= BACKSTOP_CHECKPOINT_PAGES
                 except sqlite3.Error:
                     # Harmless: the writers' own automatic checkpoint still runs.
                     pass
