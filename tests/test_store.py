@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from nhictl.core.errors import StoreError
-from nhictl.core.store.sqlite import BACKSTOP_CHECKPOINT_PAGES, CHECKPOINT_EVERY, SqliteStore
+from nhictl.core.store.sqlite import (
+    BACKSTOP_CHECKPOINT_PAGES,
+    CHECKPOINT_EVERY,
+    SqliteStore,
+    _Checkpointer,
+)
 
 
 @pytest.fixture
@@ -103,3 +109,36 @@ def test_the_wal_stays_bounded_while_the_helper_runs(
     # grow by what is written while one background checkpoint holds the checkpoint lock.
     assert wal <= 3 * BACKSTOP_CHECKPOINT_PAGES * (page + 24)
     assert other.read_one("SELECT COUNT(*) FROM t") == (commits + 1,)
+
+
+def test_the_helper_stands_aside_once_the_wal_is_past_the_backstop(tmp_path: Path) -> None:
+    path = tmp_path / "nhictl.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("CREATE TABLE b (v BLOB)")
+    writer.execute("BEGIN")
+    for _ in range(BACKSTOP_CHECKPOINT_PAGES + 50):  # one page each: a WAL past the backstop
+        writer.execute("INSERT INTO b VALUES (zeroblob(3500))")
+    writer.execute("COMMIT")
+    helper = _Checkpointer(path)
+    try:
+
+        def wait_for(checkpoints: int) -> None:
+            deadline = time.monotonic() + 10
+            while helper.checkpoints < checkpoints and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert helper.checkpoints == checkpoints
+
+        helper.poke()
+        wait_for(1)  # it checkpointed and saw the WAL past the backstop...
+        helper.poke()
+        while helper._wake.is_set():
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert helper.checkpoints == 1  # ...so it left this round to the writer's own
+        helper.poke()
+        wait_for(2)  # and then went on as before
+    finally:
+        helper.stop()
+        writer.close()
