@@ -1,4 +1,4 @@
-"""Manifests -> declarations: the fast libyaml path and the strict loader agree."""
+"""Manifests -> declarations, through the strict loader (the one `nhictl validate` uses)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ spec:
       resources: ["arn:aws:s3:::b/*"]
 """
 
-# An anchor sends the file through the strict, node-keeping loader.
 ANCHORED = """apiVersion: nhictl.dev/v1
 kind: AgentRegistration
 metadata:
@@ -39,7 +38,7 @@ spec:
 """
 
 
-def test_fast_and_strict_paths_give_the_same_shape(tmp_path: Path) -> None:
+def test_plain_and_anchored_manifests_give_the_same_shape(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(PLAIN)
     (tmp_path / "b.yaml").write_text(ANCHORED)
     decls = {d.manifest: d for d in load_declarations([str(tmp_path)])}
@@ -60,6 +59,13 @@ def test_sample_manifests_and_hostile_yaml(tmp_path: Path) -> None:
         load_declarations([str(tmp_path / "bad.yaml")])
     with pytest.raises(InputError, match="no such file"):
         load_declarations([str(tmp_path / "missing")])
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    # A reviewer reads the first `actions`; a loader keeping the last would audit against "*".
+    (tmp_path / "dup.yaml").write_text(PLAIN + '      actions: ["*"]\n')
+    with pytest.raises(InputError, match=r"dup\.yaml:11:7: invalid YAML: duplicate key 'actions'"):
+        load_declarations([str(tmp_path)])
 
 
 def test_declarations_from_dicts_and_bad_entitlements() -> None:

@@ -7,14 +7,11 @@ cloud-agnostic engine and the manifest loader of ``nhictl.core``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import yaml
 
 from nhictl.core.errors import InputError
 from nhictl.creep.context import AuditOptions
@@ -45,36 +42,6 @@ class AwsAuditInputs:
     remediate: bool = False
 
 
-# Up to where the value starts: the strict loader also reports the value node's position.
-_ROLE_ARN_LINE = re.compile(r"^[ \t]*roleArn[ \t]*:[ \t]*", re.MULTILINE)
-
-
-def _fast_yaml(path: str, text: str) -> list[ParsedManifest] | None:
-    """libyaml's C safe loader for plain manifests (~8x faster than the node-keeping loader).
-
-    Only for single-document YAML without anchors, tags or merge keys -- which rules out alias
-    bombs and exotic types -- and with one ``roleArn`` line, whose position is then exact.
-    Anything else returns None and goes through the strict loader.
-    """
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is None or "&" in text or "!" in text or "<<" in text or "\n---" in text:
-        return None
-    hits = list(_ROLE_ARN_LINE.finditer(text))
-    if len(hits) > 1:
-        return None
-    try:
-        data = yaml.load(text, Loader=loader)  # CSafeLoader: the safe loader, in C
-    except (yaml.YAMLError, RecursionError):
-        return None  # let the strict loader produce its precise error
-    if not isinstance(data, dict):
-        return None
-    pos = None
-    if hits:
-        m = hits[0]
-        pos = (text.count("\n", 0, m.start()) + 1, m.end() - m.start() + 1)
-    return [ParsedManifest(data, path, {ROLE_ARN_PATH: pos} if pos else None)]
-
-
 def load_declarations(paths: Iterable[str]) -> list[Declaration]:
     """Read manifests (files, directories, globs) with the safe loader; keep AWS entitlements."""
     from nhictl.core.manifest.inputs import expand_inputs
@@ -89,10 +56,8 @@ def load_declarations(paths: Iterable[str]) -> list[Declaration]:
             raise InputError("--manifests does not read stdin; name files or directories")
         text = read_text(item.path, limits)
         as_json = item.path.lower().endswith(".json")
-        fast = None if as_json else _fast_yaml(item.path, text)
-        if fast is not None:
-            parsed.extend(fast)
-            continue
+        # Always the strict loader: duplicate keys, alias bombs and deep nesting are refused
+        # here exactly as `nhictl validate` refuses them.
         for doc in load_text(item.path, text, limits, as_json=as_json):
             if not isinstance(doc.data, dict):
                 continue
