@@ -66,7 +66,7 @@ def load_declarations(paths: Iterable[str]) -> list[Declaration]:
     return declarations(parsed)
 
 
-# Many manifests (thousands of agents) take ~0.5 ms each to parse with libyaml; a second
+# Many manifests (thousands of agents) take ~0.25 ms each to read and parse safely; a second
 # process parses them while this one loads the snapshot.
 _PARALLEL_MANIFESTS = 200
 _POOL: list[Executor] = []
