@@ -67,25 +67,37 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
     return []
 
 
+def _wildcard_service(pattern: str) -> str | None:
+    """'' for "*", the service for "svc:*", None for any other pattern."""
+    svc, _, act = pattern.partition(":")
+    if pattern.strip() == "*":
+        return ""
+    return svc if act == "*" else None
+
+
 def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     cat = ctx.catalog
     patterns: dict[str, set[str]] = {}
     sev_rank = 0  # 0 low, 1 medium, 2 high
     all_conditional = True
+    kinds: dict[str, str | None] = ctx.cache.setdefault("wildcard_kinds", {})
     for g in eff.grants:
         st = g.statement
         hit = False
         for pat in st.actions:
-            svc, _, act = pat.partition(":")
-            if not (pat.strip() == "*" or act == "*"):
+            if pat in kinds:
+                svc = kinds[pat]
+            else:  # classify each distinct pattern once
+                svc = kinds[pat] = _wildcard_service(pat)
+            if svc is None:
                 continue
             # Judge the wildcard by what survives Deny and the boundary: "s3:*" cut down to
             # three actions by a permissions boundary is not a service-wide grant any more.
-            scope = cat.all_mask if pat.strip() == "*" else cat.service_mask(svc)
+            scope = cat.all_mask if svc == "" else cat.service_mask(svc)
             if (g.mask & scope).bit_count() * 2 >= scope.bit_count():
                 patterns.setdefault(pat, set()).add(g.policy_id)
                 hit = True
-                if pat.strip() == "*":
+                if svc == "":
                     sev_rank = 2
                 elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
                     sev_rank = max(sev_rank, 1)
@@ -138,7 +150,7 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
                     "resource": "*",
                     "actions": risky.bit_count(),
                     "sample": ctx.sample(risky),
-                    "by_service": ctx.by_service(risky, eff.services),
+                    "by_service": ctx.by_service(risky, eff.per_service),
                 },
                 "Scope Resource to the ARNs the workload touches.",
             )
