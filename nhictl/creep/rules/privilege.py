@@ -25,16 +25,27 @@ def _iam_admin_mask(ctx: Context) -> int:
     return m
 
 
+def _catalog_size(ctx: Context) -> int:
+    """Actions in the catalog, counted again only when it has grown (unknown actions)."""
+    all_mask = ctx.catalog.all_mask
+    cached: tuple[int, int] | None = ctx.cache.get("catalog_size")
+    if cached is None or cached[0] is not all_mask:
+        cached = ctx.cache["catalog_size"] = (all_mask, all_mask.bit_count())
+    return cached[1]
+
+
 def admin(ctx: Context, eff: Effective) -> list[Finding]:
-    cat = ctx.catalog
     star_any = 0
     for g in eff.grants:
         if g.any_resource:
             star_any |= g.mask
-    total = cat.all_mask.bit_count()
+    total = _catalog_size(ctx)
     iam = _iam_admin_mask(ctx)
     for mask, conditional in ((eff.unconditional_star, False), (star_any, True)):
-        full = mask.bit_count() >= _FULL_ADMIN_SHARE * total
+        # A set has at most bit_length() members: most principals are ruled out without
+        # counting (popcount of a 20,000-bit int is not free).
+        need = _FULL_ADMIN_SHARE * total
+        full = mask.bit_length() >= need and mask.bit_count() >= need
         iam_all = bool(iam) and (mask & iam) == iam
         if not (full or iam_all):
             continue
