@@ -29,3 +29,19 @@ def test_bulk_build_indexes_every_action() -> None:
 def test_empty_catalog() -> None:
     cat = AwsActionCatalog({})
     assert (len(cat), cat.all_mask, cat.scopable_mask()) == (0, 0, 0)
+
+
+def test_wildcards_match_like_globs_over_the_shipped_catalog() -> None:
+    import re
+
+    from nhictl.providers.aws.catalog import load_catalog
+
+    cat = load_catalog()
+    names = cat.names(cat.all_mask)
+    for pattern in ("*:Get*", "s3:Get*", "s3:get*acl", "ec2:*Instances", "*:*Tag*", "iam:?et*"):
+        rx = re.compile(
+            "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern),
+            re.IGNORECASE,
+        )
+        expected = {n for n in names if rx.fullmatch(n)}
+        assert set(cat.names(cat.expand(pattern))) == expected, pattern

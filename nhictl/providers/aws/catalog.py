@@ -149,6 +149,11 @@ class AwsActionCatalog:
         if "*" not in act and "?" not in act:
             bit = self._index.get(f"{svc}:{act}")
             return 1 << (bit if bit is not None else self._add_unknown(svc, act))
+        prefix = act[:-1]
+        if act.endswith("*") and "*" not in prefix and "?" not in prefix:
+            # "Get*" and the like (ReadOnlyAccess's "*:Get*" tests all 20,455 actions): a
+            # prefix test is a third of a regex match.
+            return _mask_of([bit for name, bit in entries if name.startswith(prefix)])
         rx = re.compile(_glob_to_regex(act))
         return _mask_of([bit for name, bit in entries if rx.fullmatch(name)])
 
