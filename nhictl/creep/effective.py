@@ -31,9 +31,9 @@ class ExpandedStatement:
     statement: Statement
     mask: int
     services: frozenset[str]
-    deny: bool = False
-    conditional: bool = False
-    any_resource: bool = True
+    deny: bool
+    conditional: bool
+    any_resource: bool
 
 
 @dataclass(slots=True)
