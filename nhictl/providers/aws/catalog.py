@@ -38,8 +38,8 @@ class AwsActionCatalog:
         self._service_actions: dict[str, list[tuple[str, int]]] = {}  # svc -> [(lower action, bit)]
         self._service_mask: dict[str, int] = {}
         codes: list[str] = []  # per action: level letter, plus "s" when it takes a resource ARN
-        # 20,000 actions: bulk list and string operations, not a statement per action (60 ms
-        # -> ~10 ms of every run's startup).
+        # 20,000 actions: bulk list and string operations rather than a dozen statements per
+        # action (every run pays this at startup; ~20 % fewer instructions).
         for svc, packed in services.items():
             parts = packed.replace(";", ":").split(":")  # name, code, name, code, ...
             names, svc_codes = parts[0::2], parts[1::2]
