@@ -69,3 +69,23 @@ def test_plain_path_is_taken_for_plain_documents() -> None:
     assert safeyaml._load_plain("f", "a: {b: 1}\n", safeyaml.Limits(max_depth=2)) is None
     assert safeyaml._load_plain("f", "a: [1, 2]\n", safeyaml.Limits(max_nodes=4)) is None
     assert safeyaml._load_plain("f", "a: [1, 2]\n", safeyaml.Limits(max_nodes=5)) is not None
+
+
+def test_remembered_scalar_tags_match_the_resolver() -> None:
+    import yaml
+    from yaml.nodes import ScalarNode
+
+    reference = yaml.resolver.Resolver()
+    loader = safeyaml._Loader("")
+    values = ["", "~", "null", "Null", "yes", "No", "on", "OFF", "1", "0x1F", "0o17", "+1",
+              "1_000", "1:30", "1.5", "-.5", ".inf", ".NaN", "2027-01-01",
+              "2027-01-01T00:00:00Z", "=", "<<", "abc", "s3:GetObject", "'1'"]  # fmt: skip
+    try:
+        for _ in range(2):  # the second round is answered from memory
+            for value in values:
+                for implicit in ((True, False), (False, True), (False, False)):
+                    got = loader.resolve(ScalarNode, value, implicit)
+                    want = reference.resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
+                    assert got == want, value
+    finally:
+        loader.dispose()

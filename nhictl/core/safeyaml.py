@@ -140,6 +140,23 @@ class _Loader(_BaseLoader):
     def construct_unsupported(self, node: Node) -> Any:
         raise ConstructorError(None, None, f"unsupported YAML tag {node.tag!r}", node.start_mark)
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # libyaml calls back here for every node; without path resolvers a plain scalar's tag
+        # depends on its text alone, and manifests repeat the same keys and values, so
+        # remember it instead of running the implicit-resolver regexes again.
+        if kind is ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                if len(_PLAIN_TAGS) >= _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS.clear()
+                tag = _PLAIN_TAGS[value] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+
+_PLAIN_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag
+_PLAIN_TAGS_MAX = 10_000
+
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
