@@ -89,3 +89,18 @@ def test_remembered_scalar_tags_match_the_resolver() -> None:
                     assert got == want, value
     finally:
         loader.dispose()
+
+
+def test_plain_documents_leave_no_cyclic_garbage() -> None:
+    # audit-creep parses thousands of manifests with the cyclic collector paused: garbage that
+    # only it could free would pile up (a recursive closure did: ~20 KB per manifest).
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            safeyaml.load_yaml("f.yaml", "a: [1, {b: x, c: 2027-01-01}]\n", safeyaml.Limits())
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -267,37 +267,45 @@ def _load_plain(source: str, text: str, limits: Limits) -> list[Document] | None
 
 
 def _build_plain(loader: _Loader, root: Node, limits: Limits) -> Any:
-    max_depth, max_nodes = limits.max_depth, limits.max_nodes
-    count = 0
+    return _PlainBuilder(loader, limits).build(root, 1)
 
-    def build(node: Node, depth: int) -> Any:
-        nonlocal count
-        count += 1
-        if depth > max_depth or count > max_nodes:
+
+class _PlainBuilder:
+    """One document's build (a class, not a recursive closure: that would be a reference
+    cycle holding the loader until the cyclic collector runs, and it is paused in batches)."""
+
+    __slots__ = ("count", "loader", "max_depth", "max_nodes")
+
+    def __init__(self, loader: _Loader, limits: Limits) -> None:
+        self.loader = loader
+        self.max_depth, self.max_nodes = limits.max_depth, limits.max_nodes
+        self.count = 0
+
+    def build(self, node: Node, depth: int) -> Any:
+        self.count += 1
+        if depth > self.max_depth or self.count > self.max_nodes:
             raise _NotPlain
         cls, tag = type(node), node.tag
         if cls is ScalarNode:
             if tag == _STR:
                 return node.value
             if tag in _SCALARS:
-                return loader.construct_object(node)
+                return self.loader.construct_object(node)
             raise _NotPlain
         if cls is SequenceNode and tag == _SEQ:
-            return [build(child, depth + 1) for child in node.value]
+            return [self.build(child, depth + 1) for child in node.value]
         if cls is MappingNode and tag == _MAP:
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                count += 1  # the key is a node too
+                self.count += 1  # the key is a node too
                 if type(key_node) is not ScalarNode or key_node.tag == _MERGE:
                     raise _NotPlain
                 key = key_node.value
-                if key in out or depth + 1 > max_depth:
+                if key in out or depth + 1 > self.max_depth:
                     raise _NotPlain
-                out[key] = build(value_node, depth + 1)
+                out[key] = self.build(value_node, depth + 1)
             return out
         raise _NotPlain
-
-    return build(root, 1)
 
 
 def load_json(source: str, text: str) -> list[Document]:
