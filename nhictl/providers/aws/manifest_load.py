@@ -3,8 +3,9 @@
 Every file goes through the strict loader (duplicate keys, alias bombs and deep nesting are
 refused exactly as ``nhictl validate`` refuses them). Thousands of manifests take ~0.3 ms each,
 so a forked worker parses them in chunks while this process loads the snapshot; once the
-snapshot is loaded, this process takes over the chunks the worker has not started. Results and
-errors are combined in file order, so the outcome is the same as reading the files one by one.
+snapshot is loaded, this process takes over the chunks the worker has not started. Only
+declarations travel back. Results and errors are combined in file order, so the outcome is the
+same as reading the files one by one.
 """
 
 from __future__ import annotations
@@ -54,15 +55,26 @@ def parse_manifests(items: list[InputPath]) -> list[ParsedManifest]:
     return parsed
 
 
+# A chunk's declarations, or the first entitlement error among them (judged after parsing).
+_Chunk = tuple[list[Declaration], InputError | None]
+
+
+def _chunk(items: list[InputPath]) -> _Chunk:
+    """Parse a chunk (parse errors raise) and keep only its declarations (small to send)."""
+    parsed = parse_manifests(items)
+    try:
+        return declarations(parsed), None
+    except InputError as exc:
+        return [], exc
+
+
 class ManifestJobs:
     """Manifests being parsed by a forked worker, chunk by chunk."""
 
     def __init__(self, pool: Executor, chunks: list[list[InputPath]]) -> None:
         self._pool = pool
         self._chunks = chunks
-        self._futures: list[Future[list[ParsedManifest]]] = [
-            pool.submit(parse_manifests, chunk) for chunk in chunks
-        ]
+        self._futures: list[Future[_Chunk]] = [pool.submit(_chunk, chunk) for chunk in chunks]
 
     @classmethod
     def start(cls, paths: list[str]) -> ManifestJobs | None:
@@ -81,23 +93,27 @@ class ManifestJobs:
         return cls(pool, [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)])
 
     def result(self) -> list[Declaration]:
-        """Every declaration, in file order; raises the first file's error, in file order."""
+        """Every declaration, in file order, with the error reading them one by one gives:
+        the first file that does not parse, else the first bad entitlement."""
         # Last chunks first: the worker works from the front, so both meet in the middle.
-        here: dict[int, list[ParsedManifest] | InputError] = {}
+        here: dict[int, _Chunk | InputError] = {}
         for i in reversed(range(len(self._chunks))):
             if not self._futures[i].cancel():
                 break  # the worker has started this one and therefore every earlier one
             try:
-                here[i] = parse_manifests(self._chunks[i])
+                here[i] = _chunk(self._chunks[i])
             except InputError as exc:
                 here[i] = exc
-        parsed: list[ParsedManifest] = []
+        chunks: list[_Chunk] = []
         for i, future in enumerate(self._futures):
-            part = here[i] if i in here else future.result()
-            if isinstance(part, InputError):
-                raise part
-            parsed += part
-        return declarations(parsed)
+            outcome = here[i] if i in here else future.result()  # raises a worker parse error
+            if isinstance(outcome, InputError):
+                raise outcome
+            chunks.append(outcome)
+        for _, error in chunks:
+            if error is not None:
+                raise error
+        return [d for decls, _ in chunks for d in decls]
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
