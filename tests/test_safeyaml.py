@@ -143,3 +143,23 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         read_text(str(tmp_path / "nope.yaml"), LIMITS)
     with pytest.raises(InputError, match="is a directory"):
         read_text(str(tmp_path), LIMITS)
+
+
+@pytest.mark.parametrize("size", [100, 3000])
+def test_size_cap_holds_for_files_without_a_size(tmp_path: Path, size: int) -> None:
+    # A named pipe reports size 0: it is still read whole, and still capped.
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    body = "a: " + "x" * size + "\n"
+    writer = threading.Thread(target=fifo.write_text, args=(body,))
+    writer.start()
+    try:
+        if size < 1024:
+            assert read_text(str(fifo), Limits(max_bytes=1024)) == body
+        else:
+            fails(fifo, "larger than the 1024 byte limit", Limits(max_bytes=1024))
+    finally:
+        writer.join(timeout=10)  # the body fits the pipe's buffer: the writer never blocks

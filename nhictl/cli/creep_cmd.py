@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from nhictl.cli.output import STATE, console, emit, message, output_stream
+from nhictl.core.batchgc import cyclic_gc_paused
 from nhictl.core.errors import InputError
 
 
@@ -145,24 +146,26 @@ def audit_creep(
 
         bundle = collect_aws(CollectOptions(profile=profile, role_arn=role_arn), _progress())
         snap, keys_known = snapshot_from_bundle(bundle, "<live>")
-    report = audit_aws(inputs, snap, keys_known)
-    if remediate_out is not None:
-        written = write_remediations(remediate_out, report.remediations)
-        message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")
-    with output_stream(output) as out:
-        if fmt is CreepFormat.json:
-            for chunk in render.iter_json(report):
-                out.write(chunk)
-        elif fmt is CreepFormat.sarif:
-            emit(render.render_sarif(report), out)
-        elif fmt is CreepFormat.markdown:
-            emit(render.render_markdown(report), out)
-        elif out is sys.stdout:
-            render.render_table(report, console("stdout"))
-        else:
-            from rich.console import Console
+    # Collection (boto3, threads) keeps the collector; the offline batch does not need it.
+    with cyclic_gc_paused():
+        report = audit_aws(inputs, snap, keys_known)
+        if remediate_out is not None:
+            written = write_remediations(remediate_out, report.remediations)
+            message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")
+        with output_stream(output) as out:
+            if fmt is CreepFormat.json:
+                for chunk in render.iter_json(report):
+                    out.write(chunk)
+            elif fmt is CreepFormat.sarif:
+                emit(render.render_sarif(report), out)
+            elif fmt is CreepFormat.markdown:
+                emit(render.render_markdown(report), out)
+            elif out is sys.stdout:
+                render.render_table(report, console("stdout"))
+            else:
+                from rich.console import Console
 
-            render.render_table(report, Console(file=out, no_color=True, width=160))
+                render.render_table(report, Console(file=out, no_color=True, width=160))
     raise typer.Exit(1 if over_threshold(report, fail_on.value if fail_on else None) else 0)
 
 

@@ -64,12 +64,13 @@ def activity_for(
         tracked_by_svc.setdefault(name.partition(":")[0], []).append((name, ts))
     # Granted services absent from the usage data were never used: one bulk subtraction
     # instead of a loop over (for "*" or NotAction grants) hundreds of services.
-    reported = sorted(s for s in usage.services if s in eff.per_service)
+    per_service, used_services = eff.per_service, usage.services  # per_service: name order
+    reported = [s for s in per_service if s in used_services]
     seen = 0
     for svc in reported:
-        seen |= eff.per_service[svc]
+        seen |= per_service[svc]
     act.never_used = eff.allowed & ~seen
-    act.never_services = sorted(s for s in eff.per_service if s not in usage.services)
+    act.never_services = [s for s in per_service if s not in used_services]
     act.unused |= act.never_used
     for svc in reported:
         granted = eff.per_service[svc]

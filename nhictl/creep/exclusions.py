@@ -23,8 +23,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nhictl.core.errors import InputError
 from nhictl.creep.model import Finding
 
@@ -124,7 +122,7 @@ def parse_exclusions(doc: Any, source: str) -> list[Exclusion]:
         exp = e.get("expires")
         if isinstance(exp, str):
             try:
-                exp = date.fromisoformat(exp)
+                exp = date.fromisoformat(exp) if len(exp) <= 10 else datetime.fromisoformat(exp)
             except ValueError:
                 raise InputError(f"{source}: {p}.expires: not a date: {exp!r}") from None
         if isinstance(exp, datetime):
@@ -136,22 +134,22 @@ def parse_exclusions(doc: Any, source: str) -> list[Exclusion]:
 
 
 def load_exclusions(path: Path) -> list[Exclusion]:
-    """Read an exclusions file with a safe YAML loader (JSON is YAML too)."""
+    """Read an exclusions file with the strict loader (duplicate keys, alias bombs and deep
+    nesting refused, as for manifests); JSON is YAML too."""
+    from nhictl.core.safeyaml import Limits, load_yaml, read_text
+
+    limits = Limits(max_bytes=_MAX_BYTES)
     try:
         if path.stat().st_size > _MAX_BYTES:
             raise InputError(f"{path}: exclusions file over {_MAX_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
-    try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise InputError(f"{path}{where}: invalid YAML/JSON") from None
-    return parse_exclusions(doc, str(path))
+    docs = load_yaml(str(path), read_text(str(path), limits), limits)
+    if len(docs) > 1:
+        raise InputError(f"{path}: expected one YAML document, found {len(docs)}")
+    return parse_exclusions(docs[0].data if docs else None, str(path))
 
 
 def apply_exclusions(

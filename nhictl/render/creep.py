@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 SCHEMA_VERSION = "nhictl.audit-creep/v1"
+# One line per principal and finding (", " and ": " separators). Report data is built fresh
+# and acyclic, so the encoder skips its per-container cycle bookkeeping.
+_LINE_ENCODER = json.JSONEncoder(check_circular=False)
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -74,6 +77,7 @@ def iter_json(report: Report) -> Iterator[str]:
         "summary": report.summary,
     }
     yield json.dumps(head, indent=2)[:-2]  # without the closing "\n}"
+    encode = _LINE_ENCODER.encode
     for key, items in (
         ("principals", (principal_dict(p) for p in report.principals)),
         ("findings", (finding_dict(f) for f in report.findings)),
@@ -81,7 +85,7 @@ def iter_json(report: Report) -> Iterator[str]:
         sep = f',\n  "{key}": [\n    '
         empty = True
         for item in items:
-            yield sep + json.dumps(item, separators=(", ", ": "))
+            yield sep + encode(item)
             sep, empty = ",\n    ", False
         yield f',\n  "{key}": []' if empty else "\n  ]"
     yield "\n}\n"

@@ -219,3 +219,45 @@ def test_user_activity_comes_from_key_use(tmp_path: Path) -> None:
     last = snap.principals[arn("user", "u")].last_used
     assert last is not None and last.year == 2026
     assert snap.principals[arn("user", "v")].last_used is None
+
+
+_ROW = {"ServiceNamespace": "s3"}
+
+
+def _tracked(*actions: object) -> dict[str, object]:
+    return {"ServicesLastAccessed": [{**_ROW, "TrackedActionsLastAccessed": list(actions)}]}
+
+
+@pytest.mark.parametrize(
+    ("response", "where"),
+    [
+        ({"ServicesLastAccessed": ["x"]}, "ServicesLastAccessed[0]: expected object, got str"),
+        (
+            {"ServicesLastAccessed": [{**_ROW, "LastAuthenticated": True}]},
+            "ServicesLastAccessed[0].LastAuthenticated: not a timestamp: 'True'",
+        ),
+        (
+            {"ServicesLastAccessed": [{**_ROW, "TrackedActionsLastAccessed": {}}]},
+            "ServicesLastAccessed[0].TrackedActionsLastAccessed: expected array, got object",
+        ),
+        (
+            _tracked({"ActionName": "A"}, 5),
+            "ServicesLastAccessed[0].TrackedActionsLastAccessed[1]: expected object, got int",
+        ),
+        (
+            _tracked({"ActionName": ""}),
+            "ServicesLastAccessed[0].TrackedActionsLastAccessed[0].ActionName: missing",
+        ),
+        (
+            _tracked({"ActionName": "GetObject", "LastAccessedTime": "2026-13-01"}),
+            "ServicesLastAccessed[0].TrackedActionsLastAccessed[0].LastAccessedTime: "
+            "not a timestamp: '2026-13-01'",
+        ),
+    ],
+)  # fmt: skip
+def test_last_accessed_errors_name_the_field(response: dict[str, object], where: str) -> None:
+    from nhictl.providers.aws.usage import usage_from_mapping
+
+    with pytest.raises(InputError) as info:
+        usage_from_mapping({"A": response}, "la.json")
+    assert str(info.value) == f"la.json: $['A'].{where}"

@@ -136,3 +136,31 @@ def test_conditional_grant_is_not_unconditional(knowledge: ProviderKnowledge) ->
     eff = _eff(page, arn("role", "r"), knowledge)
     assert eff.allowed == knowledge.catalog.all_mask
     assert eff.unconditional == 0
+
+
+def test_shared_action_lists_follow_actions_new_to_the_catalog(
+    knowledge: ProviderKnowledge,
+) -> None:
+    # r1 and r3 list the same actions in different documents; r2 brings an action the catalog
+    # does not know, which "s3:*" and NotAction expanded after it must include.
+    page = export(
+        roles=[
+            role("r1", doc(allow("s3:*"), {"Effect": "Allow", "NotAction": "ec2:*"})),
+            role("r2", doc(allow("s3:BrandNewAction"))),
+            role("r3", doc(allow("s3:*"), {"Effect": "Allow", "NotAction": "ec2:*"}, allow("x:y"))),
+        ]
+    )
+    snap = snapshot_of(page)
+    exp = Expander(knowledge.catalog)
+    effs = {p.name: effective_for(p, snap, exp) for p in snap.principals.values()}
+    assert exp.expanded_documents == 3
+    new = knowledge.catalog.index("s3:BrandNewAction")
+    assert new is not None
+    assert not effs["r1"].allowed >> new & 1  # expanded before the action was seen
+    assert all(g.mask >> new & 1 for g in effs["r3"].grants[:2])
+    s3_star, not_ec2 = (
+        es.mask
+        for es in exp.expand_statements(snap.policies[arn("role", "r1") + "#inline/p0"].statements)
+    )
+    assert s3_star == knowledge.catalog.service_mask("s3")
+    assert not_ec2 == knowledge.catalog.all_mask & ~knowledge.catalog.service_mask("ec2")

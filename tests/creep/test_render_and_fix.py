@@ -87,6 +87,26 @@ def test_exclusions_need_reasons_and_selectors(tmp_path: Path) -> None:
         load_exclusions(bad)
 
 
+def test_exclusions_file_uses_the_strict_loader(tmp_path: Path) -> None:
+    f = tmp_path / "ex.yaml"
+    f.write_text("exclusions:\n  - rule: priv.*\n    reason: a\n    reason: b\n")
+    with pytest.raises(InputError, match=r"ex\.yaml:4:5: invalid YAML: duplicate key 'reason'"):
+        load_exclusions(f)
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="alias bomb"):
+        load_exclusions(f)
+    f.write_text("# nothing excluded yet\n")
+    assert load_exclusions(f) == []
+    f.write_text("exclusions: []\n---\nexclusions: []\n")
+    with pytest.raises(InputError, match="one YAML document"):
+        load_exclusions(f)
+    f.write_text("exclusions:\n  - {rule: x, reason: r, expires: 2027-03-31T12:00:00Z}\n")
+    (ex,) = load_exclusions(f)
+    assert ex.expires == date(2027, 3, 31)
+
+
 def test_exclusion_by_policy_and_expiry() -> None:
     page = export(roles=[role("a", doc(allow("s3:*"))), role("b", doc(allow("s3:*")))])
     ex = parse_exclusions(

@@ -233,6 +233,29 @@ def test_escalation_split_across_policies() -> None:
     assert "ec2-001" in f.message
 
 
+def test_escalation_matches_are_shared_but_policies_are_per_principal() -> None:
+    # Same escalation actions, different policies: the method match is computed once, the
+    # evidence still names each principal's own policies.
+    pass_role = policy("pass", doc(allow("iam:PassRole")))
+    run = policy("run", doc(allow(["ec2:RunInstances"])))
+    page = export(
+        roles=[
+            role("split", managed=(pass_role["Arn"], run["Arn"])),
+            role("inline", doc(allow(["iam:PassRole", "ec2:RunInstances"]))),
+        ],
+        policies=[pass_role, run],
+    )
+    found = {f.principal: f for f in hits(audit(page), "priv.escalation")}
+    split = next(m for m in found[arn("role", "split")].evidence["methods"] if m["id"] == "ec2-001")
+    inline = next(
+        m for m in found[arn("role", "inline")].evidence["methods"] if m["id"] == "ec2-001"
+    )
+    assert split["actions"]["iam:PassRole"] == [pass_role["Arn"]]
+    assert split["split_across_policies"] is True
+    assert inline["actions"]["iam:PassRole"] == [arn("role", "inline") + "#inline/p0"]
+    assert inline["split_across_policies"] is False
+
+
 def test_escalation_needs_every_action() -> None:
     page = export(roles=[role("e", doc(allow("ec2:RunInstances")))])
     assert hits(audit(page), "priv.escalation") == []

@@ -25,6 +25,7 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
     loc = (decl.source, decl.line or 1, decl.column or 1) if decl.source else None
     if extra:
         conditional_only = extra & ~eff.unconditional
+        sample = ctx.sample(extra)
         out.append(
             Finding(
                 "creep.beyond-declared",
@@ -32,14 +33,14 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
                 pid,
                 f"grant exceeds manifest {decl.manifest!r}: "
                 f"{extra.bit_count()} actions not declared "
-                f"(e.g. {', '.join(ctx.sample(extra)[:3])})",
+                f"(e.g. {', '.join(sample[:3])})",
                 {
                     "manifest": decl.manifest,
                     "declared_actions": list(decl.actions),
                     "undeclared_actions": extra.bit_count(),
                     "conditional_only": conditional_only.bit_count(),
-                    "by_service": ctx.by_service(extra, eff.services),
-                    "sample": ctx.sample(extra),
+                    "by_service": ctx.by_service(extra, eff.per_service),
+                    "sample": sample,
                     "policies": policies_granting(eff, extra),
                 },
                 "Remove the undeclared actions, or declare them in the manifest and have it "
@@ -130,18 +131,19 @@ def growth(
     if baseline_allowed is not None:
         added = eff.allowed & ~baseline_allowed
         if added:
+            sample = ctx.sample(added)
             out.append(
                 Finding(
                     "creep.growth",
                     ctx.level_severity(added),
                     pid,
                     f"{added.bit_count()} actions granted since the baseline "
-                    f"(e.g. {', '.join(ctx.sample(added)[:3])})",
+                    f"(e.g. {', '.join(sample[:3])})",
                     {
                         "against": "baseline",
                         "added_actions": added.bit_count(),
-                        "by_service": ctx.by_service(added, eff.services),
-                        "sample": ctx.sample(added),
+                        "by_service": ctx.by_service(added, eff.per_service),
+                        "sample": sample,
                         "policies": policies_granting(eff, added),
                     },
                     "Review the change that added these grants; revert what the workload does not "
@@ -158,20 +160,21 @@ def growth(
         added = vg.added & eff.allowed
         if not added:
             continue
+        sample = ctx.sample(added)
         out.append(
             Finding(
                 "creep.growth",
                 ctx.level_severity(added),
                 pid,
                 f"policy {vg.policy.name} grew from {vg.from_version} to {vg.to_version}: "
-                f"+{added.bit_count()} actions (e.g. {', '.join(ctx.sample(added)[:3])})",
+                f"+{added.bit_count()} actions (e.g. {', '.join(sample[:3])})",
                 {
                     "against": "policy-versions",
                     "policy": vg.policy.id,
                     "from_version": vg.from_version,
                     "to_version": vg.to_version,
                     "added_actions": added.bit_count(),
-                    "sample": ctx.sample(added),
+                    "sample": sample,
                     "via_group": att.inherited_from,
                 },
                 f"Compare {vg.from_version} and {vg.to_version} of {vg.policy.name}; "

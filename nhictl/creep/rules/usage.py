@@ -72,6 +72,7 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
             continue
         if s.granularity != "action":
             continue  # service used: service-level data cannot say which actions were idle
+        sample = ctx.sample(s.unused)
         out.append(
             Finding(
                 "creep.unused-permission",
@@ -79,7 +80,7 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                 pid,
                 f"{s.service}: {s.unused.bit_count()} of {s.granted.bit_count()} granted "
                 f"actions not used in {days} days (action-level data), "
-                f"e.g. {', '.join(ctx.sample(s.unused)[:3])}",
+                f"e.g. {', '.join(sample[:3])}",
                 {
                     "granularity": "action",
                     "window_days": days,
@@ -87,7 +88,7 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                     "granted": s.granted.bit_count(),
                     "used": s.used.bit_count(),
                     "unused_actions": s.unused.bit_count(),
-                    "sample": ctx.sample(s.unused),
+                    "sample": sample,
                     "policies": policies_granting(eff, s.unused),
                 },
                 f"Drop the unused {s.service} actions; keep the {s.used.bit_count()} used ones.",

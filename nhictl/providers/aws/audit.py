@@ -6,27 +6,21 @@ cloud-agnostic engine and the manifest loader of ``nhictl.core``.
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterable
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import yaml
 
 from nhictl.core.errors import InputError
 from nhictl.creep.context import AuditOptions
 from nhictl.creep.engine import analyse
 from nhictl.creep.exclusions import load_exclusions
-from nhictl.creep.model import Declaration, Report, Snapshot
+from nhictl.creep.model import Report, Snapshot
 from nhictl.providers.aws.knowledge import aws_knowledge
 from nhictl.providers.aws.load import load_aws
-from nhictl.providers.aws.manifests import ROLE_ARN_PATH, ParsedManifest, declarations
+from nhictl.providers.aws.manifest_load import ManifestJobs, load_declarations
 from nhictl.providers.aws.snapshot import load_snapshot_file
 
-_ROLE_ARN = ("spec", "entitlements", "aws", "roleArn")
+__all__ = ["AwsAuditInputs", "audit_aws", "load_declarations"]
 
 
 @dataclass(slots=True)
@@ -45,88 +39,6 @@ class AwsAuditInputs:
     remediate: bool = False
 
 
-# Up to where the value starts: the strict loader also reports the value node's position.
-_ROLE_ARN_LINE = re.compile(r"^[ \t]*roleArn[ \t]*:[ \t]*", re.MULTILINE)
-
-
-def _fast_yaml(path: str, text: str) -> list[ParsedManifest] | None:
-    """libyaml's C safe loader for plain manifests (~8x faster than the node-keeping loader).
-
-    Only for single-document YAML without anchors, tags or merge keys -- which rules out alias
-    bombs and exotic types -- and with one ``roleArn`` line, whose position is then exact.
-    Anything else returns None and goes through the strict loader.
-    """
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is None or "&" in text or "!" in text or "<<" in text or "\n---" in text:
-        return None
-    hits = list(_ROLE_ARN_LINE.finditer(text))
-    if len(hits) > 1:
-        return None
-    try:
-        data = yaml.load(text, Loader=loader)  # CSafeLoader: the safe loader, in C
-    except (yaml.YAMLError, RecursionError):
-        return None  # let the strict loader produce its precise error
-    if not isinstance(data, dict):
-        return None
-    pos = None
-    if hits:
-        m = hits[0]
-        pos = (text.count("\n", 0, m.start()) + 1, m.end() - m.start() + 1)
-    return [ParsedManifest(data, path, {ROLE_ARN_PATH: pos} if pos else None)]
-
-
-def load_declarations(paths: Iterable[str]) -> list[Declaration]:
-    """Read manifests (files, directories, globs) with the safe loader; keep AWS entitlements."""
-    from nhictl.core.manifest.inputs import expand_inputs
-    from nhictl.core.safeyaml import Limits, load_text, read_text
-
-    limits = Limits()
-    parsed: list[ParsedManifest] = []
-    for item in expand_inputs(paths):
-        if item.problem:
-            raise InputError(f"{item.path}: {item.problem}")
-        if item.path == "-":
-            raise InputError("--manifests does not read stdin; name files or directories")
-        text = read_text(item.path, limits)
-        as_json = item.path.lower().endswith(".json")
-        fast = None if as_json else _fast_yaml(item.path, text)
-        if fast is not None:
-            parsed.extend(fast)
-            continue
-        for doc in load_text(item.path, text, limits, as_json=as_json):
-            if not isinstance(doc.data, dict):
-                continue
-            pos = doc.locate(_ROLE_ARN)
-            parsed.append(ParsedManifest(doc.data, item.path, {ROLE_ARN_PATH: pos}))
-    return declarations(parsed)
-
-
-# Many manifests (thousands of agents) take ~0.5 ms each to parse with libyaml; a second
-# process parses them while this one loads the snapshot.
-_PARALLEL_MANIFESTS = 200
-_POOL: list[Executor] = []
-
-
-def _start_manifest_worker(paths: list[str]) -> Future[list[Declaration]] | None:
-    if not paths:
-        return None
-    from nhictl.core.manifest.inputs import expand_inputs
-
-    count = 0
-    for _ in expand_inputs(paths):
-        count += 1
-        if count >= _PARALLEL_MANIFESTS:
-            break
-    if count < _PARALLEL_MANIFESTS or (os.cpu_count() or 1) < 2:
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    _POOL.append(pool)
-    return pool.submit(load_declarations, list(paths))
-
-
 def audit_aws(
     inputs: AwsAuditInputs, snapshot: Snapshot | None = None, keys_known: bool = False
 ) -> Report:
@@ -135,21 +47,20 @@ def audit_aws(
         raise InputError("--unused-days and --key-max-age must be at least 1")
     if snapshot is None and inputs.snapshot is None:
         raise InputError("no snapshot: pass --snapshot FILE or --live")
-    pending = _start_manifest_worker(inputs.manifests)
+    jobs = ManifestJobs.start(inputs.manifests)
     try:
         if snapshot is None:
             assert inputs.snapshot is not None
             snapshot, keys_known = load_aws(
                 inputs.snapshot, inputs.last_accessed, inputs.access_keys
             )
-        if pending is not None:
-            decls = pending.result()
+        if jobs is not None:
+            decls = jobs.result()
         else:
             decls = load_declarations(inputs.manifests) if inputs.manifests else []
     finally:
-        if pending is not None:
-            pending.cancel()
-            _POOL.pop().shutdown(wait=False, cancel_futures=True)
+        if jobs is not None:
+            jobs.close()
     baseline = load_snapshot_file(inputs.baseline)[0] if inputs.baseline else None
     exclusions = load_exclusions(inputs.exclusions) if inputs.exclusions else []
     opts = AuditOptions(

@@ -37,26 +37,26 @@ class AwsActionCatalog:
         self._index: dict[str, int] = {}  # lowercase name -> bit
         self._service_actions: dict[str, list[tuple[str, int]]] = {}  # svc -> [(lower action, bit)]
         self._service_mask: dict[str, int] = {}
-        level_bits: dict[str, list[int]] = {lv: [] for lv in (*_LEVELS.values(), "Unknown")}
-        scopable: list[int] = []
+        codes: list[str] = []  # per action: level letter, plus "s" when it takes a resource ARN
+        # 20,000 actions: bulk list and string operations rather than a dozen statements per
+        # action (every run pays this at startup; ~20 % fewer instructions).
         for svc, packed in services.items():
+            parts = packed.replace(";", ":").split(":")  # name, code, name, code, ...
+            names, svc_codes = parts[0::2], parts[1::2]
             start = len(self._names)
-            entries = self._service_actions.setdefault(svc, [])
-            for item in packed.split(";"):
-                name, _, code = item.partition(":")
-                bit = len(self._names)
-                full = f"{svc}:{name}"
-                self._names.append(full)
-                level = _LEVELS[code[0]]
-                self._levels.append(level)
-                self._index[full.lower()] = bit
-                entries.append((name.lower(), bit))
-                level_bits[level].append(bit)
-                if code.endswith("s"):
-                    scopable.append(bit)
-            self._service_mask[svc] = ((1 << (len(self._names) - start)) - 1) << start
-        self._level_mask = {lv: _mask_of(bits) for lv, bits in level_bits.items()}
-        self._scopable = _mask_of(scopable)
+            bits = range(start, start + len(names))
+            lowered = ";".join(names).lower().split(";")
+            prefix = f"{svc}:".lower()
+            self._names += [f"{svc}:{name}" for name in names]
+            self._levels += [_LEVELS[code[0]] for code in svc_codes]
+            self._index.update(zip([prefix + name for name in lowered], bits, strict=True))
+            self._service_actions[svc] = list(zip(lowered, bits, strict=True))
+            self._service_mask[svc] = ((1 << len(names)) - 1) << start
+            codes += svc_codes
+        levels = "".join([code[0] for code in codes])
+        self._level_mask = {lv: _letters_mask(levels, c) for c, lv in _LEVELS.items()}
+        self._level_mask["Unknown"] = 0
+        self._scopable = _letters_mask("".join([code[-1] for code in codes]), "s")
         self.all_mask = (1 << len(self._names)) - 1
         self._cache: dict[str, int] = {}
         self._svc_cache: dict[str, frozenset[str]] = {}
@@ -149,6 +149,11 @@ class AwsActionCatalog:
         if "*" not in act and "?" not in act:
             bit = self._index.get(f"{svc}:{act}")
             return 1 << (bit if bit is not None else self._add_unknown(svc, act))
+        prefix = act[:-1]
+        if act.endswith("*") and "*" not in prefix and "?" not in prefix:
+            # "Get*" and the like (ReadOnlyAccess's "*:Get*" tests all 20,455 actions): a
+            # prefix test is a third of a regex match.
+            return _mask_of([bit for name, bit in entries if name.startswith(prefix)])
         rx = re.compile(_glob_to_regex(act))
         return _mask_of([bit for name, bit in entries if rx.fullmatch(name)])
 
@@ -165,6 +170,14 @@ class AwsActionCatalog:
         # The unknown action may also be matched by already-cached wildcard patterns.
         self._cache = {k: v for k, v in self._cache.items() if "*" not in k and "?" not in k}
         return bit
+
+
+def _letters_mask(letters: str, letter: str) -> int:
+    """Bitset of the positions of ``letter`` in ``letters`` (position i is bit i)."""
+    if not letters:
+        return 0
+    table = {ord(c): "1" if c == letter else "0" for c in set(letters)}
+    return int(letters[::-1].translate(table), 2)
 
 
 def _mask_of(bits: list[int]) -> int:

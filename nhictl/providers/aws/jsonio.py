@@ -64,15 +64,20 @@ def expect(value: Any, kind: type | tuple[type, ...], source: str, path: str) ->
 
 def parse_time(value: Any, source: str, path: str) -> datetime | None:
     """Parse an AWS timestamp (ISO 8601, with or without offset, or epoch seconds)."""
+    try:
+        return timestamp(value)
+    except ValueError:
+        raise InputError(f"{source}: {path}: not a timestamp: {str(value)[:40]!r}") from None
+
+
+def timestamp(value: Any) -> datetime | None:
+    """``parse_time`` without the error context: ValueError when ``value`` is not one (hot
+    loops name the field only then)."""
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        dt = datetime.fromisoformat(value)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    raise InputError(f"{source}: {path}: not a timestamp: {str(value)[:40]!r}")
+    raise ValueError(value)

@@ -84,15 +84,21 @@ def parse_statements(doc: Any, source: str, path: str) -> tuple[Statement, ...]:
 
 def digest_of(statements: tuple[Statement, ...]) -> str:
     """Content hash of normalised statements (Sid ignored: it changes no permission)."""
-    canon = json.dumps(
+    # repr() of the string tuples is canonical already; only conditions (nested objects) need
+    # sorted keys. 5x cheaper than one sorted json.dumps of everything.
+    canon = repr(
         [
-            [s.effect, s.actions, s.not_actions, s.resources, s.not_resources, s.condition]
+            (s.effect, s.actions, s.not_actions, s.resources, s.not_resources, _canon(s.condition))
             for s in statements
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
+        ]
     )
     return hashlib.blake2b(canon.encode(), digest_size=16).hexdigest()
+
+
+def _canon(condition: Any) -> str | None:
+    if condition is None:
+        return None
+    return json.dumps(condition, sort_keys=True, separators=(",", ":"))
 
 
 def account_of(value: str) -> str | None:

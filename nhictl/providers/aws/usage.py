@@ -15,7 +15,7 @@ from typing import Any
 
 from nhictl.core.errors import InputError
 from nhictl.creep.model import Credential, Usage
-from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents
+from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents, timestamp
 
 
 def load_last_accessed(path: Path) -> dict[str, Usage]:
@@ -58,31 +58,41 @@ def _usage_from_pages(arn: str, pages: list[Any], source: str, p: str) -> Usage 
             # An IN_PROGRESS/FAILED job carries no data: treat as "no usage data", not "unused".
             return None
         rows = expect(page.get("ServicesLastAccessed"), list, source, f"{pp}.ServicesLastAccessed")
+        # JSON paths are only spelled out for an error: 5,000 principals have ~50,000 rows.
         for ri, row in enumerate(rows):
-            rp = f"{pp}.ServicesLastAccessed[{ri}]"
-            expect(row, dict, source, rp)
+            if not isinstance(row, dict):
+                expect(row, dict, source, f"{pp}.ServicesLastAccessed[{ri}]")
             ns = row.get("ServiceNamespace")
             if not isinstance(ns, str) or not ns:
-                raise InputError(f"{source}: {rp}.ServiceNamespace: missing")
+                raise InputError(
+                    f"{source}: {pp}.ServicesLastAccessed[{ri}].ServiceNamespace: missing"
+                )
             ns = ns.lower()
-            services[ns] = parse_time(
-                row.get("LastAuthenticated"), source, f"{rp}.LastAuthenticated"
-            )
+            last = row.get("LastAuthenticated")
+            try:
+                services[ns] = timestamp(last)
+            except ValueError:  # parse_time raises, naming the field
+                parse_time(last, source, f"{pp}.ServicesLastAccessed[{ri}].LastAuthenticated")
             tracked = row.get("TrackedActionsLastAccessed")
             if tracked is None:
                 continue
-            expect(tracked, list, source, f"{rp}.TrackedActionsLastAccessed")
+            if not isinstance(tracked, list):
+                rp = f"{pp}.ServicesLastAccessed[{ri}]"
+                expect(tracked, list, source, f"{rp}.TrackedActionsLastAccessed")
             action_services.add(ns)
             for ai, act in enumerate(tracked):
-                ap = f"{rp}.TrackedActionsLastAccessed[{ai}]"
-                expect(act, dict, source, ap)
-                name = act.get("ActionName")
+                name = act.get("ActionName") if isinstance(act, dict) else None
                 if not isinstance(name, str) or not name:
+                    ap = f"{pp}.ServicesLastAccessed[{ri}].TrackedActionsLastAccessed[{ai}]"
+                    expect(act, dict, source, ap)
                     raise InputError(f"{source}: {ap}.ActionName: missing")
                 full = name.lower() if ":" in name else f"{ns}:{name.lower()}"
-                actions[full] = parse_time(
-                    act.get("LastAccessedTime"), source, f"{ap}.LastAccessedTime"
-                )
+                when = act.get("LastAccessedTime")
+                try:
+                    actions[full] = timestamp(when)
+                except ValueError:  # parse_time raises, naming the field
+                    ap = f"{pp}.ServicesLastAccessed[{ri}].TrackedActionsLastAccessed[{ai}]"
+                    parse_time(when, source, f"{ap}.LastAccessedTime")
     return Usage(arn, services, actions, frozenset(action_services))
 
 

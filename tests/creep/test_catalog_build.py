@@ -1,0 +1,47 @@
+"""The AWS catalog's bulk build: names, levels, scopability and service ranges per action."""
+
+from __future__ import annotations
+
+from nhictl.providers.aws.catalog import AwsActionCatalog
+
+
+def test_bulk_build_indexes_every_action() -> None:
+    cat = AwsActionCatalog(
+        {"s3": "GetObject:Rs;ListAllMyBuckets:L", "IAM": "PassRole:Ps;TagRole:Ts"}
+    )
+    assert len(cat) == 4
+    assert cat.names(cat.all_mask) == ["s3:GetObject", "s3:ListAllMyBuckets", "IAM:PassRole",
+                                       "IAM:TagRole"]  # fmt: skip
+    assert [cat.index(a) for a in ("S3:getobject", "iam:passrole", "s3:nope")] == [0, 2, None]
+    assert cat.level("s3:listallmybuckets") == "List"
+    assert cat.level_mask("Read") == 0b0001
+    assert cat.level_mask("List") == 0b0010
+    assert cat.level_mask("Permissions management") == 0b0100
+    assert cat.level_mask("Tagging") == 0b1000
+    assert cat.level_mask("Write") == 0
+    assert cat.level_mask("Unknown") == 0
+    assert cat.scopable_mask() == 0b1101
+    assert cat.service_mask("s3") == 0b0011
+    assert cat.service_mask("IAM") == 0b1100
+    assert cat.expand("s3:get*") == 0b0001
+
+
+def test_empty_catalog() -> None:
+    cat = AwsActionCatalog({})
+    assert (len(cat), cat.all_mask, cat.scopable_mask()) == (0, 0, 0)
+
+
+def test_wildcards_match_like_globs_over_the_shipped_catalog() -> None:
+    import re
+
+    from nhictl.providers.aws.catalog import load_catalog
+
+    cat = load_catalog()
+    names = cat.names(cat.all_mask)
+    for pattern in ("*:Get*", "s3:Get*", "s3:get*acl", "ec2:*Instances", "*:*Tag*", "iam:?et*"):
+        rx = re.compile(
+            "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern),
+            re.IGNORECASE,
+        )
+        expected = {n for n in names if rx.fullmatch(n)}
+        assert set(cat.names(cat.expand(pattern))) == expected, pattern
