@@ -54,6 +54,7 @@ def audit_aws(
             snapshot, keys_known = load_aws(
                 inputs.snapshot, inputs.last_accessed, inputs.access_keys
             )
+        knowledge = aws_knowledge()  # built while the worker still parses manifests
         if jobs is not None:
             decls = jobs.result()
         else:
@@ -72,4 +73,4 @@ def audit_aws(
         manifests_given=bool(inputs.manifests),
         remediate=inputs.remediate,
     )
-    return analyse(snapshot, aws_knowledge(), opts, exclusions, keys_known)
+    return analyse(snapshot, knowledge, opts, exclusions, keys_known)
