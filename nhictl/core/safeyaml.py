@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,16 +206,13 @@ def load_yaml(source: str, text: str, limits: Limits) -> list[Document]:
         if plain is not None:
             return plain
     loader = _Loader(text)
-    documents: list[Document] = []
+
+    def checked(node: Node) -> Any:
+        _check_shape(source, node, limits)
+        return loader.construct_document(node)
+
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            _check_shape(source, node, limits)
-            data = loader.construct_document(node)
-            if data is not None:
-                documents.append(Document(source, len(documents), data, node))
+        return _documents(source, loader, checked)
     except yaml.MarkedYAMLError as exc:
         raise InputError(_yaml_error_line(source, exc)) from None
     except yaml.YAMLError as exc:
@@ -224,6 +221,18 @@ def load_yaml(source: str, text: str, limits: Limits) -> list[Document]:
         raise InputError(f"{source}: nesting too deep") from None
     finally:
         loader.dispose()
+
+
+def _documents(source: str, loader: _Loader, build: Callable[[Node], Any]) -> list[Document]:
+    """Every non-empty document of ``loader``, each built by ``build``."""
+    documents: list[Document] = []
+    while loader.check_node():
+        node = loader.get_node()
+        if node is None:
+            continue
+        data = build(node)
+        if data is not None:
+            documents.append(Document(source, len(documents), data, node))
     return documents
 
 
@@ -250,20 +259,12 @@ def _load_plain(source: str, text: str, limits: Limits) -> list[Document] | None
     invalid: the general path then decides, with its precise error message.
     """
     loader = _Loader(text)
-    documents: list[Document] = []
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            data = _build_plain(loader, node, limits)
-            if data is not None:
-                documents.append(Document(source, len(documents), data, node))
+        return _documents(source, loader, lambda node: _build_plain(loader, node, limits))
     except Exception:  # any problem: the general path decides and words it
         return None
     finally:
         loader.dispose()
-    return documents
 
 
 def _build_plain(loader: _Loader, root: Node, limits: Limits) -> Any:
