@@ -1,7 +1,7 @@
 """Benchmark ``nhictl audit-creep`` against cloudsplaining on the same generated estates.
 
-For each size it generates (once, cached in benchmarks/out/) an AWS estate in the exact CLI
-shapes (``gen_aws_estate.py``), then runs, each in a fresh process:
+For each profile and size it generates (once, cached in benchmarks/out/) an AWS estate in the
+exact CLI shapes (``gen_aws_estate.py``), then runs, each in a fresh process:
 
 - ``nhictl audit-creep`` with last-accessed data, access keys and manifests, JSON output;
 - ``cloudsplaining scan`` on the same ``authorization-details.json`` (only for --peer-sizes).
@@ -33,6 +33,7 @@ OUT = HERE / "out"
 @dataclass
 class Run:
     tool: str
+    profile: str
     roles: int
     wall_s: float
     peak_mb: float
@@ -44,12 +45,13 @@ def _sizes(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
-def estate(n: int, wildcard_share: float = 0.12) -> Path:
-    tag = "" if wildcard_share == 0.12 else f"-w{wildcard_share:g}"
+def estate(n: int, profile: str, wildcard_share: float = 0.12) -> Path:
+    tag = "" if profile == "typical" else f"-{profile}"
+    tag += "" if wildcard_share == 0.12 else f"-w{wildcard_share:g}"
     d = OUT / f"estate-{n}{tag}"
     if not (d / "authorization-details.json").exists():
         cmd = [sys.executable, str(HERE / "gen_aws_estate.py"), str(n), str(d),
-               "--wildcard-share", str(wildcard_share)]  # fmt: skip
+               "--wildcard-share", str(wildcard_share), "--profile", profile]  # fmt: skip
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return d
 
@@ -93,8 +95,8 @@ def compile_nhictl() -> None:
     compileall.compile_dir(str(HERE.parent / "nhictl"), quiet=1)
 
 
-def run_nhictl(n: int, d: Path) -> Run:
-    report = OUT / f"nhictl-{n}.json"
+def run_nhictl(n: int, d: Path, profile: str) -> Run:
+    report = OUT / f"nhictl-{d.name.removeprefix('estate-')}.json"
     cmd = [
         sys.executable, "-m", "nhictl", "audit-creep",
         "--snapshot", str(d / "authorization-details.json"),
@@ -104,29 +106,33 @@ def run_nhictl(n: int, d: Path) -> Run:
         "--as-of", "2026-11-28", "--format", "json", "-o", str(report),
     ]  # fmt: skip
     wall, peak, ok = measure(cmd, report)
-    return Run("nhictl audit-creep", n, wall, peak, size_mb(report), ok)
+    return Run("nhictl audit-creep", profile, n, wall, peak, size_mb(report), ok)
 
 
-def run_cloudsplaining(n: int, d: Path, exe: str) -> Run:
-    out = OUT / f"cloudsplaining-{n}"
+def run_cloudsplaining(n: int, d: Path, profile: str, exe: str) -> Run:
+    out = OUT / f"cloudsplaining-{d.name.removeprefix('estate-')}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     cmd = [exe, "scan", "-i", str(d / "authorization-details.json"), "-o", str(out), "-s"]
     wall, peak, ok = measure(cmd, out)
-    return Run("cloudsplaining 0.9.1 scan", n, wall, peak, size_mb(out), ok)
+    return Run("cloudsplaining 0.9.1 scan", profile, n, wall, peak, size_mb(out), ok)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="nhictl audit-creep vs cloudsplaining")
+    ap.add_argument(
+        "--profiles", default="typical,broad", help="estate profiles: typical, broad or both"
+    )
     ap.add_argument("--sizes", default="1000,5000,20000", help="roles per estate for nhictl")
     ap.add_argument("--peer-sizes", default="1000,5000", help="sizes also run with cloudsplaining")
     ap.add_argument(
         "--wildcard-share",
         type=float,
         default=0.12,
-        help="share of svc:* statements in the generated policies (0.6: a wildcard-heavy estate)",
+        help="typical profile: share of svc:* statements (0.6: a wildcard-heavy estate)",
     )
     args = ap.parse_args()
+    profiles = [x.strip() for x in args.profiles.split(",") if x.strip()]
     OUT.mkdir(exist_ok=True)
     compile_nhictl()
     sizes, peer = _sizes(args.sizes), _sizes(args.peer_sizes)
@@ -137,36 +143,40 @@ def main() -> None:
         print("cloudsplaining not found: pip install -e '.[bench]' (skipping the peer)")
         peer = []
     runs: list[Run] = []
-    for n in sorted(set(sizes) | set(peer)):
-        d = estate(n, args.wildcard_share)
-        print(f"{n} roles: {size_mb(d / 'authorization-details.json'):.1f} MB export", flush=True)
-        if n in sizes:
-            runs.append(run_nhictl(n, d))
-            r = runs[-1]
-            print(f"  nhictl          {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
-        if n in peer and exe:
-            runs.append(run_cloudsplaining(n, d, exe))
-            r = runs[-1]
-            print(f"  cloudsplaining  {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
+    for profile in profiles:
+        for n in sorted(set(sizes) | set(peer)):
+            d = estate(n, profile, args.wildcard_share)
+            export_mb = size_mb(d / "authorization-details.json")
+            print(f"{profile}, {n} roles: {export_mb:.1f} MB export", flush=True)
+            if n in sizes:
+                runs.append(run_nhictl(n, d, profile))
+                r = runs[-1]
+                print(f"  nhictl          {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
+            if n in peer and exe:
+                runs.append(run_cloudsplaining(n, d, profile, exe))
+                r = runs[-1]
+                print(f"  cloudsplaining  {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
     cpu = os.cpu_count()
     print(
         f"\nmachine: {cpu} CPUs, Python {sys.version.split()[0]}, load avg {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'tool':28} {'roles':>6} {'wall s':>8} {'peak MB':>8} {'output MB':>10}")
+    head = f"{'tool':28} {'profile':>8} {'roles':>6} {'wall s':>8} {'peak MB':>8} {'output MB':>10}"
+    print(head)
     for r in runs:
         flag = "" if r.ok else "  (failed)"
         print(
-            f"{r.tool:28} {r.roles:>6} {r.wall_s:>8.2f} {r.peak_mb:>8.0f} "
+            f"{r.tool:28} {r.profile:>8} {r.roles:>6} {r.wall_s:>8.2f} {r.peak_mb:>8.0f} "
             f"{r.output_mb:>10.1f}{flag}"
         )
-    by = {(r.tool.split()[0], r.roles): r for r in runs}
-    for n in peer:
-        a, b = by.get(("nhictl", n)), by.get(("cloudsplaining", n))
-        if a and b and a.wall_s and a.peak_mb:
-            print(
-                f"{n} roles: nhictl is {b.wall_s / a.wall_s:.0f}x faster and uses "
-                f"{a.peak_mb / b.peak_mb:.2f}x the memory of cloudsplaining"
-            )
+    by = {(r.tool.split()[0], r.profile, r.roles): r for r in runs}
+    for profile in profiles:
+        for n in peer:
+            a, b = by.get(("nhictl", profile, n)), by.get(("cloudsplaining", profile, n))
+            if a and b and a.wall_s and a.peak_mb:
+                print(
+                    f"{profile}, {n} roles: nhictl is {b.wall_s / a.wall_s:.0f}x faster and uses "
+                    f"{a.peak_mb / b.peak_mb:.2f}x the memory of cloudsplaining"
+                )
 
 
 if __name__ == "__main__":

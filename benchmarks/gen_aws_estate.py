@@ -8,7 +8,18 @@ Writes into OUT_DIR:
 - ``access-keys.json``: ``ListAccessKeys`` + ``GetAccessKeyLastUsed`` merged;
 - ``manifests/``: one AgentRegistration YAML per agent role (half the roles).
 
-Deterministic for a given N and seed. Usage: ``python benchmarks/gen_aws_estate.py 5000 OUT_DIR``.
+Two policy profiles (``--profile``):
+
+- ``typical`` (default): each statement lists a few concrete actions of 15 common services
+  (``--wildcard-share`` of them grant the whole service), 60 % scoped to resource ARNs;
+- ``broad``: each statement grants 3-4 whole services (``ec2:*``, ``iam:*``, ...) of 18
+  large ones on Resource ``*``, the over-broad shape creep audits exist for. It matches the
+  synthetic estate of ``shared/research/aws.md`` on every figure measured there: the same
+  counts and export size (2.1 MB at 1,000 roles), and cloudsplaining's time, peak memory and
+  output size on it (73 s / 697 MB / 2x49 MB at 1,000 roles).
+
+Deterministic for a given N, seed and profile.
+Usage: ``python benchmarks/gen_aws_estate.py 5000 OUT_DIR [--profile broad]``.
 """
 
 from __future__ import annotations
@@ -41,6 +52,12 @@ SERVICES = {
     "xray": ["PutTraceSegments", "PutTelemetryRecords"],
 }
 ACTION_LEVEL = {"s3", "ec2", "iam", "lambda", "dynamodb"}
+# The broad profile's services: the largest and most used ones (ec2 alone has ~780 actions).
+BROAD_SERVICES = [
+    "ec2", "iam", "s3", "rds", "glue", "sagemaker", "ssm", "lambda", "dynamodb",
+    "cloudformation", "bedrock", "logs", "sqs", "sns", "kms", "secretsmanager", "ecs", "eks",
+]  # fmt: skip
+PROFILES = ("typical", "broad")
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -52,8 +69,13 @@ def ts(day: str) -> str:
 
 
 class Estate:
-    def __init__(self, n: int, seed: int, wildcard_share: float = 0.12) -> None:
+    def __init__(
+        self, n: int, seed: int, wildcard_share: float = 0.12, profile: str = "typical"
+    ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}")
         self.wildcard_share = wildcard_share
+        self.broad = profile == "broad"
         self.n = n
         self.rng = random.Random(seed)
 
@@ -81,9 +103,24 @@ class Estate:
             st["Condition"] = {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
         return st
 
+    def broad_statement(self) -> dict[str, Any]:
+        r = self.rng
+        svcs = r.sample(BROAD_SERVICES, r.randint(3, 4))
+        st: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": sorted(f"{s}:*" for s in svcs),
+            "Resource": "*",
+        }
+        if r.random() < 0.05:
+            st["Condition"] = {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
+        return st
+
     def policy_doc(self, name: str, n_stmts: int) -> dict[str, Any]:
-        svcs = self.rng.sample(sorted(SERVICES), n_stmts)
-        stmts = [self.statement(s, self.rng.random() < 0.6, name) for s in svcs]
+        if self.broad:
+            stmts = [self.broad_statement() for _ in range(n_stmts)]
+        else:
+            svcs = self.rng.sample(sorted(SERVICES), n_stmts)
+            stmts = [self.statement(s, self.rng.random() < 0.6, name) for s in svcs]
         if self.rng.random() < 0.1:
             stmts.append({"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"})
         return doc(*stmts)
@@ -356,7 +393,10 @@ class Estate:
             for st in pol["PolicyDocument"]["Statement"]:
                 act = st.get("Action", [])
                 for a in [act] if isinstance(act, str) else act:
-                    if not a.endswith("*") and self.rng.random() < 0.8:
+                    if self.broad and a.endswith(":*"):
+                        # Declared: reading the service; granted: all of it.
+                        actions.add(a[:-1] + "Get*")
+                    elif not a.endswith("*") and self.rng.random() < 0.8:
                         actions.add(a)
         acts = ", ".join(sorted(actions)) or "s3:GetObject"
         (d / f"{name}.yaml").write_text(
@@ -381,11 +421,17 @@ def main() -> None:
         "--wildcard-share",
         type=float,
         default=0.12,
-        help="share of statements granting a whole service (svc:*); 0.6 makes a 'heavy' estate",
+        help="typical profile: share of statements granting a whole service (svc:*)",
+    )
+    ap.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="typical",
+        help="typical: concrete actions, often scoped; broad: whole services on '*'",
     )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    Estate(args.roles, args.seed, args.wildcard_share).build(args.out)
+    Estate(args.roles, args.seed, args.wildcard_share, args.profile).build(args.out)
     print(f"wrote {args.out}")
 
 
