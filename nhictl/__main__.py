@@ -1,6 +1,6 @@
 """``python -m nhictl``."""
 
-from nhictl.cli.app import run
+from nhictl.cli.entry import run
 
 if __name__ == "__main__":
     run()

@@ -7,21 +7,21 @@ action catalog (evidence carries counts and capped samples, not expanded action 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nhictl import __version__
 from nhictl.creep.model import SEVERITY_RANK, Finding, PrincipalResult, Report
 from nhictl.creep.rules import RULES
+from nhictl.render.jsonfmt import compact_pieces, dumps_indent2
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 SCHEMA_VERSION = "nhictl.audit-creep/v1"
-# One line per principal and finding (", " and ": " separators). Report data is built fresh
-# and acyclic, so the encoder skips its per-container cycle bookkeeping.
-_LINE_ENCODER = json.JSONEncoder(check_circular=False)
+# Lines per chunk of ``iter_json``: one write per few hundred kB instead of one per line.
+_LINES_PER_CHUNK = 256
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -68,27 +68,35 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def iter_json(report: Report) -> Iterator[str]:
-    """``render_json`` in chunks, one per principal and per finding, for streaming to a file:
-    a 20,000-role report is ~100 MB of JSON that never needs to exist as one string."""
+    """``render_json`` in chunks of a few hundred lines, for streaming to a file: a
+    20,000-role report is ~100 MB of JSON that never needs to exist as one string.
+
+    One compact line per principal and finding (", " and ": " separators). Report data is
+    built fresh and acyclic, so the encoder skips its per-container cycle bookkeeping.
+    """
     head = {
         "schema": SCHEMA_VERSION,
         "provider": report.provider,
         "generated_at": report.generated_at.isoformat(),
         "summary": report.summary,
     }
-    yield json.dumps(head, indent=2)[:-2]  # without the closing "\n}"
-    encode = _LINE_ENCODER.encode
+    pieces = [json.dumps(head, indent=2)[:-2]]  # without the closing "\n}"
     for key, items in (
         ("principals", (principal_dict(p) for p in report.principals)),
         ("findings", (finding_dict(f) for f in report.findings)),
     ):
         sep = f',\n  "{key}": [\n    '
         empty = True
-        for item in items:
-            yield sep + encode(item)
+        for n, item in enumerate(items, 1):
+            pieces.append(sep)
+            pieces += compact_pieces(item)
             sep, empty = ",\n    ", False
-        yield f',\n  "{key}": []' if empty else "\n  ]"
-    yield "\n}\n"
+            if n % _LINES_PER_CHUNK == 0:
+                yield "".join(pieces)
+                pieces.clear()
+        pieces.append(f',\n  "{key}": []' if empty else "\n  ]")
+    pieces.append("\n}\n")
+    yield "".join(pieces)
 
 
 def render_json(report: Report) -> str:
@@ -171,6 +179,20 @@ def _uri(path: str) -> str:
     return p.resolve().as_uri() if p.is_absolute() else p.as_posix()
 
 
+def _uri_cache() -> Callable[[str], str]:
+    """``_uri`` remembered for one render: thousands of findings name a few hundred files, and
+    each ``resolve`` is a system call per path component."""
+    known: dict[str, str] = {}
+
+    def uri(path: str) -> str:
+        found = known.get(path)
+        if found is None:
+            found = known[path] = _uri(path)
+        return found
+
+    return uri
+
+
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: one result per finding; manifest line when there is a manifest."""
     rule_ids = list(RULES)
@@ -189,18 +211,19 @@ def render_sarif(report: Report) -> str:
         for r in RULES.values()
     ]
     snapshot = str(report.summary.get("inputs", {}).get("snapshot") or "")
+    uri = _uri_cache()
     results = []
     for f in report.findings:
         if f.location is not None:
             phys: dict[str, Any] = {
-                "artifactLocation": {"uri": _uri(f.location[0])},
+                "artifactLocation": {"uri": uri(f.location[0])},
                 "region": {
                     "startLine": max(1, f.location[1]),
                     "startColumn": max(1, f.location[2]),
                 },
             }
         else:
-            phys = {"artifactLocation": {"uri": _uri(snapshot) if snapshot else "snapshot"}}
+            phys = {"artifactLocation": {"uri": uri(snapshot) if snapshot else "snapshot"}}
         res: dict[str, Any] = {
             "ruleId": f.rule_id,
             "ruleIndex": rule_ids.index(f.rule_id),
@@ -240,7 +263,7 @@ def render_sarif(report: Report) -> str:
             }
         ],
     }
-    return json.dumps(sarif, indent=2) + "\n"
+    return dumps_indent2(sarif) + "\n"
 
 
 def _fp(f: Finding) -> str:

@@ -89,6 +89,10 @@ class ManifestJobs:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # Imported before the fork, so the worker inherits the YAML loader instead of importing
+        # it again (~25 ms); this process needs it anyway for the chunks it takes over.
+        import nhictl.core.safeyaml  # noqa: F401
+
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
         return cls(pool, [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)])
 
