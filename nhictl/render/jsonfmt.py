@@ -38,29 +38,26 @@ def _unusual(o: Any) -> NoReturn:
 
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 _SEP = "\x00"  # never in ensure_ascii output: it would be written as \u0000
+
+
+def _c_encoder(*args: Any) -> Callable[[Any, int], list[str]] | None:
+    """A C encoder, or None where the private accelerator is missing or its signature moved
+    (then every function below takes the standard library's path)."""
+    if make_encoder is None:  # pragma: no cover - CPython always has the C accelerator
+        return None
+    try:
+        return cast(Callable[[Any, int], list[str]], make_encoder(*args))
+    except TypeError:  # pragma: no cover - a future CPython changed the private signature
+        return None
+
+
 # markers=None: no cycle bookkeeping (a container of scalars cannot be part of a cycle).
-_flat_encoder = (
-    make_encoder(None, _unusual, encode_basestring_ascii, None, ": ", _SEP, False, False, True)
-    if make_encoder is not None
-    else None
+_flat_encoder = _c_encoder(
+    None, _unusual, encode_basestring_ascii, None, ": ", _SEP, False, False, True
 )
-
-
 # The encoder ``JSONEncoder(check_circular=False)`` makes for each ``encode`` call.
-_line_encoder = (
-    make_encoder(
-        None,
-        json.JSONEncoder().default,
-        encode_basestring_ascii,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        True,
-    )
-    if make_encoder is not None
-    else None
+_line_encoder = _c_encoder(
+    None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True
 )
 
 
@@ -68,7 +65,7 @@ def compact_pieces(obj: dict[str, Any]) -> list[str]:
     """Pieces that join to ``JSONEncoder(check_circular=False).encode(obj)`` (for a dict)."""
     if _line_encoder is None:  # pragma: no cover - CPython always has the C accelerator
         return [json.JSONEncoder(check_circular=False).encode(obj)]
-    return cast(list[str], _line_encoder(obj, 0))
+    return _line_encoder(obj, 0)
 
 
 def dumps_indent2(obj: Any) -> str:
