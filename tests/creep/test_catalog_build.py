@@ -45,3 +45,15 @@ def test_wildcards_match_like_globs_over_the_shipped_catalog() -> None:
         )
         expected = {n for n in names if rx.fullmatch(n)}
         assert set(cat.names(cat.expand(pattern))) == expected, pattern
+
+
+def test_prefix_patterns_see_actions_added_later() -> None:
+    # Prefix patterns search a sorted index of each service's names: an unknown action added
+    # after the index was built must still be found by the next prefix pattern.
+    cat = AwsActionCatalog({"svc": "PutB:Ws;GetZ:Rs;GetA:Rs;Get:Rs;Gets:Rs;Other:Rs"})
+    assert set(cat.names(cat.expand("svc:Get*"))) == {"svc:GetZ", "svc:GetA", "svc:Get", "svc:Gets"}
+    assert cat.names(cat.expand("svc:GETA*")) == ["svc:GetA"]
+    assert cat.expand("svc:Nope*") == 0
+    new = cat.expand("svc:GetNew")  # unknown: appended with its own bit
+    assert cat.expand("svc:Get*") & new
+    assert cat.expand("svc:Gets*") == cat.expand("svc:Gets")

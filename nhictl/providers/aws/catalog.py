@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -60,6 +61,9 @@ class AwsActionCatalog:
         self.all_mask = (1 << len(self._names)) - 1
         self._cache: dict[str, int] = {}
         self._svc_cache: dict[str, frozenset[str]] = {}
+        # Per service, lowercase names in sorted order with their bits, built when a prefix
+        # pattern first needs them: "Get*" is then a binary search and a slice.
+        self._sorted: dict[str, tuple[list[str], list[int]]] = {}
 
     # -- protocol ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -151,11 +155,22 @@ class AwsActionCatalog:
             return 1 << (bit if bit is not None else self._add_unknown(svc, act))
         prefix = act[:-1]
         if act.endswith("*") and "*" not in prefix and "?" not in prefix:
-            # "Get*" and the like (ReadOnlyAccess's "*:Get*" tests all 20,455 actions): a
-            # prefix test is a third of a regex match.
-            return _mask_of([bit for name, bit in entries if name.startswith(prefix)])
+            # "Get*" and the like (ReadOnlyAccess's "*:Get*" looks into every service): the
+            # names with a prefix are one run of the sorted names.
+            names, bits = self._sorted_names(svc)
+            lo = hi = bisect_left(names, prefix)
+            while hi < len(names) and names[hi].startswith(prefix):
+                hi += 1
+            return _mask_of(bits[lo:hi])
         rx = re.compile(_glob_to_regex(act))
         return _mask_of([bit for name, bit in entries if rx.fullmatch(name)])
+
+    def _sorted_names(self, svc: str) -> tuple[list[str], list[int]]:
+        hit = self._sorted.get(svc)
+        if hit is None:
+            pairs = sorted(self._service_actions[svc])
+            hit = self._sorted[svc] = ([n for n, _ in pairs], [b for _, b in pairs])
+        return hit
 
     def _add_unknown(self, svc: str, act: str) -> int:
         """Give an action the catalog does not know its own bit so it is still counted."""
@@ -164,6 +179,7 @@ class AwsActionCatalog:
         self._levels.append("Unknown")
         self._index[f"{svc}:{act}"] = bit
         self._service_actions.setdefault(svc, []).append((act, bit))
+        self._sorted.pop(svc, None)
         self._service_mask[svc] = self._service_mask.get(svc, 0) | (1 << bit)
         self._level_mask["Unknown"] |= 1 << bit
         self.all_mask |= 1 << bit
