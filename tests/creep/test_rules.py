@@ -309,6 +309,14 @@ def test_escalation_names_only_the_policies_behind_chosen_actions() -> None:
     assert "1 method(s) combine actions" not in one.message
 
 
+def test_held_bits_beyond_the_mask_are_not_held() -> None:
+    from nhictl.creep.rules.privilege import _held
+
+    assert _held(0b101, {0, 1, 2, 100}) == {0, 2}
+    assert _held(1 << 200 | 1 << 7, {7, 8, 199, 200, 201, 4000}) == {7, 200}
+    assert _held(0, {0, 5}) == set()
+
+
 def test_escalation_needs_every_action() -> None:
     page = export(roles=[role("e", doc(allow("ec2:RunInstances")))])
     assert hits(audit(page), "priv.escalation") == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nhictl.creep.catalog import iter_bits
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.knowledge import EscalationMethod
@@ -226,7 +225,7 @@ def _method_bits(ctx: Context) -> tuple[_MethodBits, int]:
     return cached
 
 
-# A matched method: the action picked for each of its groups (name, single-bit mask) and the
+# A matched method: the action picked for each of its groups (name, bit index) and the
 # weakest level among them (0 conditional, 1 scoped resources, 2 resource "*").
 _Match = tuple[EscalationMethod, tuple[tuple[str, int], ...], int]
 
@@ -242,12 +241,21 @@ class _Matched:
     names: str  # "id name, ..." of the first three methods, "(+n more)" included
 
 
+def _held(mask: int, positions: set[int]) -> set[int]:
+    """Which of ``positions`` are set in ``mask``: indexing its bytes is cheaper than a
+    pass over the binary string of a 20,000-bit int."""
+    raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    size = len(raw)
+    return {b for b in positions if b >> 3 < size and raw[b >> 3] >> (b & 7) & 1}
+
+
 def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) -> _Matched:
     """Methods whose every action group is held, from the escalation-relevant bits alone."""
     # A handful of relevant bits: work on sets of bit indices, not 20,000-bit integers.
-    allowed = set(iter_bits(relevant))
-    uncond_bits = set(iter_bits(uncond))
-    star_bits = set(iter_bits(star))
+    positions = {bit for _, _, group_bits in methods for g in group_bits for bit in g}
+    allowed = _held(relevant, positions)
+    uncond_bits = _held(uncond, allowed)
+    star_bits = _held(star, allowed)
     out: list[_Match] = []
     for m, groups, group_bits in methods:
         # Cheap test first: every group needs one held action (set ops in C).
@@ -262,7 +270,7 @@ def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) 
                     continue
                 lv = 2 if bit in star_bits else 1 if bit in uncond_bits else 0
                 if lv > best:
-                    best, pick, pick_bit = lv, action, 1 << bit
+                    best, pick, pick_bit = lv, action, bit
             if best < 0:
                 break
             level = min(level, best)
@@ -271,8 +279,8 @@ def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) 
             out.append((m, tuple(chosen.items()), level))
     union = 0
     for _, picks, _ in out:
-        for _, b in picks:
-            union |= b
+        for _, bit in picks:
+            union |= 1 << bit
     names = ", ".join(f"{m.id} {m.name}" for m, _, _ in out[:3])
     if len(out) > 3:
         names += f" (+{len(out) - 3} more)"
@@ -296,24 +304,27 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
         matched = memo[key] = _match_methods(methods, *key)
     if not matched.methods:
         return []
-    # Each policy's escalation-relevant bits, by policy id: which policies grant a chosen
-    # action is then a test of a few small ints (admin-like principals match dozens of
-    # methods, each naming the policies behind its actions).
+    # Each policy's chosen bits, by policy id: which policies grant a chosen action is then
+    # one test per policy (admin-like principals match dozens of methods, each naming the
+    # policies behind its actions).
     by_policy: dict[str, int] = {}
     for g in eff.grants:
         bits = g.mask & matched.chosen
         if bits:
             by_policy[g.policy_id] = by_policy.get(g.policy_id, 0) | bits
-    ordered = sorted(by_policy.items())
+    # As bytes: testing one bit of a 20,000-bit int allocates a big int, indexing bytes not.
+    width = (matched.chosen.bit_length() + 7) // 8
+    ordered = [(pid, bits.to_bytes(width, "little")) for pid, bits in sorted(by_policy.items())]
     sources: dict[int, list[str]] = {}
     hits: list[dict[str, Any]] = []
     split = 0
     for m, chosen, level in matched.methods:
         by_action: dict[str, list[str]] = {}
-        for a, b in chosen:
-            pols = sources.get(b)
+        for a, bit in chosen:
+            pols = sources.get(bit)
             if pols is None:
-                pols = sources[b] = [pid for pid, bits in ordered if bits & b]
+                at, one = bit >> 3, 1 << (bit & 7)
+                pols = sources[bit] = [pid for pid, raw in ordered if raw[at] & one]
             by_action[a] = pols
         # More than one policy behind the method's actions (one action: its own list).
         if len(chosen) == 1:
