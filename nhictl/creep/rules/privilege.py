@@ -239,6 +239,8 @@ class _Matched:
     chosen: int  # union of every chosen bit
     worst: int
     names: str  # "id name, ..." of the first three methods, "(+n more)" included
+    # Each distinct chosen bit with its byte and the bit within it, for ``bytes`` lookups.
+    bytes_at: tuple[tuple[int, int, int], ...] = ()
 
 
 def _held(mask: int, positions: set[int]) -> set[int]:
@@ -252,7 +254,7 @@ def _held(mask: int, positions: set[int]) -> set[int]:
 def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) -> _Matched:
     """Methods whose every action group is held, from the escalation-relevant bits alone."""
     # A handful of relevant bits: work on sets of bit indices, not 20,000-bit integers.
-    positions = {bit for _, _, group_bits in methods for g in group_bits for bit in g}
+    positions = set().union(*(g for _, _, group_bits in methods for g in group_bits))
     allowed = _held(relevant, positions)
     uncond_bits = _held(uncond, allowed)
     star_bits = _held(star, allowed)
@@ -284,7 +286,14 @@ def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) 
     names = ", ".join(f"{m.id} {m.name}" for m, _, _ in out[:3])
     if len(out) > 3:
         names += f" (+{len(out) - 3} more)"
-    return _Matched(tuple(out), union, max((lv for _, _, lv in out), default=-1), names)
+    distinct = sorted({bit for _, picks, _ in out for _, bit in picks})
+    return _Matched(
+        tuple(out),
+        union,
+        max((lv for _, _, lv in out), default=-1),
+        names,
+        tuple((bit, bit >> 3, 1 << (bit & 7)) for bit in distinct),
+    )
 
 
 def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
@@ -315,21 +324,20 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     # As bytes: testing one bit of a 20,000-bit int allocates a big int, indexing bytes not.
     width = (matched.chosen.bit_length() + 7) // 8
     ordered = [(pid, bits.to_bytes(width, "little")) for pid, bits in sorted(by_policy.items())]
-    sources: dict[int, list[str]] = {}
+    sources = {
+        bit: [pid for pid, raw in ordered if raw[at] & one] for bit, at, one in matched.bytes_at
+    }
     hits: list[dict[str, Any]] = []
     split = 0
     for m, chosen, level in matched.methods:
-        by_action: dict[str, list[str]] = {}
-        for a, bit in chosen:
-            pols = sources.get(bit)
-            if pols is None:
-                at, one = bit >> 3, 1 << (bit & 7)
-                pols = sources[bit] = [pid for pid, raw in ordered if raw[at] & one]
-            by_action[a] = pols
         # More than one policy behind the method's actions (one action: its own list).
         if len(chosen) == 1:
-            several = len(by_action[chosen[0][0]]) > 1
+            action, bit = chosen[0]
+            pols = sources[bit]
+            by_action = {action: pols}
+            several = len(pols) > 1
         else:
+            by_action = {a: sources[bit] for a, bit in chosen}
             several = len({p for ps in by_action.values() for p in ps}) > 1
         hit: dict[str, Any] = {
             "id": m.id,
