@@ -59,6 +59,7 @@ class Effective:
     principal: Principal
     grants: list[EffectiveGrant] = field(default_factory=list)
     allowed: int = 0  # every action granted, however scoped or conditioned
+    allowed_count: int = 0  # allowed.bit_count(), read by several rules (not free at 20k bits)
     unconditional: int = 0  # granted without any condition (some resource)
     unconditional_star: int = 0  # granted without condition on every resource
     denied: int = 0  # removed by unconditional Deny on every resource
@@ -186,6 +187,7 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
             if g.any_resource:
                 star |= g.mask
     eff.allowed, eff.unconditional, eff.unconditional_star = allowed, unconditional, star
+    eff.allowed_count = allowed.bit_count()
     eff.denied_conditional = cond_deny & allowed
     # Services actually granted, with their slice of the grant: computed once here and reused
     # by usage, evidence and remediation (pattern-derived services over-approximate: "*:Get*"

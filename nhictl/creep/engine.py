@@ -139,10 +139,11 @@ def analyse(
 
 
 def _granted(eff: Effective) -> dict[str, Any]:
+    unconditional = eff.unconditional.bit_count()
     return {
-        "actions": eff.allowed.bit_count(),
-        "unconditional_actions": eff.unconditional.bit_count(),
-        "conditional_only_actions": (eff.allowed & ~eff.unconditional).bit_count(),
+        "actions": eff.allowed_count,
+        "unconditional_actions": unconditional,
+        "conditional_only_actions": eff.allowed_count - unconditional,  # a subset of allowed
         "on_any_resource": eff.unconditional_star.bit_count(),
         "services": len(eff.services),
         "denied_actions": eff.denied.bit_count(),
@@ -305,7 +306,7 @@ class _Run:
         # bitsets until the end cost ~0.5 GB at 5k roles.
         _locate(pf, decl)
         out.suppressed += apply_exclusions(pf, self.exclusions, options.now.date(), self.names)
-        ix = creep_index(cat, eff.allowed, pf, self.catalog_weight)
+        ix = creep_index(cat, eff.allowed, pf, self.catalog_weight, eff.allowed_count)
         out.results.append(_result(p, eff, act, decl, ix, ctx))
         out.per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
         for f in pf:

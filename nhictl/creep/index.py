@@ -47,7 +47,11 @@ class IndexResult:
 
 
 def creep_index(
-    catalog: ActionCatalog, granted: int, findings: Iterable[Finding], catalog_weight: int
+    catalog: ActionCatalog,
+    granted: int,
+    findings: Iterable[Finding],
+    catalog_weight: int,
+    granted_count: int | None = None,
 ) -> IndexResult:
     excess = 0
     used_rules: list[str] = []
@@ -56,7 +60,7 @@ def creep_index(
             excess |= f.mask
             used_rules.append(f.rule_id)
     excess &= granted
-    wg = weight(catalog, granted)
+    wg = weight(catalog, granted, granted_count)
     we = weight(catalog, excess)
     ratio = we / wg if wg else 0.0
     reach = min(1.0, math.log10(1 + we) / math.log10(1 + catalog_weight)) if catalog_weight else 0

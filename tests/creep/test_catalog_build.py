@@ -57,3 +57,26 @@ def test_prefix_patterns_see_actions_added_later() -> None:
     new = cat.expand("svc:GetNew")  # unknown: appended with its own bit
     assert cat.expand("svc:Get*") & new
     assert cat.expand("svc:Gets*") == cat.expand("svc:Gets")
+
+
+def test_weight_by_nested_level_masks_matches_the_per_level_sum() -> None:
+    # weight() adds increments over nested level masks; it must equal the plain sum of
+    # level weights, also once the catalog has grown an unknown action (weight 2).
+    from nhictl.creep.catalog import LEVEL_WEIGHT, weight
+
+    cat = AwsActionCatalog(
+        {"s3": "GetObject:Rs;ListAllMyBuckets:L;PutObject:Ws", "iam": "PassRole:Ps;TagRole:Ts"}
+    )
+
+    def plain(mask: int) -> int:
+        total = 0
+        for lv, w in LEVEL_WEIGHT.items():
+            total += w * (mask & cat.level_mask(lv)).bit_count()  # type: ignore[arg-type]
+        return total
+
+    for mask in range(1 << len(cat)):
+        assert weight(cat, mask) == plain(mask) == weight(cat, mask, mask.bit_count())
+    assert weight(cat, cat.all_mask) == 2 + 1 + 3 + 10 + 1
+    new = cat.expand("s3:BrandNew")
+    assert weight(cat, cat.all_mask) == plain(cat.all_mask) == 17 + 2
+    assert weight(cat, new) == 2

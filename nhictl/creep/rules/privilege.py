@@ -181,17 +181,18 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
         ctx.cache["scopable_writes"] = base
     risky = eff.unconditional_star & base
     if risky:
+        n_risky = risky.bit_count()
         out.append(
             Finding(
                 "priv.wildcard",
                 "medium" if risky & cat.level_mask("Permissions management") else "low",
                 eff.principal.id,
-                f"{risky.bit_count()} write/permissions actions that support resource scoping are "
+                f"{n_risky} write/permissions actions that support resource scoping are "
                 f"granted on Resource '*' without a condition",
                 {
                     "resource": "*",
-                    "actions": risky.bit_count(),
-                    "sample": ctx.sample(risky),
+                    "actions": n_risky,
+                    "sample": ctx.sample(risky, n_risky),
                     "by_service": ctx.by_service(risky, eff.per_service),
                 },
                 "Scope Resource to the ARNs the workload touches.",
