@@ -91,9 +91,21 @@ def _wildcard_service(pattern: str) -> str | None:
 _GrantWildcards = tuple[tuple[str, ...], int]
 
 
+def _scope_size(sizes: dict[str, int], svc: str, scope: int) -> int:
+    size = sizes.get(svc)
+    if size is None:
+        size = sizes[svc] = scope.bit_count()
+    return size
+
+
 def _grant_wildcards(
-    ctx: Context, actions: tuple[str, ...], not_actions: tuple[str, ...], mask: int
+    ctx: Context,
+    actions: tuple[str, ...],
+    not_actions: tuple[str, ...],
+    mask: int,
+    sizes: dict[str, int],
 ) -> _GrantWildcards:
+    """``sizes``: actions per scope ("" for the catalog), for the catalog as it is now."""
     cat = ctx.catalog
     kinds: dict[str, str | None] = ctx.cache.setdefault("wildcard_kinds", {})
     hits: list[str] = []
@@ -108,13 +120,15 @@ def _grant_wildcards(
         # Judge the wildcard by what survives Deny and the boundary: "s3:*" cut down to
         # three actions by a permissions boundary is not a service-wide grant any more.
         scope = cat.all_mask if svc == "" else cat.service_mask(svc)
-        if (mask & scope).bit_count() * 2 >= scope.bit_count():
+        size = _scope_size(sizes, svc, scope)
+        held = mask & scope
+        if (size if held == scope else held.bit_count()) * 2 >= size:
             hits.append(pat)
             if svc == "":
                 sev_rank = 2
             elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
                 sev_rank = max(sev_rank, 1)
-    if not_actions and mask.bit_count() * 2 >= cat.all_mask.bit_count():
+    if not_actions and mask.bit_count() * 2 >= _scope_size(sizes, "", cat.all_mask):
         hits.append("NotAction:" + ",".join(not_actions))
         sev_rank = 2
     return tuple(hits), sev_rank
@@ -128,18 +142,19 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     # Grants repeat across principals (same statement, same surviving mask): judge each
     # once while the catalog is unchanged (an unknown action added to it changes the scopes).
     memo: dict[tuple[tuple[str, ...], tuple[str, ...], int], _GrantWildcards]
+    sizes: dict[str, int]
     cached = ctx.cache.get("wildcard_grants")
     if cached is not None and cached[0] is cat.all_mask:
-        memo = cached[1]
+        memo, sizes = cached[1], cached[2]
     else:
-        memo = {}
-        ctx.cache["wildcard_grants"] = (cat.all_mask, memo)
+        memo, sizes = {}, {}
+        ctx.cache["wildcard_grants"] = (cat.all_mask, memo, sizes)
     for g in eff.grants:
         st = g.statement
         key = (st.actions, st.not_actions, g.mask)
         found = memo.get(key)
         if found is None:
-            found = memo[key] = _grant_wildcards(ctx, st.actions, st.not_actions, g.mask)
+            found = memo[key] = _grant_wildcards(ctx, st.actions, st.not_actions, g.mask, sizes)
         hits, rank = found
         if not hits:
             continue
