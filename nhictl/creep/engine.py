@@ -139,12 +139,20 @@ def analyse(
 
 
 def _granted(eff: Effective) -> dict[str, Any]:
-    unconditional = eff.unconditional.bit_count()
+    # Often all of the grant is unconditional, and on any resource: compare, not recount.
+    if eff.unconditional == eff.allowed:
+        unconditional = eff.allowed_count
+    else:
+        unconditional = eff.unconditional.bit_count()
+    if eff.unconditional_star == eff.unconditional:
+        star = unconditional
+    else:
+        star = eff.unconditional_star.bit_count()
     return {
         "actions": eff.allowed_count,
         "unconditional_actions": unconditional,
         "conditional_only_actions": eff.allowed_count - unconditional,  # a subset of allowed
-        "on_any_resource": eff.unconditional_star.bit_count(),
+        "on_any_resource": star,
         "services": len(eff.services),
         "denied_actions": eff.denied.bit_count(),
         "denied_conditionally": eff.denied_conditional.bit_count(),

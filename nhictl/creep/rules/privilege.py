@@ -45,7 +45,8 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
         # A set has at most bit_length() members: most principals are ruled out without
         # counting (popcount of a 20,000-bit int is not free).
         need = _FULL_ADMIN_SHARE * total
-        full = mask.bit_length() >= need and mask.bit_count() >= need
+        count = mask.bit_count() if mask.bit_length() >= need else 0
+        full = count >= need
         iam_all = bool(iam) and (mask & iam) == iam
         if not (full or iam_all):
             continue
@@ -56,7 +57,7 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
         evidence: dict[str, Any] = {
             "scope": "full" if full else "iam",
             "conditional": conditional,
-            "granted_actions": mask.bit_count(),
+            "granted_actions": count if count else mask.bit_count(),
             "catalog_actions": total,
             "policies": sorted({g.policy_id for g in eff.grants if g.any_resource and g.mask}),
         }
