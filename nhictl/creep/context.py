@@ -19,15 +19,6 @@ _LEVELS_BY_RISK = sorted(
 )  # action names listed in one finding's evidence; counts carry the rest
 
 
-def _run_of(mask: int) -> tuple[int, int] | None:
-    """(lowest bit, length) when the set bits of ``mask`` are one run, else None."""
-    if not mask:
-        return None
-    lo = (mask & -mask).bit_length() - 1
-    n = (mask >> lo).bit_length()
-    return (lo, n) if mask >> lo == (1 << n) - 1 else None
-
-
 @dataclass(slots=True)
 class AuditOptions:
     """Knobs of one audit run."""
@@ -82,36 +73,14 @@ class Context:
         if per_service is None:
             cat = self.catalog
             per_service = {s: cat.service_mask(s) for s in sorted(cat.services())}
-        # Counting a service's slice of a 20,000-bit mask costs a popcount of every digit
-        # below it; cut the service's bytes out of the mask instead (services are one run
-        # of bits unless unknown actions joined them).
-        ranges = self._service_ranges()
-        raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
         out: dict[str, int] = {}
         for s, smask in per_service.items():
-            span = ranges.get(s)
-            if span is None:
-                span = ranges[s] = _run_of(self.catalog.service_mask(s)) or ()
-            if span:
-                lo, n = span
-                part = int.from_bytes(raw[lo >> 3 : (lo + n + 7) >> 3], "little") >> (lo & 7)
-                count = (part & (smask >> lo) & ((1 << n) - 1)).bit_count()
-            else:
-                count = (mask & smask).bit_count()
-            if count:
-                out[s] = count
+            part = mask & smask
+            if part:
+                out[s] = part.bit_count()
                 if len(out) >= MAX_SERVICES:
                     break
         return out
-
-    def _service_ranges(self) -> dict[str, tuple[int, ...]]:
-        """Service -> (first bit, number of bits) of its run, () when not one run; for the
-        catalog as it is now."""
-        cached = self.cache.get("service_ranges")
-        if cached is None or cached[0] is not self.catalog.all_mask:
-            cached = self.cache["service_ranges"] = (self.catalog.all_mask, {})
-        ranges: dict[str, tuple[int, ...]] = cached[1]
-        return ranges
 
     def level_severity(self, mask: int) -> Severity:
         """Severity from the riskiest access level present in a bitset."""
