@@ -80,3 +80,25 @@ def test_weight_by_nested_level_masks_matches_the_per_level_sum() -> None:
     new = cat.expand("s3:BrandNew")
     assert weight(cat, cat.all_mask) == plain(cat.all_mask) == 17 + 2
     assert weight(cat, new) == 2
+
+
+def test_names_with_a_limit_are_the_lowest_bits_in_order() -> None:
+    # names() peels the lowest bits through a small window; across window edges, sparse
+    # and dense masks it must give the first names in catalog order.
+    import random
+
+    from nhictl.creep.catalog import iter_bits
+    from nhictl.providers.aws.catalog import load_catalog
+
+    cat = load_catalog()
+    every = cat.names(cat.all_mask)
+    rng = random.Random(5)
+    width = cat.all_mask.bit_length()
+    masks = [0, 1, 1 << (width - 1), cat.all_mask]
+    masks += [(0b111 << b) | 1 << (b + 64) | 1 << (b + 129) for b in range(0, 200, 7)]
+    masks += [rng.getrandbits(width) & rng.getrandbits(width) for _ in range(20)]
+    masks += [sum(1 << rng.randrange(width) for _ in range(rng.randint(1, 70))) for _ in range(50)]
+    for mask in masks:
+        bits = list(iter_bits(mask))
+        for limit in (1, 3, 10, 64):
+            assert cat.names(mask, limit) == [every[i] for i in bits[:limit]]
