@@ -180,12 +180,25 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
     else:  # nothing to subtract or intersect: the common case
         eff.grants = [g for g in pending if g.mask]
     allowed = unconditional = star = 0
-    for g in eff.grants:
+    grants = eff.grants
+    for g in grants:
         allowed |= g.mask
-        if not g.conditional:
-            unconditional |= g.mask
-            if g.any_resource:
-                star |= g.mask
+    # Mostly every grant is unconditional (often on any resource too): then those sets are
+    # the whole grant, not another pass of 20,000-bit ORs.
+    if all(not g.conditional for g in grants):
+        unconditional = allowed
+        if all(g.any_resource for g in grants):
+            star = allowed
+        else:
+            for g in grants:
+                if g.any_resource:
+                    star |= g.mask
+    else:
+        for g in grants:
+            if not g.conditional:
+                unconditional |= g.mask
+                if g.any_resource:
+                    star |= g.mask
     eff.allowed, eff.unconditional, eff.unconditional_star = allowed, unconditional, star
     eff.allowed_count = allowed.bit_count()
     eff.denied_conditional = cond_deny & allowed
