@@ -181,13 +181,18 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
         eff.grants = [g for g in pending if g.mask]
     allowed = unconditional = star = 0
     grants = eff.grants
+    some_conditional = some_scoped = False
     for g in grants:
         allowed |= g.mask
+        if g.conditional:
+            some_conditional = True
+        elif not g.any_resource:
+            some_scoped = True
     # Mostly every grant is unconditional (often on any resource too): then those sets are
     # the whole grant, not another pass of 20,000-bit ORs.
-    if all(not g.conditional for g in grants):
+    if not some_conditional:
         unconditional = allowed
-        if all(g.any_resource for g in grants):
+        if not some_scoped:
             star = allowed
         else:
             for g in grants:
