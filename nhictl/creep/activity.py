@@ -87,11 +87,11 @@ def activity_for(
                     used |= 1 << bit
             untracked = granted & ~tracked
             used_mask = (granted & used) | (untracked if svc_used else 0)
+            unused_mask = granted & ~used_mask
             gran = "action"
-        else:
-            used_mask = granted if svc_used else 0
+        else:  # all or nothing: no need for big-int arithmetic
+            used_mask, unused_mask = (granted, 0) if svc_used else (0, granted)
             gran = "service"
-        unused_mask = granted & ~used_mask
         act.used |= used_mask
         act.unused |= unused_mask
         act.services.append(ServiceActivity(svc, gran, granted, used_mask, unused_mask, svc_last))

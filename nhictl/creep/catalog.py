@@ -68,11 +68,41 @@ def iter_bits(mask: int) -> Iterator[int]:
         i = bits.find("1", i + 1)
 
 
-def weight(catalog: ActionCatalog, mask: int) -> int:
-    """Weighted size of a permission set (see ``LEVEL_WEIGHT``)."""
+# The catalog the weight steps were last derived for, its all_mask then, and the steps.
+_steps: tuple[ActionCatalog, int, tuple[tuple[int, int | None], ...]] | None = None
+
+
+def _weight_steps(catalog: ActionCatalog) -> tuple[tuple[int, int | None], ...]:
+    """``LEVEL_WEIGHT`` as increments over nested masks: (w1, levels weighing >= w1),
+    (w2 - w1, levels weighing >= w2), ... -- four popcounts instead of six. A mask of None
+    stands for the whole catalog."""
+    global _steps
+    if _steps is not None and _steps[0] is catalog and _steps[1] is catalog.all_mask:
+        return _steps[2]
+    steps: list[tuple[int, int | None]] = []
+    below = 0
+    for w in sorted(set(LEVEL_WEIGHT.values())):
+        m = 0
+        for level, lw in LEVEL_WEIGHT.items():
+            if lw >= w:
+                m |= catalog.level_mask(level)  # type: ignore[arg-type]
+        steps.append((w - below, None if m == catalog.all_mask else m))
+        below = w
+    _steps = (catalog, catalog.all_mask, tuple(steps))
+    return _steps[2]
+
+
+def weight(catalog: ActionCatalog, mask: int, count: int | None = None) -> int:
+    """Weighted size of a permission set (see ``LEVEL_WEIGHT``); ``count``: its number of
+    actions when the caller has it already."""
     if not mask:
         return 0
     total = 0
-    for level, w in LEVEL_WEIGHT.items():
-        total += w * (mask & catalog.level_mask(level)).bit_count()  # type: ignore[arg-type]
+    for step, levels in _weight_steps(catalog):
+        if levels is not None:
+            total += step * (mask & levels).bit_count()
+        elif mask.bit_length() <= catalog.all_mask.bit_length():  # within the catalog
+            total += step * (mask.bit_count() if count is None else count)
+        else:
+            total += step * (mask & catalog.all_mask).bit_count()
     return total

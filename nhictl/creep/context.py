@@ -51,9 +51,10 @@ class Context:
     def __post_init__(self) -> None:
         self.catalog = self.knowledge.catalog
 
-    def sample(self, mask: int) -> list[str]:
-        """At most ``MAX_SAMPLE`` action names, highest-risk levels first."""
-        if mask.bit_count() <= MAX_SAMPLE:  # small sets: every name, riskiest first
+    def sample(self, mask: int, count: int | None = None) -> list[str]:
+        """At most ``MAX_SAMPLE`` action names, highest-risk levels first (``count``: the
+        mask's number of actions, when the caller has it already)."""
+        if (mask.bit_count() if count is None else count) <= MAX_SAMPLE:  # every name
             names = self.catalog.names(mask)
             return sorted(names, key=lambda n: -LEVEL_WEIGHT[self.catalog.level(n)])
         out: list[str] = []

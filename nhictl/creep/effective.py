@@ -34,6 +34,9 @@ class ExpandedStatement:
     deny: bool
     conditional: bool
     any_resource: bool
+    # The mask's slice per service of ``services`` (non-empty ones, by name); None when the
+    # mask has actions outside those services, so the slices cannot stand for it.
+    slices: dict[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -56,6 +59,7 @@ class Effective:
     principal: Principal
     grants: list[EffectiveGrant] = field(default_factory=list)
     allowed: int = 0  # every action granted, however scoped or conditioned
+    allowed_count: int = 0  # allowed.bit_count(), read by several rules (not free at 20k bits)
     unconditional: int = 0  # granted without any condition (some resource)
     unconditional_star: int = 0  # granted without condition on every resource
     denied: int = 0  # removed by unconditional Deny on every resource
@@ -76,7 +80,9 @@ class Expander:
         # Statements of different documents often list the same actions: expand those once
         # (202 distinct lists for 14,981 statements at 5k roles), while the catalog is as it
         # was: an action new to it joins later expansions of "svc:*" and NotAction.
-        self._actions: dict[tuple[tuple[str, ...], bool], tuple[int, frozenset[str]]] = {}
+        self._actions: dict[
+            tuple[tuple[str, ...], bool], tuple[int, frozenset[str], dict[str, int] | None]
+        ] = {}
         self._actions_catalog = catalog.all_mask
         self.expanded_documents = 0
 
@@ -100,12 +106,12 @@ class Expander:
         if hit is None:
             hit = self._actions[key] = self._expand_actions(*key)
         return ExpandedStatement(
-            st, hit[0], hit[1], st.effect == "Deny", bool(st.condition), st.any_resource
+            st, hit[0], hit[1], st.effect == "Deny", bool(st.condition), st.any_resource, hit[2]
         )
 
     def _expand_actions(
         self, patterns: tuple[str, ...], negated: bool
-    ) -> tuple[int, frozenset[str]]:
+    ) -> tuple[int, frozenset[str], dict[str, int] | None]:
         cat = self.catalog
         mask = 0
         services: set[str] = set()
@@ -116,7 +122,14 @@ class Expander:
             # NotAction: every action except the listed ones (IAM semantics), in every service.
             mask = cat.all_mask & ~mask
             services = set(cat.services())
-        return mask, frozenset(services)
+        slices: dict[str, int] = {}
+        covered = 0
+        for svc in sorted(services):
+            part = mask & cat.service_mask(svc)
+            if part:
+                slices[svc] = part
+                covered |= part
+        return mask, frozenset(services), slices if covered == mask else None
 
 
 def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) -> Effective:
@@ -125,7 +138,8 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
     deny_all = 0
     scoped_denies: list[ExpandedStatement] = []
     cond_deny = 0
-    services: set[str] = set()
+    service_sets: list[frozenset[str]] = []
+    slices: list[dict[str, int]] | None = []  # None: some grant's slices are unknown
     unresolved: list[str] = []
     pending: list[EffectiveGrant] = []
     policies = snapshot.policies
@@ -153,35 +167,84 @@ def effective_for(principal: Principal, snapshot: Snapshot, expander: Expander) 
                     any_resource=es.any_resource,
                 )
             )
-            services |= es.services
+            service_sets.append(es.services)
+            if es.slices is None:
+                slices = None
+            elif slices is not None:
+                slices.append(es.slices)
 
     boundary = _boundary_masks(principal, snapshot, expander)
-    if deny_all or scoped_denies or boundary is not None:
+    narrowed = bool(deny_all or scoped_denies or boundary is not None)
+    if narrowed:
         eff.grants = _narrow(eff, pending, deny_all, scoped_denies, boundary)
     else:  # nothing to subtract or intersect: the common case
         eff.grants = [g for g in pending if g.mask]
     allowed = unconditional = star = 0
-    for g in eff.grants:
+    grants = eff.grants
+    some_conditional = some_scoped = False
+    for g in grants:
         allowed |= g.mask
-        if not g.conditional:
-            unconditional |= g.mask
-            if g.any_resource:
-                star |= g.mask
+        if g.conditional:
+            some_conditional = True
+        elif not g.any_resource:
+            some_scoped = True
+    # Mostly every grant is unconditional (often on any resource too): then those sets are
+    # the whole grant, not another pass of 20,000-bit ORs.
+    if not some_conditional:
+        unconditional = allowed
+        if not some_scoped:
+            star = allowed
+        else:
+            for g in grants:
+                if g.any_resource:
+                    star |= g.mask
+    else:
+        for g in grants:
+            if not g.conditional:
+                unconditional |= g.mask
+                if g.any_resource:
+                    star |= g.mask
     eff.allowed, eff.unconditional, eff.unconditional_star = allowed, unconditional, star
+    eff.allowed_count = allowed.bit_count()
     eff.denied_conditional = cond_deny & allowed
     # Services actually granted, with their slice of the grant: computed once here and reused
     # by usage, evidence and remediation (pattern-derived services over-approximate: "*:Get*"
     # names every service).
-    service_mask = expander.catalog.service_mask
-    per_service: dict[str, int] = {}
-    for svc in sorted(services):  # name order: evidence lists services that way
-        part = allowed & service_mask(svc)
-        if part:
-            per_service[svc] = part
-    eff.per_service = per_service
-    eff.services = frozenset(per_service)
+    if slices is not None and not narrowed:
+        # The grants are whole statements: merge their slices, computed once per expansion
+        # (an AdministratorAccess holder would otherwise cut its grant 445 times).
+        eff.per_service = _merge_slices(slices)
+    else:
+        service_mask = expander.catalog.service_mask
+        per_service: dict[str, int] = {}
+        for svc in sorted(frozenset().union(*service_sets)):  # name order, as evidence lists
+            part = allowed & service_mask(svc)
+            if part:
+                per_service[svc] = part
+        eff.per_service = per_service
+    eff.services = frozenset(eff.per_service)
     eff.unresolved = tuple(unresolved)
     return eff
+
+
+def _merge_slices(parts: list[dict[str, int]]) -> dict[str, int]:
+    """Union of per-service slices (each by name), by name; the parts are left as they are."""
+    if not parts:
+        return {}
+    base = max(parts, key=len)
+    out = dict(base)
+    grew = False
+    for part in parts:
+        if part is base:  # a shared expansion listed twice adds nothing
+            continue
+        for svc, bits in part.items():
+            have = out.get(svc)
+            if have is None:
+                out[svc] = bits
+                grew = True
+            else:
+                out[svc] = have | bits
+    return dict(sorted(out.items())) if grew else out
 
 
 def _narrow(

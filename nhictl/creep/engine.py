@@ -139,11 +139,20 @@ def analyse(
 
 
 def _granted(eff: Effective) -> dict[str, Any]:
+    # Often all of the grant is unconditional, and on any resource: compare, not recount.
+    if eff.unconditional == eff.allowed:
+        unconditional = eff.allowed_count
+    else:
+        unconditional = eff.unconditional.bit_count()
+    if eff.unconditional_star == eff.unconditional:
+        star = unconditional
+    else:
+        star = eff.unconditional_star.bit_count()
     return {
-        "actions": eff.allowed.bit_count(),
-        "unconditional_actions": eff.unconditional.bit_count(),
-        "conditional_only_actions": (eff.allowed & ~eff.unconditional).bit_count(),
-        "on_any_resource": eff.unconditional_star.bit_count(),
+        "actions": eff.allowed_count,
+        "unconditional_actions": unconditional,
+        "conditional_only_actions": eff.allowed_count - unconditional,  # a subset of allowed
+        "on_any_resource": star,
         "services": len(eff.services),
         "denied_actions": eff.denied.bit_count(),
         "denied_conditionally": eff.denied_conditional.bit_count(),
@@ -305,7 +314,7 @@ class _Run:
         # bitsets until the end cost ~0.5 GB at 5k roles.
         _locate(pf, decl)
         out.suppressed += apply_exclusions(pf, self.exclusions, options.now.date(), self.names)
-        ix = creep_index(cat, eff.allowed, pf, self.catalog_weight)
+        ix = creep_index(cat, eff.allowed, pf, self.catalog_weight, eff.allowed_count)
         out.results.append(_result(p, eff, act, decl, ix, ctx))
         out.per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))
         for f in pf:

@@ -47,7 +47,11 @@ class IndexResult:
 
 
 def creep_index(
-    catalog: ActionCatalog, granted: int, findings: Iterable[Finding], catalog_weight: int
+    catalog: ActionCatalog,
+    granted: int,
+    findings: Iterable[Finding],
+    catalog_weight: int,
+    granted_count: int | None = None,
 ) -> IndexResult:
     excess = 0
     used_rules: list[str] = []
@@ -56,8 +60,12 @@ def creep_index(
             excess |= f.mask
             used_rules.append(f.rule_id)
     excess &= granted
-    wg = weight(catalog, granted)
-    we = weight(catalog, excess)
+    wg = weight(catalog, granted, granted_count)
+    if excess == granted and granted_count is not None:  # e.g. an unused principal
+        we, n_excess = wg, granted_count
+    else:
+        n_excess = excess.bit_count()
+        we = weight(catalog, excess, n_excess)
     ratio = we / wg if wg else 0.0
     reach = min(1.0, math.log10(1 + we) / math.log10(1 + catalog_weight)) if catalog_weight else 0
     return IndexResult(
@@ -66,7 +74,7 @@ def creep_index(
         we,
         round(ratio, 4),
         round(reach, 4),
-        excess.bit_count(),
+        n_excess,
         tuple(sorted(set(used_rules))),
     )
 

@@ -164,3 +164,66 @@ def test_shared_action_lists_follow_actions_new_to_the_catalog(
     )
     assert s3_star == knowledge.catalog.service_mask("s3")
     assert not_ec2 == knowledge.catalog.all_mask & ~knowledge.catalog.service_mask("ec2")
+
+
+def _per_service_by_cutting(eff: Effective, snap: Any, exp: Expander) -> dict[str, int]:
+    """The grant cut by every service its Allow patterns name, in name order."""
+    services: set[str] = set()
+    for att in eff.principal.attachments:
+        pol = snap.policies.get(att.policy_id)
+        if pol is not None and pol.resolved:
+            services.update(*(es.services for es in exp.statements(pol) if not es.deny))
+    cut = {s: eff.allowed & exp.catalog.service_mask(s) for s in sorted(services)}
+    return {s: part for s, part in cut.items() if part}
+
+
+def test_per_service_from_merged_slices_matches_cutting(knowledge: ProviderKnowledge) -> None:
+    # Per-service slices are merged from each statement's expansion when nothing narrows the
+    # grant; they must equal the grant cut service by service, in name order.
+    shared = policy("shared", doc(allow(["s3:GetObject", "sqs:SendMessage"])))
+    bnd = policy("bnd", doc(allow(["s3:*"])))
+    page = export(
+        roles=[
+            role("admin-plus", doc(allow("*"), allow("s3:GetObject"))),
+            role("readonly", doc(allow(["*:Get*", "zzz:DoThing"]), allow("ec2:RunInstances"))),
+            role(
+                "twice", doc(allow(["s3:GetObject", "sqs:SendMessage"])), managed=(shared["Arn"],)
+            ),
+            role("notaction", doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})),
+            role("denied", doc(allow(["s3:*", "sqs:*"]), deny("sqs:*"))),
+            role("bounded", doc(allow(["s3:*", "sqs:*"])), boundary=bnd["Arn"]),
+            role("empty", doc(allow("nosuchservice:*"))),
+        ],
+        policies=[shared, bnd],
+    )
+    snap = snapshot_of(page)
+    exp = Expander(knowledge.catalog)
+    for p in snap.principals.values():
+        eff = effective_for(p, snap, exp)
+        expected = _per_service_by_cutting(eff, snap, exp)
+        assert list(eff.per_service.items()) == list(expected.items()), p.name
+        assert eff.services == frozenset(expected)
+
+
+def test_per_service_when_slices_cannot_stand_for_the_mask(knowledge: ProviderKnowledge) -> None:
+    # Statements whose slices do not cover their mask (None) make the grant be cut instead.
+    class NoSlices(Expander):
+        def _expand_actions(
+            self, patterns: tuple[str, ...], negated: bool
+        ) -> tuple[int, frozenset[str], dict[str, int] | None]:
+            mask, services, _ = super()._expand_actions(patterns, negated)
+            return mask, services, None
+
+    page = export(roles=[role("r", doc(allow(["s3:Get*", "sqs:SendMessage"]), allow("*:List*")))])
+    snap = snapshot_of(page)
+    p = snap.principals[arn("role", "r")]
+    merged = effective_for(p, snap, Expander(knowledge.catalog))
+    cut = effective_for(p, snap, NoSlices(knowledge.catalog))
+    assert all(
+        es.slices is None
+        for es in NoSlices(knowledge.catalog).expand_statements(
+            snap.policies[p.attachments[0].policy_id].statements
+        )
+    )
+    assert list(cut.per_service.items()) == list(merged.per_service.items())
+    assert len(cut.per_service) > 100

@@ -220,6 +220,35 @@ def test_scopable_write_on_star_is_flagged() -> None:
     assert f.evidence["resource"] == "*"
 
 
+def test_wildcard_judged_per_surviving_mask() -> None:
+    # The same statement, cut down by a boundary for one principal only: the verdict per
+    # grant is shared between principals, but only for the same surviving actions.
+    bnd = policy("bnd", doc(allow(["s3:GetObject", "s3:PutObject"])))
+    s3_all = doc(allow("s3:*", "arn:aws:s3:::b/*"))
+    page = export(
+        roles=[role("a", s3_all), role("b", s3_all, boundary=bnd["Arn"]), role("c", s3_all)],
+        policies=[bnd],
+    )
+    found = {f.principal for f in hits(audit(page), "priv.wildcard")}
+    assert found == {arn("role", "a"), arn("role", "c")}
+
+
+def test_wildcard_verdict_follows_catalog_growth() -> None:
+    # "newsvc:*" held in full by "a" while the catalog knows one newsvc action; once "b"
+    # adds two more unknown newsvc actions, the same expansion reused by "c" covers a
+    # third of the service and is no service-wide grant any more.
+    same = doc(allow(["newsvc:DoA", "newsvc:*"], "arn:aws:newsvc:::x"))
+    page = export(
+        roles=[
+            role("a", same),
+            role("b", doc(allow(["newsvc:DoB", "newsvc:DoC"], "arn:aws:newsvc:::x"))),
+            role("c", same),
+        ]
+    )
+    found = {f.principal for f in hits(audit(page), "priv.wildcard")}
+    assert found == {arn("role", "a")}
+
+
 # -- priv.escalation -----------------------------------------------------------------------
 def test_escalation_split_across_policies() -> None:
     pass_role = policy("pass", doc(allow("iam:PassRole")))
@@ -254,6 +283,38 @@ def test_escalation_matches_are_shared_but_policies_are_per_principal() -> None:
     assert split["split_across_policies"] is True
     assert inline["actions"]["iam:PassRole"] == [arn("role", "inline") + "#inline/p0"]
     assert inline["split_across_policies"] is False
+
+
+def test_escalation_names_only_the_policies_behind_chosen_actions() -> None:
+    both = policy("both", doc(allow(["iam:PassRole", "ec2:RunInstances"])))
+    again = policy("again", doc(allow("iam:PassRole")))
+    other = policy("other", doc(allow("s3:GetObject")))
+    page = export(
+        roles=[
+            role("one", managed=(both["Arn"], other["Arn"])),
+            role("two", managed=(both["Arn"], again["Arn"], other["Arn"])),
+        ],
+        policies=[both, again, other],
+    )
+    found = {f.principal: f for f in hits(audit(page), "priv.escalation")}
+    one, two = found[arn("role", "one")], found[arn("role", "two")]
+    assert one.evidence["policies"] == [both["Arn"]]
+    (m,) = [m for m in one.evidence["methods"] if m["id"] == "ec2-001"]
+    assert m["split_across_policies"] is False
+    assert two.evidence["policies"] == sorted([both["Arn"], again["Arn"]])
+    (m,) = [m for m in two.evidence["methods"] if m["id"] == "ec2-001"]
+    assert m["actions"]["iam:PassRole"] == sorted([both["Arn"], again["Arn"]])
+    assert m["actions"]["ec2:RunInstances"] == [both["Arn"]]
+    assert m["split_across_policies"] is True
+    assert "1 method(s) combine actions" not in one.message
+
+
+def test_held_bits_beyond_the_mask_are_not_held() -> None:
+    from nhictl.creep.rules.privilege import _held
+
+    assert _held(0b101, {0, 1, 2, 100}) == {0, 2}
+    assert _held(1 << 200 | 1 << 7, {7, 8, 199, 200, 201, 4000}) == {7, 200}
+    assert _held(0, {0, 5}) == set()
 
 
 def test_escalation_needs_every_action() -> None:

@@ -25,19 +25,20 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
     loc = (decl.source, decl.line or 1, decl.column or 1) if decl.source else None
     if extra:
         conditional_only = extra & ~eff.unconditional
-        sample = ctx.sample(extra)
+        n_extra = extra.bit_count()
+        sample = ctx.sample(extra, n_extra)
         out.append(
             Finding(
                 "creep.beyond-declared",
                 ctx.level_severity(extra) if extra & eff.unconditional else "low",
                 pid,
                 f"grant exceeds manifest {decl.manifest!r}: "
-                f"{extra.bit_count()} actions not declared "
+                f"{n_extra} actions not declared "
                 f"(e.g. {', '.join(sample[:3])})",
                 {
                     "manifest": decl.manifest,
                     "declared_actions": list(decl.actions),
-                    "undeclared_actions": extra.bit_count(),
+                    "undeclared_actions": n_extra,
                     "conditional_only": conditional_only.bit_count(),
                     "by_service": ctx.by_service(extra, eff.per_service),
                     "sample": sample,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from nhictl.creep.catalog import iter_bits
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.knowledge import EscalationMethod
@@ -45,7 +45,8 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
         # A set has at most bit_length() members: most principals are ruled out without
         # counting (popcount of a 20,000-bit int is not free).
         need = _FULL_ADMIN_SHARE * total
-        full = mask.bit_length() >= need and mask.bit_count() >= need
+        count = mask.bit_count() if mask.bit_length() >= need else 0
+        full = count >= need
         iam_all = bool(iam) and (mask & iam) == iam
         if not (full or iam_all):
             continue
@@ -56,7 +57,7 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
         evidence: dict[str, Any] = {
             "scope": "full" if full else "iam",
             "conditional": conditional,
-            "granted_actions": mask.bit_count(),
+            "granted_actions": count if count else mask.bit_count(),
             "catalog_actions": total,
             "policies": sorted({g.policy_id for g in eff.grants if g.any_resource and g.mask}),
         }
@@ -86,36 +87,82 @@ def _wildcard_service(pattern: str) -> str | None:
     return svc if act == "*" else None
 
 
+# What one grant contributes to priv.wildcard: the wildcard patterns it still holds (at
+# least half of their scope after Deny and boundary) and the severity rank they imply.
+_GrantWildcards = tuple[tuple[str, ...], int]
+
+
+def _scope_size(sizes: dict[str, int], svc: str, scope: int) -> int:
+    size = sizes.get(svc)
+    if size is None:
+        size = sizes[svc] = scope.bit_count()
+    return size
+
+
+def _grant_wildcards(
+    ctx: Context,
+    actions: tuple[str, ...],
+    not_actions: tuple[str, ...],
+    mask: int,
+    sizes: dict[str, int],
+) -> _GrantWildcards:
+    """``sizes``: actions per scope ("" for the catalog), for the catalog as it is now."""
+    cat = ctx.catalog
+    kinds: dict[str, str | None] = ctx.cache.setdefault("wildcard_kinds", {})
+    hits: list[str] = []
+    sev_rank = 0  # 0 low, 1 medium, 2 high
+    for pat in actions:
+        if pat in kinds:
+            svc = kinds[pat]
+        else:  # classify each distinct pattern once
+            svc = kinds[pat] = _wildcard_service(pat)
+        if svc is None:
+            continue
+        # Judge the wildcard by what survives Deny and the boundary: "s3:*" cut down to
+        # three actions by a permissions boundary is not a service-wide grant any more.
+        scope = cat.all_mask if svc == "" else cat.service_mask(svc)
+        size = _scope_size(sizes, svc, scope)
+        held = mask & scope
+        if (size if held == scope else held.bit_count()) * 2 >= size:
+            hits.append(pat)
+            if svc == "":
+                sev_rank = 2
+            elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
+                sev_rank = max(sev_rank, 1)
+    if not_actions and mask.bit_count() * 2 >= _scope_size(sizes, "", cat.all_mask):
+        hits.append("NotAction:" + ",".join(not_actions))
+        sev_rank = 2
+    return tuple(hits), sev_rank
+
+
 def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     cat = ctx.catalog
     patterns: dict[str, set[str]] = {}
     sev_rank = 0  # 0 low, 1 medium, 2 high
     all_conditional = True
-    kinds: dict[str, str | None] = ctx.cache.setdefault("wildcard_kinds", {})
+    # Grants repeat across principals (same statement, same surviving mask): judge each
+    # once while the catalog is unchanged (an unknown action added to it changes the scopes).
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...], int], _GrantWildcards]
+    sizes: dict[str, int]
+    cached = ctx.cache.get("wildcard_grants")
+    if cached is not None and cached[0] is cat.all_mask:
+        memo, sizes = cached[1], cached[2]
+    else:
+        memo, sizes = {}, {}
+        ctx.cache["wildcard_grants"] = (cat.all_mask, memo, sizes)
     for g in eff.grants:
         st = g.statement
-        hit = False
-        for pat in st.actions:
-            if pat in kinds:
-                svc = kinds[pat]
-            else:  # classify each distinct pattern once
-                svc = kinds[pat] = _wildcard_service(pat)
-            if svc is None:
-                continue
-            # Judge the wildcard by what survives Deny and the boundary: "s3:*" cut down to
-            # three actions by a permissions boundary is not a service-wide grant any more.
-            scope = cat.all_mask if svc == "" else cat.service_mask(svc)
-            if (g.mask & scope).bit_count() * 2 >= scope.bit_count():
-                patterns.setdefault(pat, set()).add(g.policy_id)
-                hit = True
-                if svc == "":
-                    sev_rank = 2
-                elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
-                    sev_rank = max(sev_rank, 1)
-        if st.not_actions and g.mask.bit_count() * 2 >= cat.all_mask.bit_count():
-            patterns.setdefault("NotAction:" + ",".join(st.not_actions), set()).add(g.policy_id)
-            sev_rank, hit = 2, True
-        if hit and not g.conditional:
+        key = (st.actions, st.not_actions, g.mask)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _grant_wildcards(ctx, st.actions, st.not_actions, g.mask, sizes)
+        hits, rank = found
+        if not hits:
+            continue
+        for pat in hits:
+            patterns.setdefault(pat, set()).add(g.policy_id)
+        sev_rank = max(sev_rank, rank)
+        if not g.conditional:
             all_conditional = False
     out: list[Finding] = []
     if patterns:
@@ -150,17 +197,18 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
         ctx.cache["scopable_writes"] = base
     risky = eff.unconditional_star & base
     if risky:
+        n_risky = risky.bit_count()
         out.append(
             Finding(
                 "priv.wildcard",
                 "medium" if risky & cat.level_mask("Permissions management") else "low",
                 eff.principal.id,
-                f"{risky.bit_count()} write/permissions actions that support resource scoping are "
+                f"{n_risky} write/permissions actions that support resource scoping are "
                 f"granted on Resource '*' without a condition",
                 {
                     "resource": "*",
-                    "actions": risky.bit_count(),
-                    "sample": ctx.sample(risky),
+                    "actions": n_risky,
+                    "sample": ctx.sample(risky, n_risky),
                     "by_service": ctx.by_service(risky, eff.per_service),
                 },
                 "Scope Resource to the ARNs the workload touches.",
@@ -194,17 +242,39 @@ def _method_bits(ctx: Context) -> tuple[_MethodBits, int]:
     return cached
 
 
-# A matched method: the action picked for each of its groups (name -> single-bit mask) and
-# the weakest level among them (0 conditional, 1 scoped resources, 2 resource "*").
-_Match = tuple[EscalationMethod, dict[str, int], int]
+# A matched method: the action picked for each of its groups (name, bit index) and the
+# weakest level among them (0 conditional, 1 scoped resources, 2 resource "*").
+_Match = tuple[EscalationMethod, tuple[tuple[str, int], ...], int]
 
 
-def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) -> list[_Match]:
+@dataclass(frozen=True, slots=True)
+class _Matched:
+    """Methods matched by one combination of escalation-relevant grants, with what every
+    principal of that combination shares: the chosen bits, the worst level, the message."""
+
+    methods: tuple[_Match, ...]
+    chosen: int  # union of every chosen bit
+    worst: int
+    names: str  # "id name, ..." of the first three methods, "(+n more)" included
+    # Each distinct chosen bit with its byte and the bit within it, for ``bytes`` lookups.
+    bytes_at: tuple[tuple[int, int, int], ...] = ()
+
+
+def _held(mask: int, positions: set[int]) -> set[int]:
+    """Which of ``positions`` are set in ``mask``: indexing its bytes is cheaper than a
+    pass over the binary string of a 20,000-bit int."""
+    raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    size = len(raw)
+    return {b for b in positions if b >> 3 < size and raw[b >> 3] >> (b & 7) & 1}
+
+
+def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) -> _Matched:
     """Methods whose every action group is held, from the escalation-relevant bits alone."""
     # A handful of relevant bits: work on sets of bit indices, not 20,000-bit integers.
-    allowed = set(iter_bits(relevant))
-    uncond_bits = set(iter_bits(uncond))
-    star_bits = set(iter_bits(star))
+    positions = set().union(*(g for _, _, group_bits in methods for g in group_bits))
+    allowed = _held(relevant, positions)
+    uncond_bits = _held(uncond, allowed)
+    star_bits = _held(star, allowed)
     out: list[_Match] = []
     for m, groups, group_bits in methods:
         # Cheap test first: every group needs one held action (set ops in C).
@@ -219,21 +289,33 @@ def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) 
                     continue
                 lv = 2 if bit in star_bits else 1 if bit in uncond_bits else 0
                 if lv > best:
-                    best, pick, pick_bit = lv, action, 1 << bit
+                    best, pick, pick_bit = lv, action, bit
             if best < 0:
                 break
             level = min(level, best)
             chosen[pick] = pick_bit
         else:
-            out.append((m, chosen, level))
-    return out
+            out.append((m, tuple(chosen.items()), level))
+    union = 0
+    for _, picks, _ in out:
+        for _, bit in picks:
+            union |= 1 << bit
+    names = ", ".join(f"{m.id} {m.name}" for m, _, _ in out[:3])
+    if len(out) > 3:
+        names += f" (+{len(out) - 3} more)"
+    distinct = sorted({bit for _, picks, _ in out for _, bit in picks})
+    return _Matched(
+        tuple(out),
+        union,
+        max((lv for _, _, lv in out), default=-1),
+        names,
+        tuple((bit, bit >> 3, 1 << (bit & 7)) for bit in distinct),
+    )
 
 
 def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
     if is_full_admin:
         return []  # already administrator: escalation adds nothing to the verdict
-    hits: list[dict[str, Any]] = []
-    worst = -1
     rank_sev: tuple[Severity, ...] = ("low", "medium", "high")
     methods, union = _method_bits(ctx)
     relevant = eff.allowed & union
@@ -242,48 +324,62 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     # Which methods match depends only on the relevant bits, and few distinct combinations
     # occur (334 for 3,370 principals at 5k roles): match each combination once.
     key = (relevant, eff.unconditional & relevant, eff.unconditional_star & relevant)
-    memo: dict[tuple[int, int, int], list[_Match]] = ctx.cache.setdefault("escalation_hits", {})
+    memo: dict[tuple[int, int, int], _Matched] = ctx.cache.setdefault("escalation_hits", {})
     matched = memo.get(key)
     if matched is None:
         matched = memo[key] = _match_methods(methods, *key)
-    sources: dict[int, list[str]] = {}
-    for m, chosen, level in matched:
-        by_action = {}
-        for a, b in chosen.items():
-            pols = sources.get(b)
-            if pols is None:  # memo: an admin-like principal matches dozens of methods
-                pols = sources[b] = sorted({g.policy_id for g in eff.grants if g.mask & b})
-            by_action[a] = pols
-        policies = {p for ps in by_action.values() for p in ps}
-        hits.append(
-            {
-                "id": m.id,
-                "name": m.name,
-                "reference": m.reference,
-                "actions": by_action,
-                "split_across_policies": len(policies) > 1,
-                "scope": ("conditional", "scoped resources", "resource *")[level],
-                **({"note": m.note} if m.note else {}),
-            }
-        )
-        worst = max(worst, level)
-    if not hits:
+    if not matched.methods:
         return []
-    names = ", ".join(f"{h['id']} {h['name']}" for h in hits[:3])
-    more = f" (+{len(hits) - 3} more)" if len(hits) > 3 else ""
-    split = sum(1 for h in hits if h["split_across_policies"])
-    msg = f"can escalate privileges via {names}{more}"
+    # Each policy's chosen bits, by policy id: which policies grant a chosen action is then
+    # one test per policy (admin-like principals match dozens of methods, each naming the
+    # policies behind its actions).
+    by_policy: dict[str, int] = {}
+    for g in eff.grants:
+        bits = g.mask & matched.chosen
+        if bits:
+            by_policy[g.policy_id] = by_policy.get(g.policy_id, 0) | bits
+    # As bytes: testing one bit of a 20,000-bit int allocates a big int, indexing bytes not.
+    width = (matched.chosen.bit_length() + 7) // 8
+    ordered = [(pid, bits.to_bytes(width, "little")) for pid, bits in sorted(by_policy.items())]
+    sources = {
+        bit: [pid for pid, raw in ordered if raw[at] & one] for bit, at, one in matched.bytes_at
+    }
+    hits: list[dict[str, Any]] = []
+    split = 0
+    for m, chosen, level in matched.methods:
+        # More than one policy behind the method's actions (one action: its own list).
+        if len(chosen) == 1:
+            action, bit = chosen[0]
+            pols = sources[bit]
+            by_action = {action: pols}
+            several = len(pols) > 1
+        else:
+            by_action = {a: sources[bit] for a, bit in chosen}
+            several = len({p for ps in by_action.values() for p in ps}) > 1
+        hit: dict[str, Any] = {
+            "id": m.id,
+            "name": m.name,
+            "reference": m.reference,
+            "actions": by_action,
+            "split_across_policies": several,
+            "scope": ("conditional", "scoped resources", "resource *")[level],
+        }
+        if m.note:
+            hit["note"] = m.note
+        hits.append(hit)
+        split += several
+    msg = f"can escalate privileges via {matched.names}"
     if split:
         msg += f"; {split} method(s) combine actions from several policies"
     return [
         Finding(
             "priv.escalation",
-            rank_sev[worst],
+            rank_sev[matched.worst],
             eff.principal.id,
             msg,
             {
                 "methods": hits,
-                "policies": sorted({p for h in hits for ps in h["actions"].values() for p in ps}),
+                "policies": [pid for pid, _ in ordered],
             },
             "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
             "or scope it to specific ARNs.",

@@ -46,20 +46,21 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
             }
         n_services = len(idle) + len(act.never_services)
         names = ", ".join(sorted(services)[:8]) + (" ..." if n_services > 8 else "")
+        n_actions = mask.bit_count()
         out.append(
             Finding(
                 "creep.unused-permission",
                 ctx.level_severity(mask),
                 pid,
                 f"{n_services} granted service(s) not used in {days} days "
-                f"({mask.bit_count()} actions; service-level data): {names}",
+                f"({n_actions} actions; service-level data): {names}",
                 {
                     "granularity": "service",
                     "window_days": days,
                     "services_total": n_services,
                     "services": dict(sorted(services.items())),
-                    "unused_actions": mask.bit_count(),
-                    "sample": ctx.sample(mask),
+                    "unused_actions": n_actions,
+                    "sample": ctx.sample(mask, n_actions),
                     "policies": policies_granting(eff, mask),
                 },
                 "Remove these services from the principal's policies; the least-privilege policy "
@@ -72,13 +73,14 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
             continue
         if s.granularity != "action":
             continue  # service used: service-level data cannot say which actions were idle
-        sample = ctx.sample(s.unused)
+        unused, used = s.unused.bit_count(), s.used.bit_count()
+        sample = ctx.sample(s.unused, unused)
         out.append(
             Finding(
                 "creep.unused-permission",
                 ctx.level_severity(s.unused),
                 pid,
-                f"{s.service}: {s.unused.bit_count()} of {s.granted.bit_count()} granted "
+                f"{s.service}: {unused} of {s.granted.bit_count()} granted "
                 f"actions not used in {days} days (action-level data), "
                 f"e.g. {', '.join(sample[:3])}",
                 {
@@ -86,12 +88,12 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                     "window_days": days,
                     "service": s.service,
                     "granted": s.granted.bit_count(),
-                    "used": s.used.bit_count(),
-                    "unused_actions": s.unused.bit_count(),
+                    "used": used,
+                    "unused_actions": unused,
                     "sample": sample,
                     "policies": policies_granting(eff, s.unused),
                 },
-                f"Drop the unused {s.service} actions; keep the {s.used.bit_count()} used ones.",
+                f"Drop the unused {s.service} actions; keep the {used} used ones.",
                 mask=s.unused,
             )
         )
@@ -136,11 +138,11 @@ def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Findin
             sev,
             p.id,
             f"{p.kind} {p.name} has no activity in {days} days ({when}); "
-            f"it holds {eff.allowed.bit_count()} actions",
+            f"it holds {eff.allowed_count} actions",
             {
                 "last_activity": last.isoformat() if last else None,
                 "window_days": days,
-                "granted_actions": eff.allowed.bit_count(),
+                "granted_actions": eff.allowed_count,
                 "source": "last-accessed" if act.known else "RoleLastUsed",
             },
             "Confirm with the owner, then delete the identity (or detach all its policies).",
