@@ -31,7 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_validate.py
 
-# audit-creep vs cloudsplaining at 1k/5k (and nhictl alone at 20k): ~10 minutes on 2 cores.
+# audit-creep vs cloudsplaining at 1k/5k (and nhictl alone at 20k), typical and broad estates:
+# ~15 minutes on 2 cores.
 bench-creep: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_creep.py

@@ -14,9 +14,10 @@ Two policy profiles (``--profile``):
   (``--wildcard-share`` of them grant the whole service), 60 % scoped to resource ARNs;
 - ``broad``: each statement grants 3-4 whole services (``ec2:*``, ``iam:*``, ...) of 18
   large ones on Resource ``*``, the over-broad shape creep audits exist for. It matches the
-  synthetic estate of ``shared/research/aws.md`` on every figure measured there: the same
-  counts and export size (2.1 MB at 1,000 roles), and cloudsplaining's time, peak memory and
-  output size on it (73 s / 697 MB / 2x49 MB at 1,000 roles).
+  synthetic estate the project research measured cloudsplaining on: the same principal
+  counts and export size (2.1 MB at 1,000 roles; 255 policies against its 270), and
+  cloudsplaining's time, peak memory and output size on it (73 s / 697 MB / 2x49 MB at 1,000
+  roles; see docs/audit-creep.md).
 
 Deterministic for a given N, seed and profile.
 Usage: ``python benchmarks/gen_aws_estate.py 5000 OUT_DIR [--profile broad]``.
