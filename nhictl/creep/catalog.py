@@ -68,6 +68,14 @@ def iter_bits(mask: int) -> Iterator[int]:
         i = bits.find("1", i + 1)
 
 
+def held_bits(mask: int, positions: set[int]) -> set[int]:
+    """Which of ``positions`` are set in ``mask``: indexing its bytes is cheaper than a
+    pass over the binary string of a 20,000-bit int (or a shift per position)."""
+    raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    size = len(raw)
+    return {b for b in positions if b >> 3 < size and raw[b >> 3] >> (b & 7) & 1}
+
+
 # The catalog the weight steps were last derived for, its all_mask then, and the steps.
 _steps: tuple[ActionCatalog, int, tuple[tuple[int, int | None], ...]] | None = None
 

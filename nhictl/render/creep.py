@@ -6,8 +6,9 @@ action catalog (evidence carries counts and capped samples, not expanded action 
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,20 +180,6 @@ def _uri(path: str) -> str:
     return p.resolve().as_uri() if p.is_absolute() else p.as_posix()
 
 
-def _uri_cache() -> Callable[[str], str]:
-    """``_uri`` remembered for one render: thousands of findings name a few hundred files, and
-    each ``resolve`` is a system call per path component."""
-    known: dict[str, str] = {}
-
-    def uri(path: str) -> str:
-        found = known.get(path)
-        if found is None:
-            found = known[path] = _uri(path)
-        return found
-
-    return uri
-
-
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: one result per finding; manifest line when there is a manifest."""
     rule_ids = list(RULES)
@@ -211,7 +198,8 @@ def render_sarif(report: Report) -> str:
         for r in RULES.values()
     ]
     snapshot = str(report.summary.get("inputs", {}).get("snapshot") or "")
-    uri = _uri_cache()
+    # Thousands of findings name a few hundred files; each resolve is a syscall per component.
+    uri = functools.cache(_uri)
     results = []
     for f in report.findings:
         if f.location is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nhictl.creep.catalog import held_bits
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.knowledge import EscalationMethod
@@ -260,21 +261,13 @@ class _Matched:
     bytes_at: tuple[tuple[int, int, int], ...] = ()
 
 
-def _held(mask: int, positions: set[int]) -> set[int]:
-    """Which of ``positions`` are set in ``mask``: indexing its bytes is cheaper than a
-    pass over the binary string of a 20,000-bit int."""
-    raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
-    size = len(raw)
-    return {b for b in positions if b >> 3 < size and raw[b >> 3] >> (b & 7) & 1}
-
-
 def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) -> _Matched:
     """Methods whose every action group is held, from the escalation-relevant bits alone."""
     # A handful of relevant bits: work on sets of bit indices, not 20,000-bit integers.
     positions = set().union(*(g for _, _, group_bits in methods for g in group_bits))
-    allowed = _held(relevant, positions)
-    uncond_bits = _held(uncond, allowed)
-    star_bits = _held(star, allowed)
+    allowed = held_bits(relevant, positions)
+    uncond_bits = held_bits(uncond, allowed)
+    star_bits = held_bits(star, allowed)
     out: list[_Match] = []
     for m, groups, group_bits in methods:
         # Cheap test first: every group needs one held action (set ops in C).
@@ -347,15 +340,9 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     hits: list[dict[str, Any]] = []
     split = 0
     for m, chosen, level in matched.methods:
-        # More than one policy behind the method's actions (one action: its own list).
-        if len(chosen) == 1:
-            action, bit = chosen[0]
-            pols = sources[bit]
-            by_action = {action: pols}
-            several = len(pols) > 1
-        else:
-            by_action = {a: sources[bit] for a, bit in chosen}
-            several = len({p for ps in by_action.values() for p in ps}) > 1
+        by_action = {a: sources[bit] for a, bit in chosen}
+        # More than one policy behind the method's actions.
+        several = len({p for ps in by_action.values() for p in ps}) > 1
         hit: dict[str, Any] = {
             "id": m.id,
             "name": m.name,
