@@ -25,7 +25,8 @@ from nhictl.cli import (
     schema_cmd,
     validate_cmd,
 )
-from nhictl.cli.output import STATE, error, reset_consoles
+from nhictl.cli.conventions import apply_conventions
+from nhictl.cli.output import STATE, apply_global_options, error, reset_consoles
 from nhictl.core.errors import NhictlError
 
 EXIT_INTERNAL = 3
@@ -60,7 +61,12 @@ def root(
         help="More detail; -vv also shows tracebacks.",
     ),
     quiet: int = typer.Option(
-        0, "--quiet", "-q", count=True, show_default=False, help="Only errors on stderr."
+        0,
+        "--quiet",
+        "-q",
+        count=True,
+        show_default=False,
+        help="Only errors on stderr: no summaries or progress.",
     ),
     color: str = typer.Option(
         None,
@@ -69,20 +75,15 @@ def root(
         click_type=click.Choice(["auto", "always", "never"]),
         show_default=False,
     ),
+    wide: bool = typer.Option(
+        False, "--wide", help="Tables: show every column, whatever the terminal width."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Global options."""
-    STATE.verbosity = verbose - quiet
-    STATE.color = color
-    if STATE.verbosity > 0:  # logging costs ~20 ms to import: only when asked for
-        import logging
-
-        level = logging.DEBUG if STATE.verbosity >= 2 else logging.INFO
-        logging.basicConfig(
-            level=level, format="nhictl: %(levelname)s: %(message)s", stream=sys.stderr
-        )
+    """Global options (also accepted after the command: `nhictl validate -q ...`)."""
+    apply_global_options(verbose=verbose, quiet=quiet, color=color, wide=wide)
 
 
 validate_cmd.register(app)
@@ -96,12 +97,22 @@ app.add_typer(demo_cmd.app, name="demo")
 credentials_cmd.register(app)
 creep_cmd.register(app)
 
+_command: click.Command | None = None
+
+
+def command() -> click.Command:
+    """The click tree, built once per process, with the shared conventions applied."""
+    global _command
+    if _command is None:
+        _command = apply_conventions(typer.main.get_command(app))
+    return _command
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) the exit code."""
     reset_consoles()  # streams may differ between in-process calls (tests)
     try:
-        result = app(args=argv, prog_name="nhictl", standalone_mode=False)
+        result = command().main(args=argv, prog_name="nhictl", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         code = exc.exit_code

@@ -23,6 +23,7 @@ class CliState:
 
     verbosity: int = 0
     color: str | None = None
+    wide: bool = False
 
 
 STATE = CliState()
@@ -34,6 +35,24 @@ def reset_consoles() -> None:
     _consoles.clear()
     STATE.verbosity = 0
     STATE.color = None
+    STATE.wide = False
+
+
+def apply_global_options(
+    *, verbose: int = 0, quiet: int = 0, color: str | None = None, wide: bool = False
+) -> None:
+    """Fold one occurrence of the global options into ``STATE``, before or after the command."""
+    STATE.verbosity += verbose - quiet
+    if color:
+        STATE.color = color
+        _consoles.clear()  # a console built before --color was seen must not be reused
+    STATE.wide = STATE.wide or wide
+    if STATE.verbosity > 0:  # logging costs ~20 ms to import: only when asked for
+        import logging
+
+        if not logging.getLogger().handlers:
+            logging.basicConfig(format="nhictl: %(levelname)s: %(message)s", stream=sys.stderr)
+        logging.getLogger().setLevel(logging.DEBUG if STATE.verbosity >= 2 else logging.INFO)
 
 
 def _color_mode() -> str:

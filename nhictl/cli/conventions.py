@@ -1,0 +1,115 @@
+"""The habits every command shares, applied once to the built click tree.
+
+- Global options (``-v``, ``-q``, ``--color``, ``--wide``) are accepted after the command too:
+  each leaf command gets its own copy, which updates the same ``STATE`` the root does.
+- Legacy spellings (``--out``, ``--lifetime``) keep working but are hidden from ``--help``.
+
+Commands are written as plain Typer functions; nothing here is imported by them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from nhictl.cli.output import apply_global_options
+
+# Old spelling -> the spelling ``--help`` shows. Both parse; only the new one is documented.
+LEGACY_ALIASES = {"--out": "--output", "--lifetime": "--ttl"}
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def _verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value and not ctx.resilient_parsing:
+        apply_global_options(verbose=value)
+
+
+def _quiet(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value and not ctx.resilient_parsing:
+        apply_global_options(quiet=value)
+
+
+def _color(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value and not ctx.resilient_parsing:
+        apply_global_options(color=value)
+
+
+def _wide(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        apply_global_options(wide=True)
+
+
+def global_options() -> list[click.Option]:
+    """Fresh copies of the global options, for one leaf command (values never reach it)."""
+    return [
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            callback=_verbose,
+            help="More detail; -vv also shows tracebacks.",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            count=True,
+            expose_value=False,
+            callback=_quiet,
+            help="Only errors on stderr: no summaries or progress.",
+        ),
+        click.Option(
+            ["--color"],
+            type=click.Choice(COLOR_CHOICES),
+            expose_value=False,
+            callback=_color,
+            help="Colour: auto (only on a terminal), always or never. NO_COLOR is honoured.",
+        ),
+        click.Option(
+            ["--wide"],
+            is_flag=True,
+            expose_value=False,
+            callback=_wide,
+            help="Tables: show every column, whatever the terminal width.",
+        ),
+    ]
+
+
+def _hide_legacy_aliases(option: click.Option) -> None:
+    """Keep old spellings parseable but out of ``--help``."""
+    hidden = {
+        old for old, new in LEGACY_ALIASES.items() if old in option.opts and new in option.opts
+    }
+    if not hidden:
+        return
+    original = option.get_help_record
+
+    def help_record(ctx: click.Context) -> tuple[str, str] | None:
+        opts = option.opts
+        option.opts = [name for name in opts if name not in hidden]
+        try:
+            return original(ctx)
+        finally:
+            option.opts = opts
+
+    option.get_help_record = help_record  # type: ignore[method-assign]
+
+
+def leaf_commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[Any]:
+    """Every runnable command with its path, e.g. (("credentials", "list"), <Command>)."""
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from leaf_commands(sub, (*path, name))
+    else:
+        yield path, command
+
+
+def apply_conventions(root: click.Command) -> click.Command:
+    """Add the global options to every leaf and hide legacy aliases; return ``root``."""
+    for _path, command in leaf_commands(root):
+        for param in command.params:
+            if isinstance(param, click.Option):
+                _hide_legacy_aliases(param)
+        command.params.extend(global_options())
+    return root
