@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 
 from nhictl.cli.output import console, emit
@@ -19,18 +20,40 @@ class DataFormat(StrEnum):
     yaml = "yaml"
 
 
-FORMAT_OPTION = typer.Option(DataFormat.table, "--format", "-f", help="Output format.")
+class FormatChoice(click.Choice[str]):
+    """``-f/--format``: the formats a command offers; ``text`` (the old name) means ``table``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value == "text" and "table" in self.choices:
+            value = "table"
+        return str(super().convert(value, param, ctx))
+
+
+def format_option(*extra: str, default: str = "table", help: str = "Output format.") -> Any:
+    """The ``-f/--format`` option: table, json and yaml, plus ``extra`` formats (sarif, ...)."""
+    choices = [f.value for f in DataFormat] + list(extra)
+    return typer.Option(
+        default,
+        "--format",
+        "-f",
+        help=help,
+        click_type=FormatChoice(choices),
+        show_default=default != "table",
+    )
+
+
+FORMAT_OPTION = format_option()
 
 MAX_TOKEN_BYTES = 64 * 1024
 
 
-def show(data: Any, fmt: DataFormat, table: Callable[[], None]) -> None:
+def show(data: Any, fmt: str, table: Callable[[], None]) -> None:
     """Print ``data`` as JSON/YAML, or call ``table`` to draw the human view."""
     from nhictl.render.formats import to_json, to_yaml
 
-    if fmt is DataFormat.json:
+    if fmt == DataFormat.json:
         emit(to_json(data))
-    elif fmt is DataFormat.yaml:
+    elif fmt == DataFormat.yaml:
         emit(to_yaml(data))
     else:
         table()
@@ -42,21 +65,47 @@ def print_table(columns: list[str], rows: list[list[Any]], title: str | None = N
     console().print(build_table(columns, rows, title=title))
 
 
+def _looks_like_jwt(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) in (3, 5) and all(
+        part and all(c.isalnum() or c in "-_" for c in part) for part in parts
+    )
+
+
+def _exists(source: str) -> bool:
+    try:
+        return Path(source).exists()
+    except (OSError, ValueError):  # too long for a file name, or a NUL byte: not a path
+        return False
+
+
 def read_secret(source: str, what: str) -> str:
-    """Read a token from a file or ``-`` (stdin). The value is never echoed in errors."""
+    """A token from ``-`` (stdin), a file that exists, or the argument itself when it has a
+    token's shape; says on stderr which it took. The value is never echoed in errors."""
+    from nhictl.cli.output import message
     from nhictl.core.errors import InputError
 
     if source == "-":
         data = sys.stdin.buffer.read(MAX_TOKEN_BYTES + 1)
         where = "stdin"
+    elif _looks_like_jwt(source) and not _exists(source):
+        message(f"{what}: taken from the argument (prefer a file or - to keep it out of ps)")
+        return source
     else:
         path = Path(source)
+        shown = "the argument" if _looks_like_jwt(source) else source
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_TOKEN_BYTES + 1)
+        except FileNotFoundError:
+            raise InputError(
+                f"{shown}: cannot read the {what}: no such file, and not a token either "
+                "(pass a file, a token, or -)"
+            ) from None
         except OSError as exc:
-            raise InputError(f"{source}: cannot read the {what}: {exc.strerror or exc}") from None
+            raise InputError(f"{shown}: cannot read the {what}: {exc.strerror or exc}") from None
         where = source
+        message(f"{what}: read from {source}")
     if len(data) > MAX_TOKEN_BYTES:
         raise InputError(f"{where}: the {what} is larger than {MAX_TOKEN_BYTES} bytes")
     try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 import typer
 
-from nhictl.cli.output import console, emit
+from nhictl.cli.common import FORMAT_OPTION, print_table, show
+from nhictl.cli.output import console
 
 app = typer.Typer(
     help="Inspect settings (flags > NHICTL_* environment > config file > defaults).",
@@ -15,19 +15,10 @@ app = typer.Typer(
 )
 
 
-class ConfigFormat(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
 @app.command("show")
-def show(
-    fmt: ConfigFormat = typer.Option(ConfigFormat.table, "--format", "-f", help="Output format."),
-) -> None:
+def show_config(fmt: str = FORMAT_OPTION) -> None:
     """Show every setting, its value, and its source (flag, env, file or default)."""
     from nhictl.core.settings import SPECS, load_settings
-    from nhictl.render.formats import to_json, to_yaml
 
     settings = load_settings()
     data: dict[str, Any] = {
@@ -43,14 +34,12 @@ def show(
             for name in SPECS
         },
     }
-    if fmt is ConfigFormat.json:
-        emit(to_json(data))
-        return
-    if fmt is ConfigFormat.yaml:
-        emit(to_yaml(data))
-        return
-    from nhictl.render.table import build_table
 
-    rows = [(n, v["value"], v["source"], v["env"]) for n, v in data["settings"].items()]
-    console().print(f"config file: {data['config_file']}\ndata dir:    {data['data_dir']}")
-    console().print(build_table(["setting", "value", "source", "env"], rows))
+    def table() -> None:
+        rows = [[n, v["value"], v["source"], v["env"]] for n, v in data["settings"].items()]
+        console().print(
+            f"config file: {data['config_file']}\ndata dir:    {data['data_dir']}", markup=False
+        )
+        print_table(["setting", "value", "source", "env"], rows)
+
+    show(data, fmt, table)

@@ -4,34 +4,20 @@ status-list. Parsing and rendering only; the work is in ``nhictl.core.credential
 
 from __future__ import annotations
 
-import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, read_secret, show
 from nhictl.cli.output import emit, message
 
 if TYPE_CHECKING:
     from nhictl.core.credentials import CredentialService, IssuedCredential
 
-MAX_TOKEN_INPUT = 64 * 1024
-
 task_app = typer.Typer(help="Task lifecycle: finishing or failing a task revokes its credentials.")
 credentials_app = typer.Typer(help="Inspect just-in-time credentials (never the tokens).")
 status_list_app = typer.Typer(help="The signed token status list offline verifiers fetch.")
-
-
-class TokenFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
 
 
 def _service() -> CredentialService:
@@ -41,32 +27,23 @@ def _service() -> CredentialService:
 
 
 def _read_token(token: str) -> str:
-    """The token argument, or stdin for ``-`` (keeps the token out of ``ps`` and shell history)."""
-    from nhictl.core.errors import InputError
-
-    if token == "-":
-        token = sys.stdin.read(MAX_TOKEN_INPUT + 1)
-        if len(token) > MAX_TOKEN_INPUT:
-            raise InputError("the token on stdin is larger than 64 KiB")
-    token = token.strip()
-    if not token:
-        raise InputError("no token given (pass it as an argument, or - to read stdin)")
-    return token
+    """The token: ``-`` reads stdin (keeps it out of ``ps`` and shell history), a path that
+    exists is read, anything else must have a token's shape."""
+    return read_secret(token, "token")
 
 
-def _json(data: Any) -> None:
-    from nhictl.render.formats import to_json
-
-    emit(to_json(data))
-
-
-def _deliver(issued: IssuedCredential, fmt: TokenFormat, out: Path | None) -> None:
-    """Token (or the JSON document) to stdout, or to a new 0600 file with ``--out``."""
+def _deliver(issued: IssuedCredential, fmt: str, out: Path | None) -> None:
+    """Token (or the JSON/YAML document) to stdout, or to a new 0600 file with ``--out``."""
     from nhictl.core.errors import InputError
     from nhictl.core.keys import write_private_file
-    from nhictl.render.formats import to_json
+    from nhictl.render.formats import to_json, to_yaml
 
-    text = to_json(issued.to_json()) if fmt == TokenFormat.json else issued.token + "\n"
+    if fmt == DataFormat.json:
+        text = to_json(issued.to_json())
+    elif fmt == DataFormat.yaml:
+        text = to_yaml(issued.to_json())
+    else:
+        text = issued.token + "\n"
     rec = issued.record
     if out is not None and str(out) != "-":
         try:
@@ -121,7 +98,7 @@ def issue(
         None, "--consent", help="Consent reference for delegation (when the manifest asks)."
     ),
     out: Path = typer.Option(None, "--out", help="Write the token to this new 0600 file."),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Issue a just-in-time credential for one task, decided by policy at request time.
 
@@ -157,7 +134,7 @@ def rebind(
     intent: str = typer.Option(None, "--intent", help="New intent. [default: unchanged]"),
     scope: list[str] = typer.Option(None, "--scope", help="New scopes (repeatable)."),
     out: Path = typer.Option(None, "--out", help="Write the new token to this new 0600 file."),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Revoke a credential and issue its successor for a changed task, in one transaction.
 
@@ -172,35 +149,41 @@ def rebind(
 
 
 def verify(
-    token: str = typer.Argument(..., help="The token, or - to read it from stdin."),
+    token: str = typer.Argument(
+        ..., help="A file holding the token, - to read it from stdin, or the token itself."
+    ),
     audience: str = typer.Option(
         None, "--audience", help="Expected audience. [default: setting token_audience]"
     ),
     task: str = typer.Option(None, "--task", help="Also require the token to be for this task."),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Verify a credential online: signature, claims, revocation, agent state.
 
     Exit 0 valid, 1 invalid (one reason). Prefer `-` so the token is not in your shell history.
     """
     result = _service().verify(_read_token(token), audience=audience, task=task)
-    if fmt == TokenFormat.json:
-        _json(result.to_json())
-    elif result.valid and result.record is not None:
-        rec = result.record
-        emit(
-            f"valid: {rec.jti} agent={rec.agent} task={rec.task} "
-            f"scopes={' '.join(rec.scopes)} expires_at={rec.expires_at}\n"
-        )
-    else:
-        emit(f"invalid: {result.reason}\n")
+
+    def line() -> None:
+        if result.valid and result.record is not None:
+            rec = result.record
+            emit(
+                f"valid: {rec.jti} agent={rec.agent} task={rec.task} "
+                f"scopes={' '.join(rec.scopes)} expires_at={rec.expires_at}\n"
+            )
+        else:
+            emit(f"invalid: {result.reason}\n")
+
+    show(result.to_json(), fmt, line)
     if not result.valid:
         message(f"{result.reason}: {result.message}")
         raise typer.Exit(1)
 
 
 def authorize(
-    token: str = typer.Argument(..., help="The token, or - to read it from stdin."),
+    token: str = typer.Argument(
+        ..., help="A file holding the token, - to read it from stdin, or the token itself."
+    ),
     action: str = typer.Option(..., "--action", help="The action, e.g. invoices:read."),
     resource: str = typer.Option(None, "--resource", help="The resource acted on."),
     context: list[str] = typer.Option(
@@ -208,7 +191,7 @@ def authorize(
     ),
     audience: str = typer.Option(None, "--audience", help="Expected audience."),
     task: str = typer.Option(None, "--task", help="Require the token to be for this task."),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Decide one sensitive action at request time: verify the token, check the action is in
     its scopes, then ask the authorize policies. Exit 0 allow, 1 deny (audited)."""
@@ -228,13 +211,15 @@ def authorize(
         audience=audience,
         task=task,
     )
-    if fmt == TokenFormat.json:
-        _json(result.to_json())
-    elif result.allowed:
-        emit(f"allow: {action}" + (f" on {resource}" if resource else "") + "\n")
-    else:
-        ids = ", ".join(result.policy_ids) or "-"
-        emit(f"deny: {action}: {'; '.join(result.reasons)} [policy: {ids}]\n")
+
+    def line() -> None:
+        if result.allowed:
+            emit(f"allow: {action}" + (f" on {resource}" if resource else "") + "\n")
+        else:
+            ids = ", ".join(result.policy_ids) or "-"
+            emit(f"deny: {action}: {'; '.join(result.reasons)} [policy: {ids}]\n")
+
+    show(result.to_json(), fmt, line)
     if not result.allowed:
         raise typer.Exit(1)
 
@@ -242,13 +227,13 @@ def authorize(
 # --------------------------------------------------------------------------- revoke / tasks
 
 
-def _revoked(result: Any, fmt: TokenFormat) -> None:
-    if fmt == TokenFormat.json:
-        _json(result.to_json())
-        return
-    emit(f"revoked {result.revoked} credential(s) by {result.selector} {result.value}\n")
-    for jti in result.jtis:
-        emit(f"  {jti}\n")
+def _revoked(result: Any, fmt: str) -> None:
+    def lines() -> None:
+        emit(f"revoked {result.revoked} credential(s) by {result.selector} {result.value}\n")
+        for jti in result.jtis:
+            emit(f"  {jti}\n")
+
+    show(result.to_json(), fmt, lines)
 
 
 def revoke(
@@ -256,7 +241,7 @@ def revoke(
     agent: str = typer.Option(None, "--agent", help="Revoke every live credential of the agent."),
     task: str = typer.Option(None, "--task", help="Revoke every live credential of the task."),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Revoke credentials now (by --jti, --agent or --task). Idempotent; prints the count."""
     _revoked(_service().revoke(jti=jti, agent=agent, task=task, reason=reason), fmt)
@@ -265,7 +250,7 @@ def revoke(
 @task_app.command("complete")
 def task_complete(
     task: str = typer.Argument(..., help="Task id.", show_default=False),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """The task finished: revoke its credentials."""
     _revoked(_service().complete_task(task), fmt)
@@ -275,7 +260,7 @@ def task_complete(
 def task_fail(
     task: str = typer.Argument(..., help="Task id.", show_default=False),
     reason: str = typer.Option(..., "--reason", help="What went wrong."),
-    fmt: TokenFormat = typer.Option(TokenFormat.text, "--format", "-f", help="text or json."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """The task failed: revoke its credentials."""
     _revoked(_service().fail_task(task, reason), fmt)
@@ -289,20 +274,13 @@ def credentials_list(
     agent: str = typer.Option(None, "--agent", help="Only this agent's credentials."),
     task: str = typer.Option(None, "--task", help="Only this task's credentials."),
     active: bool = typer.Option(False, "--active", help="Only live (unrevoked, unexpired) ones."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", "-f", help="Output format."),
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """List credentials with their state: active, expired or revoked."""
     records = _service().list(agent=agent, task=task, active=active)
     data = [r.to_dict() for r in records]
-    if fmt == ListFormat.json:
-        _json(data)
-    elif fmt == ListFormat.yaml:
-        from nhictl.render.formats import to_yaml
 
-        emit(to_yaml(data))
-    else:
-        from nhictl.render.table import build_table
-
+    def table() -> None:
         rows = [
             (
                 d["jti"],
@@ -315,9 +293,10 @@ def credentials_list(
             )
             for d in data
         ]
-        cols = ("JTI", "AGENT", "TASK", "INTENT", "SCOPES", "STATUS", "EXPIRES")
-        emit(build_table(cols, rows))
-        emit("\n")
+        cols = ["JTI", "AGENT", "TASK", "INTENT", "SCOPES", "STATUS", "EXPIRES"]
+        print_table(cols, [list(row) for row in rows])
+
+    show(data, fmt, table)
 
 
 @status_list_app.command("publish")

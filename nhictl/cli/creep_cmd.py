@@ -10,16 +10,10 @@ from typing import Any
 
 import typer
 
+from nhictl.cli.common import DataFormat, format_option
 from nhictl.cli.output import STATE, console, emit, message, output_stream
 from nhictl.core.batchgc import cyclic_gc_paused
 from nhictl.core.errors import InputError
-
-
-class CreepFormat(StrEnum):
-    table = "table"
-    json = "json"
-    sarif = "sarif"
-    markdown = "markdown"
 
 
 class FailOn(StrEnum):
@@ -82,7 +76,7 @@ def audit_creep(
     ),
     unused_days: int = typer.Option(90, "--unused-days", help="Usage window in days."),
     key_max_age: int = typer.Option(90, "--key-max-age", help="Access-key age limit in days."),
-    fmt: CreepFormat = typer.Option(CreepFormat.table, "--format", "-f", help="Output format."),
+    fmt: str = format_option("sarif", "markdown"),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report to this file instead of stdout."
     ),
@@ -153,12 +147,16 @@ def audit_creep(
             written = write_remediations(remediate_out, report.remediations)
             message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")
         with output_stream(output) as out:
-            if fmt is CreepFormat.json:
+            if fmt == DataFormat.json:
                 for chunk in render.iter_json(report):
                     out.write(chunk)
-            elif fmt is CreepFormat.sarif:
+            elif fmt == DataFormat.yaml:
+                from nhictl.render.formats import to_yaml
+
+                emit(to_yaml(render.report_dict(report)), out)
+            elif fmt == "sarif":
                 emit(render.render_sarif(report), out)
-            elif fmt is CreepFormat.markdown:
+            elif fmt == "markdown":
                 emit(render.render_markdown(report), out)
             elif out is sys.stdout:
                 render.render_table(report, console("stdout"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, show
-from nhictl.cli.output import emit, message
+from nhictl.cli.common import FORMAT_OPTION, format_option, print_table, show
+from nhictl.cli.output import message
 
 app = typer.Typer(
     help="List, rotate and publish the registry's signing keys.", no_args_is_help=True
@@ -13,7 +13,7 @@ app = typer.Typer(
 
 
 @app.command("list")
-def list_keys(fmt: DataFormat = FORMAT_OPTION) -> None:
+def list_keys(fmt: str = FORMAT_OPTION) -> None:
     """List keys: current, retired (still published until its tokens expire) or expired."""
     import datetime as dt
 
@@ -41,9 +41,12 @@ def rotate(
 
 
 @app.command("jwks")
-def jwks() -> None:
+def jwks(
+    fmt: str = format_option(default="json", help="json (the JWKS document), yaml or table."),
+) -> None:
     """Print the public JWKS that verifiers use (public keys only)."""
     from nhictl.core.runtime import Runtime
-    from nhictl.render.formats import to_json
 
-    emit(to_json(Runtime().keys.public_jwks()))
+    document = Runtime().keys.public_jwks()
+    rows = [[k.get("kid"), k.get("kty"), k.get("crv"), k.get("alg")] for k in document["keys"]]
+    show(document, fmt, lambda: print_table(["kid", "kty", "crv", "alg"], rows))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, show
+from nhictl.cli.common import FORMAT_OPTION, print_table, show
 from nhictl.cli.output import emit, message, output_stream
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ def list_events(
     subject: str = typer.Option(None, "--subject", help="Only events about this agent/subject."),
     action: str = typer.Option(None, "--action", help="Only this action (or prefix: agent)."),
     limit: int = typer.Option(None, "--limit", min=1, help="At most this many events."),
-    fmt: DataFormat = FORMAT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Show audit events, oldest first."""
     from nhictl.core import auditlog
@@ -55,15 +55,25 @@ def export(
 
 
 @app.command("verify")
-def verify() -> None:
+def verify(fmt: str = FORMAT_OPTION) -> None:
     """Recompute the hash chain; exit 1 naming each edited, deleted or moved event."""
     from nhictl.core import auditlog
     from nhictl.core.runtime import Runtime
 
     with Runtime().store.read() as tx:
         report = auditlog.verify(tx)
-    for problem in report.problems:
-        emit(f"event {problem.seq}: {problem.message}\n")
+    data = {
+        "ok": report.ok,
+        "events": report.events,
+        "head": report.head,
+        "problems": [{"seq": p.seq, "message": p.message} for p in report.problems],
+    }
+
+    def lines() -> None:
+        for problem in report.problems:
+            emit(f"event {problem.seq}: {problem.message}\n")
+
+    show(data, fmt, lines)
     if report.ok:
         message(f"audit log intact: {report.events} event(s), head {report.head[:16]}…")
         return

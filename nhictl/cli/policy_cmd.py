@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, show
+from nhictl.cli.common import FORMAT_OPTION, print_table, show
 from nhictl.cli.output import message
 
 app = typer.Typer(help="Check Cedar policy files against nhictl's schema.", no_args_is_help=True)
@@ -17,7 +17,7 @@ def validate(
     paths: list[Path] = typer.Argument(
         None, help="Policy files or folders (default: the registry's policy folders)."
     ),
-    fmt: DataFormat = FORMAT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Parse and type-check policies; exit 1 when any is invalid."""
     from nhictl.core.policy import default_policy_dir, validate_policy_files

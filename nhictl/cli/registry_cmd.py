@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, read_secret, show
+from nhictl.cli.common import FORMAT_OPTION, print_table, read_secret, show
 from nhictl.cli.output import console, message
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def register(
         help="JWKS or SPIFFE bundle that verifies the token (else the configured trust).",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Verify and decide, but store nothing."),
-    fmt: DataFormat = FORMAT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Register an agent: validate the manifest, verify its workload identity, ask policy.
 
@@ -136,7 +136,7 @@ def _print_registration(result: RegistrationResult) -> None:
 
 
 @agents_app.command("list")
-def list_agents(fmt: DataFormat = FORMAT_OPTION) -> None:
+def list_agents(fmt: str = FORMAT_OPTION) -> None:
     """List registered agents with their effective status."""
     from nhictl.core.runtime import Runtime
 
@@ -149,7 +149,7 @@ def list_agents(fmt: DataFormat = FORMAT_OPTION) -> None:
 def show_agent(
     name: str = typer.Argument(..., help="Agent name."),
     revision: int = typer.Option(None, "--revision", help="A past revision (default: current)."),
-    fmt: DataFormat = FORMAT_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Show an agent's state and one revision: manifest, verified identity, decision."""
     from nhictl.core.runtime import Runtime

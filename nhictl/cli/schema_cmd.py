@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import typer
 
+from nhictl.cli.common import FORMAT_OPTION, format_option, print_table, show
+from nhictl.cli.output import emit
+
 app = typer.Typer(
     help="List and print the JSON Schemas nhictl validates against.", no_args_is_help=True
 )
 
 
 @app.command("list")
-def list_schemas() -> None:
+def list_schemas(fmt: str = FORMAT_OPTION) -> None:
     """List bundled schema names (use them with `nhictl schema show`)."""
-    from nhictl.core.schemas import schema_names
+    from nhictl.core.schemas import load_schema, schema_names
 
-    for name in schema_names():
-        print(name)
+    data = [{"name": name, "id": load_schema(name).get("$id")} for name in schema_names()]
+    show(data, fmt, lambda: print_table(["name", "id"], [[d["name"], d["id"]] for d in data]))
 
 
 @app.command("show")
 def show_schema(
     name: str = typer.Argument(..., help="Schema name from `nhictl schema list`."),
+    fmt: str = format_option(default="json", help="Output format (table prints the JSON too)."),
 ) -> None:
-    """Print a schema as JSON, e.g. to save it for your editor's YAML language server."""
-    from nhictl.core.schemas import schema_text
+    """Print a schema as JSON (or YAML), e.g. to save it for your editor's language server."""
+    from nhictl.core.schemas import load_schema, schema_text
+    from nhictl.render.formats import to_yaml
 
-    print(schema_text(name), end="")
+    if fmt == "yaml":
+        emit(to_yaml(load_schema(name)))
+    else:
+        emit(schema_text(name))

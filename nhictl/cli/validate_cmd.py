@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
+from nhictl.cli.common import FormatChoice
 from nhictl.cli.output import STATE, color_enabled, emit, output_stream
-
-
-class ValidateFormat(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-    sarif = "sarif"
 
 
 def validate(
@@ -25,8 +18,13 @@ def validate(
         "or - for stdin.",
         show_default=False,
     ),
-    fmt: ValidateFormat = typer.Option(
-        ValidateFormat.table, "--format", "-f", help="Output format.", envvar="NHICTL_FORMAT"
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        "-f",
+        help="Output format (NHICTL_FORMAT sets the default).",
+        envvar="NHICTL_FORMAT",
+        click_type=FormatChoice(["table", "json", "yaml", "sarif"]),
     ),
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
     ttl_ceiling: str = typer.Option(
@@ -77,7 +75,7 @@ def validate(
         )
     )
     renderer = make_renderer(
-        OutputFormat(fmt.value),
+        OutputFormat(fmt),
         strict=strict,
         verbose=STATE.verbosity > 0,
         color=output is None and color_enabled(),

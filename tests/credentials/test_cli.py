@@ -84,7 +84,9 @@ def test_verify_exit_codes_json_and_stdin(cli: CliRunner, home: Path) -> None:
     bad = cli("verify", token, "--audience", "https://other.example", "--format", "json")
     assert bad.code == 1 and json.loads(bad.stdout)["reason"] == "wrong-audience"
     assert cli("verify", token, "--task", "OTHER").code == 1
-    assert cli("verify", "garbage").stdout == "invalid: malformed\n"
+    assert cli("verify", "-", stdin=b"garbage").stdout == "invalid: malformed\n"
+    neither = cli("verify", "garbage")  # not a file, not a token's shape: an input error
+    assert neither.code == 2 and "no such file, and not a token either" in neither.stderr
     assert cli("verify", "-", stdin=b"").code == 2
 
 
