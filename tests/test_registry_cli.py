@@ -335,3 +335,18 @@ def test_oidc_registration_through_configured_discovery(
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+def test_register_reads_the_manifest_from_stdin(
+    cli: CliRunner, home: Home, tokens: dict[str, Path]
+) -> None:
+    args = ["register", "-", "--identity-token", str(tokens["summarizer"])]
+    args += ["--trust-bundle", str(home.bundle), "-f", "json"]
+    result = cli(*args, stdin=SUMMARIZER.read_bytes())
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["outcome"] == "active"
+    both = cli("register", "-", "--identity-token", "-", stdin=SUMMARIZER.read_bytes())
+    assert both.code == 2
+    assert "only one input can be read from stdin, but MANIFEST and --identity-token" in (
+        both.stderr
+    )

@@ -52,27 +52,31 @@ def audit_creep(
         None,
         "--snapshot",
         help="`aws iam get-account-authorization-details` output (one or several pages) or an "
-        "nhictl bundle from `nhictl collect aws`.",
+        "nhictl bundle from `nhictl collect aws`; - reads stdin.",
     ),
     last_accessed: Path | None = typer.Option(
         None,
         "--last-accessed",
         help="GetServiceLastAccessedDetails responses: JSON object ARN -> response, or a "
-        "directory of such files.",
+        "directory of such files; - reads stdin.",
     ),
     access_keys: Path | None = typer.Option(
-        None, "--access-keys", help="ListAccessKeys output with AccessKeyLastUsed merged in."
+        None,
+        "--access-keys",
+        help="ListAccessKeys output with AccessKeyLastUsed merged in; - reads stdin.",
     ),
     manifests: list[str] | None = typer.Option(
         None,
         "--manifests",
-        help="Registration manifests (files, directories, globs); repeatable.",
+        help="Registration manifests (files, directories, globs, - for stdin); repeatable.",
     ),
     baseline: Path | None = typer.Option(
-        None, "--baseline", help="An earlier snapshot or bundle to measure growth against."
+        None,
+        "--baseline",
+        help="An earlier snapshot or bundle to measure growth against; - reads stdin.",
     ),
     exclusions: Path | None = typer.Option(
-        None, "--exclusions", help="Exclusions file (YAML/JSON), a reason per entry."
+        None, "--exclusions", help="Exclusions file (YAML/JSON), a reason per entry; - reads stdin."
     ),
     unused_days: int = typer.Option(90, "--unused-days", help="Usage window in days."),
     key_max_age: int = typer.Option(90, "--key-max-age", help="Access-key age limit in days."),
@@ -113,6 +117,7 @@ def audit_creep(
       nhictl audit-creep --snapshot bundle.json --format sarif -o creep.sarif --fail-on high
       nhictl audit-creep --live --profile audit --remediate-out fixes/
     """
+    from nhictl.core.inputfile import check_one_stdin
     from nhictl.creep.engine import over_threshold
     from nhictl.creep.remediation import write_remediations
     from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
@@ -120,6 +125,16 @@ def audit_creep(
 
     if live and snapshot is not None:
         raise InputError("use either --live or --snapshot, not both")
+    check_one_stdin(
+        {
+            "--snapshot": snapshot,
+            "--last-accessed": last_accessed,
+            "--access-keys": access_keys,
+            "--baseline": baseline,
+            "--exclusions": exclusions,
+            **{f"--manifests {m}": m for m in manifests or []},
+        }
+    )
     inputs = AwsAuditInputs(
         snapshot=snapshot,
         last_accessed=last_accessed,

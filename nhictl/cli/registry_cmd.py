@@ -42,17 +42,20 @@ def init(
 
 
 def register(
-    manifest: Path = typer.Argument(..., help="The agent's registration manifest (YAML/JSON)."),
+    manifest: Path = typer.Argument(
+        ..., help="The agent's registration manifest (YAML/JSON), or - for stdin."
+    ),
     identity_token: str = typer.Option(
         ...,
         "--identity-token",
-        help="File holding the agent's JWT-SVID or OIDC ID token, or - for stdin.",
+        help="File holding the agent's JWT-SVID or OIDC ID token, - for stdin, or the token.",
         show_default=False,
     ),
     trust_bundle: Path = typer.Option(
         None,
         "--trust-bundle",
-        help="JWKS or SPIFFE bundle that verifies the token (else the configured trust).",
+        help="JWKS or SPIFFE bundle that verifies the token (else the configured trust); "
+        "- reads stdin.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Verify and decide, but store nothing."),
     fmt: str = FORMAT_OPTION,
@@ -63,8 +66,12 @@ def register(
     identical to the current revision (exit 0), or denied (exit 1; only the denial is
     recorded, in the audit log). A changed manifest becomes a new revision.
     """
+    from nhictl.core.inputfile import check_one_stdin
     from nhictl.core.runtime import Runtime
 
+    check_one_stdin(
+        {"MANIFEST": manifest, "--identity-token": identity_token, "--trust-bundle": trust_bundle}
+    )
     runtime = Runtime()
     document = _load_valid_manifest(runtime, manifest)
     token = read_secret(identity_token, "identity token")

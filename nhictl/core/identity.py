@@ -41,6 +41,7 @@ from nhictl.core._jose import (
     verify_signature,
 )
 from nhictl.core.errors import InputError
+from nhictl.core.inputfile import read_input
 
 IdentityKind = Literal["spiffe", "oidc"]
 
@@ -100,12 +101,9 @@ class TrustBundle:
 
 def _read_trust_file(path: Path) -> Any:
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_TRUST_FILE_BYTES + 1)
-    except OSError as exc:
-        raise TrustSourceError(f"cannot read trust file {path}: {exc.strerror}") from None
-    if len(raw) > MAX_TRUST_FILE_BYTES:
-        raise TrustSourceError(f"trust file {path} is larger than {MAX_TRUST_FILE_BYTES} bytes")
+        raw = read_input(path, max_bytes=MAX_TRUST_FILE_BYTES, what="trust file")
+    except InputError as exc:
+        raise TrustSourceError(f"cannot read trust file {exc.message}") from None
     try:
         return strict_json_loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:

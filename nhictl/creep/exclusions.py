@@ -136,20 +136,16 @@ def parse_exclusions(doc: Any, source: str) -> list[Exclusion]:
 def load_exclusions(path: Path) -> list[Exclusion]:
     """Read an exclusions file with the strict loader (duplicate keys, alias bombs and deep
     nesting refused, as for manifests); JSON is YAML too."""
+    from nhictl.core.inputfile import display_name, read_input
     from nhictl.core.safeyaml import Limits, load_yaml, read_text
 
     limits = Limits(max_bytes=_MAX_BYTES)
-    try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise InputError(f"{path}: exclusions file over {_MAX_BYTES} bytes")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    docs = load_yaml(str(path), read_text(str(path), limits), limits)
+    name = display_name(path)
+    data = read_input(path, max_bytes=_MAX_BYTES, what="exclusions file")
+    docs = load_yaml(name, read_text(name, limits, data=data), limits)
     if len(docs) > 1:
-        raise InputError(f"{path}: expected one YAML document, found {len(docs)}")
-    return parse_exclusions(docs[0].data if docs else None, str(path))
+        raise InputError(f"{name}: expected one YAML document, found {len(docs)}")
+    return parse_exclusions(docs[0].data if docs else None, name)
 
 
 def apply_exclusions(

@@ -82,11 +82,16 @@ def _compiled_validator(
     changed schema never meets a stale validator. The cache holds derived code only, in the
     user's own cache folder (0700), like Python's __pycache__.
     """
+    import copy
+
     import fastjsonschema
 
+    material = json.dumps(schema, sort_keys=True) + fastjsonschema.VERSION
+    # fastjsonschema rewrites "$ref"s in the dict it is given: hand it a copy, so the shared
+    # cached schema (and so `nhictl schema show`, and this cache key) never changes.
+    schema = copy.deepcopy(schema)
     if cache_dir is None:
         return fastjsonschema.compile(schema)
-    material = json.dumps(schema, sort_keys=True) + fastjsonschema.VERSION
     key = hashlib.sha256(material.encode()).hexdigest()[:24]
     path = cache_dir / "validators" / f"{name.replace('.', '_')}_{key}.py"
     if not path.is_file():

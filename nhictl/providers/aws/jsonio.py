@@ -8,26 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from nhictl.core.errors import InputError
+from nhictl.core.inputfile import display_name, read_input
 
 MAX_INPUT_BYTES = 1 << 30  # 1 GiB: far above a 20,000-role export (~45 MB), below "eats the box"
 
 
 def read_json_documents(path: Path) -> list[Any]:
-    """Parse a file holding one JSON document or several concatenated ones (CLI pages)."""
+    """Parse a file (``-``: stdin) holding one JSON document or several concatenated ones
+    (CLI pages)."""
+    name = display_name(path)
+    data = read_input(path, max_bytes=MAX_INPUT_BYTES, what="JSON file")
     try:
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise InputError(f"{path}: {size} bytes is over the {MAX_INPUT_BYTES}-byte input cap")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a JSON file") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_json_documents(text, str(path))
+        raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    return parse_json_documents(text, name)
 
 
 def parse_json_documents(text: str, source: str) -> list[Any]:

@@ -16,6 +16,7 @@ from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING
 
 from nhictl.core.errors import InputError
+from nhictl.core.inputfile import display_name, is_stdin, read_input
 from nhictl.creep.model import Declaration
 from nhictl.providers.aws.manifests import ROLE_ARN_PATH, ParsedManifest, declarations
 
@@ -43,15 +44,18 @@ def parse_manifests(items: list[InputPath]) -> list[ParsedManifest]:
     for item in items:
         if item.problem:
             raise InputError(f"{item.path}: {item.problem}")
-        if item.path == "-":
-            raise InputError("--manifests does not read stdin; name files or directories")
-        text = read_text(item.path, limits)
+        if is_stdin(item.path):
+            name = display_name(item.path)
+            text = read_text(name, limits, data=read_input(item.path, max_bytes=limits.max_bytes))
+        else:
+            name = item.path
+            text = read_text(item.path, limits)
         as_json = item.path.lower().endswith(".json")
-        for doc in load_text(item.path, text, limits, as_json=as_json):
+        for doc in load_text(name, text, limits, as_json=as_json):
             if not isinstance(doc.data, dict):
                 continue
             pos = doc.locate(_ROLE_ARN)
-            parsed.append(ParsedManifest(doc.data, item.path, {ROLE_ARN_PATH: pos}))
+            parsed.append(ParsedManifest(doc.data, name, {ROLE_ARN_PATH: pos}))
     return parsed
 
 
@@ -84,7 +88,7 @@ class ManifestJobs:
         from nhictl.core.manifest.inputs import expand_inputs
 
         items = list(expand_inputs(paths))
-        if len(items) < _PARALLEL_MANIFESTS:
+        if len(items) < _PARALLEL_MANIFESTS or any(is_stdin(i.path) for i in items):
             return None
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor

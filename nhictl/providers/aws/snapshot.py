@@ -16,6 +16,7 @@ from typing import Any
 
 from nhictl.core.errors import InputError
 from nhictl.creep.model import Attachment, Policy, PolicyVersion, Principal, Snapshot, Statement
+from nhictl.core.inputfile import display_name
 from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents
 from nhictl.providers.aws.policy import account_of, digest_of, parse_statements, parse_trust
 
@@ -34,7 +35,7 @@ _BUILTIN = {
 def load_snapshot_file(path: Path) -> tuple[Snapshot, dict[str, Any] | None]:
     """Load a snapshot file. Returns the snapshot and, for a bundle, the bundle object."""
     docs = read_json_documents(path)
-    source = str(path)
+    source = display_name(path)
     if len(docs) == 1 and isinstance(docs[0], dict) and docs[0].get("format") == BUNDLE_FORMAT:
         return bundle_snapshot(docs[0], source), docs[0]
     pages: list[tuple[Any, str]] = []

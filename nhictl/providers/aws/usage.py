@@ -15,6 +15,7 @@ from typing import Any
 
 from nhictl.core.errors import InputError
 from nhictl.creep.model import Credential, Usage
+from nhictl.core.inputfile import display_name
 from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents, timestamp
 
 
@@ -29,7 +30,7 @@ def load_last_accessed(path: Path) -> dict[str, Usage]:
     out: dict[str, Usage] = {}
     for f in files:
         for doc in read_json_documents(f):
-            out.update(usage_from_mapping(doc, str(f)))
+            out.update(usage_from_mapping(doc, display_name(f)))
     return out
 
 
@@ -100,7 +101,7 @@ def load_access_keys(path: Path, user_arns: dict[str, str]) -> list[Credential]:
     """Read access-key metadata; ``user_arns`` maps user name -> ARN from the snapshot."""
     creds: list[Credential] = []
     for doc in read_json_documents(path):
-        creds.extend(credentials_from_doc(doc, str(path), user_arns))
+        creds.extend(credentials_from_doc(doc, display_name(path), user_arns))
     return creds
 
 
