@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from nhictl.core.errors import InputError
-from nhictl.creep.model import Credential, Usage
 from nhictl.core.inputfile import display_name
+from nhictl.creep.model import Credential, Usage
 from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents, timestamp
 
 
