@@ -299,6 +299,8 @@ class _Run:
             pf += hygiene.unregistered(ctx, p)
         for c in creds.get(pid, ()):
             pf += hygiene.stale_key(ctx, c)
+        for rule in ctx.knowledge.extra_rules:
+            pf += rule(ctx, eff)
         if options.remediate:
             rem = least_privilege(
                 cat,

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nhictl.creep.catalog import ActionCatalog
+
+if TYPE_CHECKING:
+    from nhictl.creep.context import Context
+    from nhictl.creep.effective import Effective
+    from nhictl.creep.model import Finding
+
+# A provider's own rule: judges one principal's effective grant on the common model only.
+PrincipalRule = Callable[["Context", "Effective"], "list[Finding]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +44,6 @@ class ProviderKnowledge:
     iam_admin: tuple[str, ...]
     # Principal ids / account ids of the provider itself, trusted implicitly (none for AWS).
     policy_size_limit: int = 6144
+    # Rules only this provider has (e.g. GCP's default compute service account with Editor);
+    # they run after the shared rules, for every non-human principal.
+    extra_rules: tuple[PrincipalRule, ...] = ()
