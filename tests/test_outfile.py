@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nhictl.core.outfile import OutputError, is_direct, open_output, write_file
+from nhictl.core.outfile import OutputError, is_direct, open_output, prepare_output, write_file
 from tests.conftest import EXAMPLE, CliRunner
 from tests.creep.test_cli_creep import BASE as AUDIT
 from tests.outfile_support import (
@@ -80,6 +80,17 @@ def test_replace_false_refuses_an_existing_file(tmp_path: Path) -> None:
     assert str(caught.value) == f"cannot write {path}: the file already exists"
     assert caught.value.hint and "--force" in caught.value.hint
     assert path.read_text() == "older live token\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_that_appears_after_the_check_is_not_clobbered(tmp_path: Path) -> None:
+    path = tmp_path / "token.jwt"
+    target = prepare_output(path, mode=0o600, replace=False)
+    path.write_text("someone else's token\n")  # between the check and the rename
+    target.write("ours\n")
+    with pytest.raises(OutputError, match="the file already exists"):
+        target.commit()
+    assert path.read_text() == "someone else's token\n"
     assert leftovers(tmp_path) == []
 
 

@@ -76,11 +76,14 @@ class OutputTarget:
     Create it with :func:`prepare_output`; every I/O failure surfaces as :class:`OutputError`.
     """
 
-    def __init__(self, path: Path, sink: _Sink, temp: Path | None, sync: bool) -> None:
+    def __init__(
+        self, path: Path, sink: _Sink, temp: Path | None, sync: bool, replace: bool = True
+    ) -> None:
         self.path = path
         self.temp = temp  # None: written directly (device, FIFO, /dev/stdout, ...)
         self._sink = sink
         self._sync = sync
+        self._replace = replace
         self._done = False
         self._buffer = io.BufferedWriter(sink, _BUFFER)
         self.handle: IO[str] = io.TextIOWrapper(self._buffer, encoding="utf-8", newline="\n")
@@ -114,7 +117,10 @@ class OutputTarget:
                 os.fsync(self._sink.fileno())
             self.handle.close()
             if self.temp is not None:
-                os.replace(self.temp, self.path)
+                self._move_into_place(self.temp)
+        except FileExistsError:
+            self.discard()
+            raise _exists(self.path) from None
         except OSError as exc:
             self.discard()
             raise _fail(self.path, _reason(exc)) from None
@@ -123,6 +129,22 @@ class OutputTarget:
             # The file is in place and complete; a folder that cannot be synced does not undo it.
             with contextlib.suppress(OSError):
                 _fsync_dir(_folder(self.path))
+
+    def _move_into_place(self, temp: Path) -> None:
+        if self._replace:
+            os.replace(temp, self.path)
+            return
+        # No clobbering, atomically: a file that appeared since the check is not replaced.
+        try:
+            os.link(temp, self.path, follow_symlinks=False)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            os.replace(temp, self.path)  # no hard links here: the earlier check has to do
+            return
+        os.unlink(temp)
 
     def discard(self) -> None:
         """Give up: close the file and remove the temp file (the target is left as it was)."""
@@ -147,6 +169,14 @@ class OutputTarget:
 
 def _folder(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
+
+
+def _exists(path: Path) -> OutputError:
+    return _fail(
+        path,
+        "the file already exists",
+        hint="it may hold a live token: use another name, or --force to replace it",
+    )
 
 
 def _check_parent(path: Path) -> None:
@@ -195,11 +225,7 @@ def check_output(path: Path, *, replace: bool = True) -> os.stat_result | None:
         return st
     _check_parent(path)
     if st is not None and not replace:
-        raise _fail(
-            path,
-            "the file already exists",
-            hint="it may hold a live token: use another name, or --force to replace it",
-        )
+        raise _exists(path)
     folder = _folder(path)
     if not os.access(folder, os.W_OK | os.X_OK):
         reason = "read-only file system" if _read_only(folder) else "permission denied"
@@ -231,7 +257,7 @@ def prepare_output(
         return _open_direct(path, sync)
     if mode is None and st is not None:
         mode = stat.S_IMODE(st.st_mode)
-    return _open_temp(path, mode, sync)
+    return _open_temp(path, mode, sync, replace)
 
 
 def _open_direct(path: Path, sync: bool) -> OutputTarget:
@@ -245,7 +271,7 @@ def _open_direct(path: Path, sync: bool) -> OutputTarget:
     return OutputTarget(path, _Sink(fd, "w", closefd=True), None, sync)
 
 
-def _open_temp(path: Path, mode: int | None, sync: bool) -> OutputTarget:
+def _open_temp(path: Path, mode: int | None, sync: bool, replace: bool) -> OutputTarget:
     folder = _folder(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     flags |= getattr(os, "O_CLOEXEC", 0)
@@ -265,7 +291,7 @@ def _open_temp(path: Path, mode: int | None, sync: bool) -> OutputTarget:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise _fail(path, _reason(exc)) from None
-        return OutputTarget(path, _Sink(fd, "w", closefd=True), temp, sync)
+        return OutputTarget(path, _Sink(fd, "w", closefd=True), temp, sync, replace)
     raise _fail(path, os.strerror(errno.EEXIST))
 
 
