@@ -51,7 +51,7 @@ step "... and the chain is intact" nhictl log verify
 TOKEN_FILE="$NHICTL_HOME/INV-42.jwt"
 step "Issue a 5-minute credential for one task (token to a new 0600 file, never to the store)" \
   nhictl issue invoice-reconciler --task INV-42 --intent reconcile-invoices \
-  --scope invoices:read --ttl 5m --out "$TOKEN_FILE"
+  --scope invoices:read --ttl 5m -o "$TOKEN_FILE"
 step "Verify it (tokens are read from stdin, so they stay out of ps and shell history)" \
   nhictl verify - --format json < "$TOKEN_FILE"
 step "Authorize an action inside its scope" \

@@ -14,6 +14,7 @@ from nhictl.cli.output import emit, message
 
 if TYPE_CHECKING:
     from nhictl.core.credentials import CredentialService, IssuedCredential
+    from nhictl.core.outfile import OutputTarget
 
 task_app = typer.Typer(help="Task lifecycle: finishing or failing a task revokes its credentials.")
 credentials_app = typer.Typer(help="Inspect just-in-time credentials (never the tokens).")
@@ -32,10 +33,30 @@ def _read_token(token: str) -> str:
     return read_secret(token, "token")
 
 
-def _deliver(issued: IssuedCredential, fmt: str, out: Path | None) -> None:
-    """Token (or the JSON/YAML document) to stdout, or to a new 0600 file with ``--out``."""
-    from nhictl.core.errors import InputError
-    from nhictl.core.keys import write_private_file
+def _token_target(out: Path | None, force: bool) -> OutputTarget | None:
+    """Check and open ``--output`` before anything is minted: a directory, a missing or
+    unwritable folder, or an existing file without ``--force`` is refused here."""
+    if out is None or str(out) == "-":
+        return None
+    from nhictl.core.outfile import prepare_output
+
+    return prepare_output(out, mode=0o600, replace=force, sync=True)
+
+
+def _deliver(
+    service: CredentialService,
+    issued: IssuedCredential,
+    fmt: str,
+    target: OutputTarget | None,
+    replaced: str | None = None,
+) -> None:
+    """Token (or the JSON/YAML document) to stdout, or to the prepared 0600 ``--output`` file.
+
+    If it cannot be delivered, nobody holds the token: the credential is revoked (audited)
+    before the error is raised, and no temp file is left behind.
+    """
+    import sys
+
     from nhictl.render.formats import to_json, to_yaml
 
     if fmt == DataFormat.json:
@@ -45,19 +66,76 @@ def _deliver(issued: IssuedCredential, fmt: str, out: Path | None) -> None:
     else:
         text = issued.token + "\n"
     rec = issued.record
-    if out is not None and str(out) != "-":
-        try:
-            write_private_file(out, text.encode("utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
-        where = f"; token written to {out} (mode 0600)"
-    else:
-        emit(text)
-        where = ""
+    try:
+        if target is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            target.write(text)
+            target.commit()
+    except BaseException as exc:
+        if target is not None:
+            target.discard()
+        _undeliverable(service, issued, target, exc, replaced)
+        raise
+    where = ""
+    if target is not None:
+        where = f"; token written to {target.path}" + ("" if target.direct else " (mode 0600)")
     message(
         f"issued {rec.jti} to {rec.agent} for task {rec.task} "
         f"[{' '.join(rec.scopes)}], expires {rec.expires_at}{where}"
     )
+
+
+def _undeliverable(
+    service: CredentialService,
+    issued: IssuedCredential,
+    target: OutputTarget | None,
+    exc: BaseException,
+    replaced: str | None,
+) -> None:
+    """Revoke a credential whose token could not be written; raise the one-line error."""
+    from nhictl.core.errors import InputError
+    from nhictl.core.outfile import OutputError
+
+    where = "stdout" if target is None else str(target.path)
+    if isinstance(exc, OutputError):
+        cause = exc.reason
+    elif isinstance(exc, OSError):
+        cause = exc.strerror or type(exc).__name__
+    else:
+        cause = "interrupted"
+    jti = issued.jti
+    # The reason is fixed text plus the OS's words: never the path, which the user typed.
+    reason = f"token not delivered: the write failed ({cause})"
+    try:
+        service.revoke(jti=jti, reason=reason)
+    except Exception as again:  # whatever went wrong, say plainly that it is still live
+        raise InputError(
+            f"cannot write {where}: {cause}; credential {jti} is still live and could not be "
+            f"revoked ({again})",
+            hint=f"revoke it: nhictl revoke --jti {jti} --reason 'token not delivered'",
+        ) from None
+    if not isinstance(exc, Exception):
+        return  # Ctrl-C: it is revoked; let the interrupt through
+    note = f"; {replaced} was already revoked by the rebind" if replaced else ""
+    raise InputError(
+        f"cannot write {where}: {cause}; credential {jti} was revoked, as no one holds its "
+        f"token{note}"
+    ) from None
+
+
+OUTPUT_TOKEN_OPTION: Any = typer.Option(
+    None,
+    "--output",
+    "-o",
+    "--out",
+    help="Write the token to this file (created 0600) instead of stdout.",
+    show_default=False,
+)
+FORCE_OPTION: Any = typer.Option(
+    False, "--force", help="Replace an existing --output file (the token in it is lost)."
+)
 
 
 def _ttl(ttl: str | None) -> int | None:
@@ -97,12 +175,15 @@ def issue(
     consent: str = typer.Option(
         None, "--consent", help="Consent reference for delegation (when the manifest asks)."
     ),
-    out: Path = typer.Option(None, "--out", help="Write the token to this new 0600 file."),
+    out: Path = OUTPUT_TOKEN_OPTION,
+    force: bool = FORCE_OPTION,
     fmt: str = FORMAT_OPTION,
 ) -> None:
     """Issue a just-in-time credential for one task, decided by policy at request time.
 
-    The token goes to stdout (or --out FILE, created 0600); the store keeps only its hash.
+    The token goes to stdout, or to -o FILE (created 0600; an existing file is refused unless
+    --force). The file is checked before anything is issued; if writing it still fails, the
+    credential is revoked at once. The store keeps only the token's hash.
     Exit 0 issued, 1 denied (with the reasons and deciding policy ids), 2 bad input.
 
     \b
@@ -112,20 +193,27 @@ def issue(
       nhictl issue support-summarizer --task T-7 --intent summarize-ticket --env dev \\
           --on-behalf-of user:ann@example.com --consent CONSENT-991 --format json
     """
-    issued = _service().issue(
-        agent,
-        task=task,
-        intent=intent,
-        scopes=scope or None,
-        ttl_seconds=_ttl(ttl),
-        audience=audience,
-        data_sensitivity=data_sensitivity,
-        environment=env,
-        tools=tool or None,
-        on_behalf_of=on_behalf_of,
-        consent=consent,
-    )
-    _deliver(issued, fmt, out)
+    target = _token_target(out, force)
+    try:
+        service = _service()
+        issued = service.issue(
+            agent,
+            task=task,
+            intent=intent,
+            scopes=scope or None,
+            ttl_seconds=_ttl(ttl),
+            audience=audience,
+            data_sensitivity=data_sensitivity,
+            environment=env,
+            tools=tool or None,
+            on_behalf_of=on_behalf_of,
+            consent=consent,
+        )
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
+    _deliver(service, issued, fmt, target)
 
 
 def rebind(
@@ -133,15 +221,24 @@ def rebind(
     task: str = typer.Option(..., "--task", help="The new task id."),
     intent: str = typer.Option(None, "--intent", help="New intent. [default: unchanged]"),
     scope: list[str] = typer.Option(None, "--scope", help="New scopes (repeatable)."),
-    out: Path = typer.Option(None, "--out", help="Write the new token to this new 0600 file."),
+    out: Path = OUTPUT_TOKEN_OPTION,
+    force: bool = FORCE_OPTION,
     fmt: str = FORMAT_OPTION,
 ) -> None:
     """Revoke a credential and issue its successor for a changed task, in one transaction.
 
     The successor goes through the same policy decision as `issue`. On a deny nothing changes.
+    -o FILE is checked before anything changes, as for `issue`.
     """
-    issued = _service().rebind(jti, task=task, intent=intent, scopes=scope or None)
-    _deliver(issued, fmt, out)
+    target = _token_target(out, force)
+    try:
+        service = _service()
+        issued = service.rebind(jti, task=task, intent=intent, scopes=scope or None)
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
+    _deliver(service, issued, fmt, target, replaced=jti)
     message(f"revoked {jti} (rebound)")
 
 
@@ -301,9 +398,16 @@ def credentials_list(
 
 @status_list_app.command("publish")
 def status_list_publish(
-    out: Path = typer.Option(None, "--out", help="Write the status list JWT here (else stdout)."),
+    out: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        "--out",
+        help="Write the status list JWT to this file (replaced atomically) instead of stdout.",
+        show_default=False,
+    ),
     lifetime: str = typer.Option(
-        "15m", "--lifetime", help="How long the published list verifies (keep it short)."
+        "15m", "--ttl", "--lifetime", help="How long the published list verifies (keep it short)."
     ),
 ) -> None:
     """Write the signed token status list (statuslist+jwt) for offline verifiers.
@@ -319,7 +423,7 @@ def status_list_publish(
     token = service.status_list_token(lifetime=timedelta(seconds=parse_duration(lifetime)))
     with output_stream(out) as stream:
         emit(token + "\n", stream)
-    if out is not None:
+    if out is not None and str(out) != "-":
         message(f"status list {service.status_list_uri} written to {out}")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from nhictl.cli.common import DataFormat, format_option
-from nhictl.cli.output import STATE, console, emit, message, output_stream
+from nhictl.cli.output import STATE, check_output, console, emit, message, output_stream
 from nhictl.core.batchgc import cyclic_gc_paused
 from nhictl.core.errors import InputError
 
@@ -123,6 +123,8 @@ def audit_creep(
     from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
     from nhictl.render import creep as render
 
+    check_output(output)  # before the analysis (or a live collection), not after
+
     if live and snapshot is not None:
         raise InputError("use either --live or --snapshot, not both")
     check_one_stdin(
@@ -187,7 +189,9 @@ collect_app = typer.Typer(help="Collect cloud IAM snapshots for audit-creep.", n
 
 @collect_app.command("aws")
 def collect_aws_cmd(
-    out: Path = typer.Option(..., "--out", "-o", help="Bundle file to write (JSON)."),
+    out: Path = typer.Option(
+        ..., "--output", "-o", "--out", help="Bundle file to write (JSON), or - for stdout."
+    ),
     profile: str | None = typer.Option(
         None, "--profile", help="AWS profile (default chain if unset)."
     ),
@@ -214,6 +218,7 @@ def collect_aws_cmd(
 
     from nhictl.providers.aws.collect import CollectOptions, collect_aws
 
+    check_output(out)  # before minutes of API calls, not after
     opts = CollectOptions(
         profile=profile,
         role_arn=role_arn,

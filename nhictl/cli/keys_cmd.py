@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, format_option, print_table, show
-from nhictl.cli.output import message
+from nhictl.cli.common import FORMAT_OPTION, DataFormat, format_option, print_table, show
+from nhictl.cli.output import emit, message, output_stream
 
 app = typer.Typer(
     help="List, rotate and publish the registry's signing keys.", no_args_is_help=True
@@ -43,10 +45,27 @@ def rotate(
 @app.command("jwks")
 def jwks(
     fmt: str = format_option(default="json", help="json (the JWKS document), yaml or table."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write to this file (replaced atomically) instead of stdout.",
+        show_default=False,
+    ),
 ) -> None:
     """Print the public JWKS that verifiers use (public keys only)."""
     from nhictl.core.runtime import Runtime
+    from nhictl.render.formats import to_json, to_yaml
+    from nhictl.render.table import build_table
 
     document = Runtime().keys.public_jwks()
     rows = [[k.get("kid"), k.get("kty"), k.get("crv"), k.get("alg")] for k in document["keys"]]
-    show(document, fmt, lambda: print_table(["kid", "kty", "crv", "alg"], rows))
+    if output is None or str(output) == "-":
+        show(document, fmt, lambda: print_table(["kid", "kty", "crv", "alg"], rows))
+        return
+    with output_stream(output) as out:
+        if fmt == DataFormat.table:
+            emit(build_table(["kid", "kty", "crv", "alg"], rows), out)
+        else:
+            emit(to_yaml(document) if fmt == DataFormat.yaml else to_json(document), out)
+    message(f"JWKS written to {output}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,17 +123,22 @@ def error(text: str, hint: str | None = None) -> None:
 
 @contextlib.contextmanager
 def output_stream(path: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a file written atomically: a failed run leaves no partial file behind."""
+    """stdout (no path, or ``-``), or ``path`` written by ``nhictl.core.outfile``: a regular
+    file is replaced atomically (a failed run leaves no partial file), a device or FIFO is
+    written in place; a directory or missing folder is a one-line input error."""
     if path is None or str(path) == "-":
         yield sys.stdout
         return
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from nhictl.core.outfile import open_output
+
+    with open_output(path) as handle:
+        yield handle
+
+
+def check_output(path: Path | None) -> None:
+    """Fail now, before slow work, if ``path`` cannot be written (a directory, no folder)."""
+    if path is None or str(path) == "-":
+        return
+    from nhictl.core.outfile import check_output as check
+
+    check(path)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from nhictl.cli.common import FORMAT_OPTION, format_option, print_table, show
-from nhictl.cli.output import emit
+from nhictl.cli.output import emit, output_stream
 
 app = typer.Typer(
     help="List and print the JSON Schemas nhictl validates against.", no_args_is_help=True
@@ -25,12 +27,18 @@ def list_schemas(fmt: str = FORMAT_OPTION) -> None:
 def show_schema(
     name: str = typer.Argument(..., help="Schema name from `nhictl schema list`."),
     fmt: str = format_option(default="json", help="Output format (table prints the JSON too)."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write to this file (replaced atomically) instead of stdout.",
+        show_default=False,
+    ),
 ) -> None:
     """Print a schema as JSON (or YAML), e.g. to save it for your editor's language server."""
     from nhictl.core.schemas import load_schema, schema_text
     from nhictl.render.formats import to_yaml
 
-    if fmt == "yaml":
-        emit(to_yaml(load_schema(name)))
-    else:
-        emit(schema_text(name))
+    text = to_yaml(load_schema(name)) if fmt == "yaml" else schema_text(name)
+    with output_stream(output) as out:
+        emit(text, out)

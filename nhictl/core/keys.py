@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from nhictl.core._jose import b64url_encode, strict_json_loads
 from nhictl.core.errors import InputError, NotInitializedError
+from nhictl.core.outfile import write_file
 
 KeyAlg = Literal["EdDSA", "ES256"]
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
@@ -91,42 +92,14 @@ def jwk_thumbprint(jwk: dict[str, Any]) -> str:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Create ``path`` 0600 atomically: O_EXCL temp file, fsync, rename, fsync the folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # the umask can only remove bits, but be explicit
-        os.write(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    """Create or replace ``path`` 0600 atomically: O_EXCL temp file, fsync, rename, fsync the
+    folder (see ``nhictl.core.outfile``). Raises ``OutputError`` naming the path."""
+    write_file(path, data, mode=0o600, replace=True, sync=True)
 
 
 def write_public_file(path: Path, data: bytes) -> None:
     """Replace ``path`` atomically (0644); used for metadata and bundles, never for secrets."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_file(path, data, mode=0o644, replace=True, sync=True)
 
 
 def read_private_file(path: Path) -> bytes:
