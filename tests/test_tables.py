@@ -43,15 +43,26 @@ def test_key_columns_are_whole_and_the_rest_wraps_at_word_boundaries() -> None:
     assert [line[column:].split()[0] for line in lines[1:3]] == ["invoices:read", "reports:write"]
 
 
+def footer_of(lines: list[str]) -> str:
+    """The footer under the table (it wraps like the rest), as one line."""
+    start = max(i for i, line in enumerate(lines) if line.startswith("("))
+    return " ".join(lines[start:])
+
+
 def test_low_value_columns_are_dropped_in_order_with_a_footer() -> None:
     lines = lines_of(64, drop=["intent", "scopes", "expires"])
     assert lines[0].split() == ["jti", "task", "status", "expires"]
     assert lines[1].split() == [JTI, TASK, "revoked", "2026-12-01"]
-    assert lines[-1] == "(2 columns hidden to fit 64 columns: intent, scopes; --wide shows them)"
-    narrower = lines_of(60, drop=["intent", "scopes", "expires"])
+    assert lines[-1] == "(hidden to fit 64 columns: intent, scopes; --wide shows them)"
+    narrower = lines_of(40, drop=["intent", "scopes", "expires"])
+    # Nothing more to drop: the key columns overflow the width, whole; the footer wraps to it.
     assert narrower[0].split() == ["jti", "task", "status"]
-    assert narrower[-1].startswith("(3 columns hidden to fit 60 columns: intent, scopes, expires;")
-    assert lines_of(48, drop=["scopes"])[-1].endswith("scopes; --wide shows it)")
+    assert narrower[1].split() == [JTI, TASK, "revoked"]
+    assert max(len(line) for line in narrower[3:]) <= 40
+    assert footer_of(narrower) == (
+        "(hidden to fit 40 columns: intent, scopes, expires; --wide shows them)"
+    )
+    assert footer_of(lines_of(48, drop=["scopes"])).endswith("scopes; --wide shows it)")
 
 
 def test_no_width_shows_every_column_on_one_line() -> None:
@@ -185,7 +196,7 @@ def test_piped_output_follows_the_terminal_on_stderr(tmp_path: Path) -> None:
     out, _ = run(*STDOUT_CMD, stderr_tty=60)
     lines = out.decode().splitlines()
     assert max(len(line) for line in lines) <= 60
-    assert lines[-1] == "(1 column hidden to fit 60 columns: id; --wide shows it)"
+    assert lines[-1] == "(hidden to fit 60 columns: id; --wide shows it)"
     # COLUMNS wins over the terminal's size
     out, _ = run(*STDOUT_CMD, env={"COLUMNS": "120"}, stderr_tty=60)
     assert b"hidden" not in out and b"https://nhictl.dev/schemas/" in out

@@ -154,10 +154,9 @@ def plan(
 
 def hidden_footer(hidden: Sequence[str], width: int | None) -> str:
     """The line under a table that had to hide columns."""
-    many = len(hidden) > 1
     return (
-        f"({len(hidden)} column{'s' if many else ''} hidden to fit {width} columns: "
-        f"{', '.join(hidden)}; --wide shows {'them' if many else 'it'})"
+        f"(hidden to fit {width} columns: {', '.join(hidden)}; "
+        f"--wide shows {'them' if len(hidden) > 1 else 'it'})"
     )
 
 
@@ -203,7 +202,7 @@ def build_table(
 
     def emit_row(row: Sequence[str], style: str | None) -> None:
         wrapped = [
-            [row[i]] if key[i] else _wrap(row[i], w)
+            (row[i].splitlines() or [""]) if key[i] else _wrap(row[i], w)
             for i, w in zip(layout.shown, layout.widths, strict=True)
         ]
         for depth in range(max((len(c) for c in wrapped), default=1)):
@@ -217,6 +216,8 @@ def build_table(
     for row in cells:
         emit_row(row, None)
     if layout.hidden:
-        out.append(hidden_footer(layout.hidden, width) + "\n", style="dim")
+        footer = hidden_footer(layout.hidden, width)
+        for line in [footer] if width is None else _wrap(footer, max(width, FOLD_FLOOR)):
+            out.append(line + "\n", style="dim")
     out.rstrip()
     return out

@@ -57,11 +57,11 @@ def row_with(lines: list[str], *values: object) -> str:
     return found[0]
 
 
-FOOTER = re.compile(r"\(\d+ columns? hidden to fit \d+ columns: (.*); --wide shows (?:them|it)\)")
+FOOTER = re.compile(r"\(hidden to fit \d+ columns: (.*); --wide shows (?:them|it)\)")
 
 
 def hidden(lines: list[str]) -> list[str]:
-    """The columns the footer says were hidden (the footer is the table's last line)."""
+    """The columns the footer under the table says were hidden."""
     match = FOOTER.fullmatch(lines[-1])
     return match.group(1).split(", ") if match else []
 
