@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -59,10 +59,23 @@ def show(data: Any, fmt: str, table: Callable[[], None]) -> None:
         table()
 
 
-def print_table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+def print_table(
+    columns: list[str],
+    rows: list[list[Any]],
+    title: str | None = None,
+    *,
+    drop: Sequence[str] = (),
+    keys: Sequence[str] = (),
+) -> None:
+    """A table on stdout, fitted to the terminal (docs/cli.md, "Tables and colour"): key columns
+    (ids, names, statuses; ``keys`` adds to the default ones) are whole; ``drop`` lists the
+    columns to hide first when the terminal is too narrow; ``--wide`` shows every column."""
+    from nhictl.cli.output import STATE
     from nhictl.render.table import build_table
 
-    console().print(build_table(columns, rows, title=title))
+    out = console()
+    width = None if STATE.wide else out.width
+    out.print(build_table(columns, rows, title=title, width=width, drop=drop, keys=keys))
 
 
 def _looks_like_jwt(text: str) -> bool:

@@ -40,6 +40,6 @@ def show_config(fmt: str = FORMAT_OPTION) -> None:
         console().print(
             f"config file: {data['config_file']}\ndata dir:    {data['data_dir']}", markup=False
         )
-        print_table(["setting", "value", "source", "env"], rows)
+        print_table(["setting", "value", "source", "env"], rows, drop=["env", "source"])
 
     show(data, fmt, table)

@@ -378,6 +378,8 @@ def credentials_list(
     data = [r.to_dict() for r in records]
 
     def table() -> None:
+        from nhictl.render.table import short_time
+
         rows = [
             (
                 d["jti"],
@@ -386,12 +388,12 @@ def credentials_list(
                 d["intent"],
                 " ".join(d["scopes"]),
                 d["status"],
-                d["expires_at"],
+                short_time(d["expires_at"]),
             )
             for d in data
         ]
         cols = ["JTI", "AGENT", "TASK", "INTENT", "SCOPES", "STATUS", "EXPIRES"]
-        print_table(cols, [list(row) for row in rows])
+        print_table(cols, [list(row) for row in rows], drop=["INTENT", "SCOPES", "EXPIRES"])
 
     show(data, fmt, table)
 

@@ -11,7 +11,15 @@ from typing import Any
 import typer
 
 from nhictl.cli.common import DataFormat, format_option
-from nhictl.cli.output import STATE, check_output, console, emit, message, output_stream
+from nhictl.cli.output import (
+    STATE,
+    check_output,
+    console,
+    emit,
+    message,
+    output_stream,
+    terminal_width,
+)
 from nhictl.core.batchgc import cyclic_gc_paused
 from nhictl.core.errors import InputError
 
@@ -176,11 +184,12 @@ def audit_creep(
             elif fmt == "markdown":
                 emit(render.render_markdown(report), out)
             elif out is sys.stdout:
-                render.render_table(report, console("stdout"))
+                render.render_table(report, console("stdout"), wide=STATE.wide)
             else:
                 from rich.console import Console
 
-                render.render_table(report, Console(file=out, no_color=True, width=160))
+                plain = Console(file=out, color_system=None, width=terminal_width())
+                render.render_table(report, plain, wide=STATE.wide)
     raise typer.Exit(1 if over_threshold(report, fail_on.value if fail_on else None) else 0)
 
 

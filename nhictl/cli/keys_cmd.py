@@ -20,6 +20,7 @@ def list_keys(fmt: str = FORMAT_OPTION) -> None:
     import datetime as dt
 
     from nhictl.core.runtime import Runtime
+    from nhictl.render.table import short_time
 
     keys = Runtime().keys
     now = dt.datetime.now(dt.UTC)
@@ -27,8 +28,12 @@ def list_keys(fmt: str = FORMAT_OPTION) -> None:
     data = [
         {**info.to_json(), "status": info.status(now, keys.max_token_lifetime)} for info in infos
     ]
-    rows = [[d["kid"], d["alg"], d["status"], d["created_at"], d["retired_at"]] for d in data]
-    show(data, fmt, lambda: print_table(["kid", "alg", "status", "created", "retired"], rows))
+    rows = [
+        [d["kid"], d["alg"], d["status"], short_time(d["created_at"]), short_time(d["retired_at"])]
+        for d in data
+    ]
+    columns = ["kid", "alg", "status", "created", "retired"]
+    show(data, fmt, lambda: print_table(columns, rows, drop=["alg", "retired", "created"]))
 
 
 @app.command("rotate")
@@ -61,7 +66,7 @@ def jwks(
     document = Runtime().keys.public_jwks()
     rows = [[k.get("kid"), k.get("kty"), k.get("crv"), k.get("alg")] for k in document["keys"]]
     if output is None or str(output) == "-":
-        show(document, fmt, lambda: print_table(["kid", "kty", "crv", "alg"], rows))
+        show(document, fmt, lambda: print_table(["kid", "kty", "crv", "alg"], rows, drop=["crv"]))
         return
     with output_stream(output) as out:
         if fmt == DataFormat.table:

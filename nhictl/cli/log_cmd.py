@@ -24,14 +24,16 @@ def list_events(
     """Show audit events, oldest first."""
     from nhictl.core import auditlog
     from nhictl.core.runtime import Runtime
+    from nhictl.render.table import short_time
 
     with Runtime().store.read() as tx:
         events = auditlog.list_events(tx, subject=subject, action=action, limit=limit)
-    rows = [[e.seq, e.at, e.actor, e.action, e.subject, e.outcome] for e in events]
+    rows = [[e.seq, short_time(e.at), e.actor, e.action, e.subject, e.outcome] for e in events]
+    columns = ["seq", "at", "actor", "action", "subject", "outcome"]
     show(
         [e.to_dict() for e in events],
         fmt,
-        lambda: print_table(["seq", "at", "actor", "action", "subject", "outcome"], rows),
+        lambda: print_table(columns, rows, drop=["actor", "at", "outcome"]),
     )
 
 

@@ -62,33 +62,84 @@ def _color_mode() -> str:
 
 
 def color_enabled(stream: str = "stdout") -> bool:
-    """Would output on ``stream`` be coloured? Decided without importing rich."""
+    """Would output on ``stream`` be coloured? Decided without importing rich.
+
+    ``NO_COLOR`` (any non-empty value) and ``--color never`` win over everything, ``--color
+    always`` included; ``always`` colours even when piped; ``auto`` colours a terminal (or when
+    ``FORCE_COLOR`` is set) unless ``TERM=dumb``.
+    """
     mode = _color_mode()
     if mode == "never" or os.environ.get("NO_COLOR"):
         return False
     if mode == "always":
         return True
-    handle = sys.stdout if stream == "stdout" else sys.stderr
-    return handle.isatty() and os.environ.get("TERM") != "dumb"
+    if os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return _isatty(sys.stdout if stream == "stdout" else sys.stderr)
+
+
+# Width when no terminal is involved at all (cron, CI): wide, so programs get whole rows.
+NO_TERMINAL_WIDTH = 250
+
+
+def _isatty(handle: Any) -> bool:
+    try:
+        return bool(handle.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _tty_columns(handle: Any) -> int | None:
+    try:
+        if handle.isatty():
+            return os.get_terminal_size(handle.fileno()).columns or None
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def terminal_width() -> int:
+    """The width tables are laid out for: ``COLUMNS`` if set; else the terminal's, found on
+    stdout, stderr or ``/dev/tty`` (so ``nhictl ... | less`` follows the terminal); only with
+    no terminal at all, ``NO_TERMINAL_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for handle in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        if handle is not None and (found := _tty_columns(handle)):
+            return found
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return NO_TERMINAL_WIDTH
+    try:
+        return os.get_terminal_size(fd).columns or NO_TERMINAL_WIDTH
+    except OSError:
+        return NO_TERMINAL_WIDTH
+    finally:
+        os.close(fd)
 
 
 def console(stream: str = "stdout") -> Console:
-    """The rich console for ``stdout`` or ``stderr``."""
+    """The rich console for ``stdout`` or ``stderr``.
+
+    Without colour it has no colour system at all, so it writes no escape codes (rich's
+    ``no_color`` alone still writes bold, dim and italic).
+    """
     if stream not in _consoles:
         from rich.console import Console
 
-        mode = _color_mode()
-        no_color = mode == "never" or bool(os.environ.get("NO_COLOR"))
+        coloured = color_enabled(stream)
         _consoles[stream] = Console(
             file=sys.stdout if stream == "stdout" else sys.stderr,
-            force_terminal=True if mode == "always" and not no_color else None,
-            no_color=no_color,
+            force_terminal=coloured,
+            color_system="auto" if coloured else None,
+            width=terminal_width(),
             highlight=False,
             soft_wrap=True,
         )
-        if not _consoles[stream].is_terminal and "COLUMNS" not in os.environ:
-            # Piped output is read by programs and wide pagers: never fold table cells at 80.
-            _consoles[stream].width = 250
     return _consoles[stream]
 
 

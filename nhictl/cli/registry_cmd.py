@@ -149,7 +149,8 @@ def list_agents(fmt: str = FORMAT_OPTION) -> None:
 
     records = [r.to_dict() for r in Runtime().registry.agents()]
     columns = ["name", "status", "revision", "owner", "sponsor", "review_expires"]
-    show(records, fmt, lambda: print_table(columns, [[r[c] for c in columns] for r in records]))
+    rows = [[r[c] for c in columns] for r in records]
+    show(records, fmt, lambda: print_table(columns, rows, drop=["revision", "sponsor", "owner"]))
 
 
 @agents_app.command("show")

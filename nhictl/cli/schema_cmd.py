@@ -20,7 +20,8 @@ def list_schemas(fmt: str = FORMAT_OPTION) -> None:
     from nhictl.core.schemas import load_schema, schema_names
 
     data = [{"name": name, "id": load_schema(name).get("$id")} for name in schema_names()]
-    show(data, fmt, lambda: print_table(["name", "id"], [[d["name"], d["id"]] for d in data]))
+    rows = [[d["name"], d["id"]] for d in data]
+    show(data, fmt, lambda: print_table(["name", "id"], rows, drop=["id"]))
 
 
 @app.command("show")

@@ -19,6 +19,7 @@ from nhictl.render.jsonfmt import compact_pieces, dumps_indent2
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 SCHEMA_VERSION = "nhictl.audit-creep/v1"
 # Lines per chunk of ``iter_json``: one write per few hundred kB instead of one per line.
@@ -262,54 +263,119 @@ def _fp(f: Finding) -> str:
     return ""
 
 
-def _short(arn: str) -> str:
-    """``role/agents/x`` instead of the full ARN: the account is in the summary line."""
+def _short(arn: str, *, with_account: bool = False) -> str:
+    """``role/agents/x`` instead of the full ARN when the account is in the summary line;
+    ``111122223333:role/agents/x`` when the report spans several accounts."""
     parts = arn.split(":", 5)
-    return parts[5] if len(parts) == 6 else arn
+    if len(parts) != 6:
+        return arn
+    return f"{parts[4]}:{parts[5]}" if with_account and parts[4] else parts[5]
 
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+# Below this many columns the detail under a finding is still wrapped to this width.
+_MIN_DETAIL = 30
 
 
-def render_table(report: Report, console: Console) -> None:
-    """Human view: summary line, principals by creep index, findings by severity."""
-    from rich.table import Table
+def render_table(report: Report, console: Console, *, wide: bool = False) -> None:
+    """Human view, fitted to ``console.width`` (``wide``: never wrapped): the summary, the
+    principals by creep index (docs/cli.md table rules), then one line per finding (severity,
+    rule id, principal, each whole) with its detail wrapped and indented below it."""
+    from rich.text import Text
 
+    from nhictl.render.table import build_table
+
+    width = None if wide else console.width
     s = report.summary
-    console.print(
-        f"[bold]audit-creep[/bold] {report.provider}: {s['principals']} principals, "
-        f"{s['findings']} findings ({s['suppressed']} suppressed), creep index "
-        f"[bold]{s['creep_index']}[/bold] ({s['bucket']})"
-    )
-    pt = Table(title="Principals (with findings or a non-zero index)")
-    for col in ("principal", "kind", "index", "granted", "used", "declared"):
-        pt.add_column(col, overflow="fold", no_wrap=col in ("kind", "index"))
+    accounts = sorted(s.get("accounts", {}))
+    several = len(accounts) > 1
+    head = Text()
+    head.append("audit-creep", style="bold")
+    head.append(f" {report.provider}: {s['principals']} principals")
+    if accounts:
+        head.append(f" in {'accounts' if several else 'account'} {', '.join(accounts)}")
+    head.append(", creep index ")
+    head.append(str(s["creep_index"]), style="bold")
+    head.append(f" ({s['bucket']})\nfindings: {s['findings']} active, {s['suppressed']} suppressed")
+    console.print(head, soft_wrap=wide)
     with_findings = {f.principal for f in report.findings}
+    rows = []
     for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
         if p.creep_index == 0 and p.id not in with_findings:
             continue
         used = str(p.used.get("actions")) if p.used.get("known") else "?"
-        pt.add_row(
-            _short(p.id),
-            p.kind,
-            f"{p.creep_index} {p.bucket}",
-            str(p.granted["actions"]),
-            used,
-            p.declared["manifest"] if p.declared else "-",
+        declared = p.declared["manifest"] if p.declared else None
+        rows.append(
+            [
+                _short(p.id, with_account=several),
+                p.kind,
+                f"{p.creep_index} {p.bucket}",
+                p.granted["actions"],
+                used,
+                declared,
+            ]
         )
-    console.print(pt)
-    ft = Table(title="Findings", show_lines=True)
-    ft.add_column("severity", no_wrap=True)
-    ft.add_column("rule", no_wrap=True)
-    ft.add_column("principal", overflow="fold")
-    ft.add_column("finding", overflow="fold", ratio=1)
-    for f in sorted(
-        report.findings, key=lambda f: (f.suppressed is not None, -SEVERITY_RANK[f.severity])
+    console.print()
+    console.print(
+        build_table(
+            ["principal", "kind", "index", "granted", "used", "declared"],
+            rows,
+            title="Principals (with findings or a non-zero index)",
+            width=width,
+            drop=["kind", "declared", "used", "granted"],
+            keys=["index"],
+        ),
+        soft_wrap=True,
+    )
+    active = [f for f in report.findings if f.suppressed is None]
+    suppressed = [f for f in report.findings if f.suppressed is not None]
+    for title, group in (
+        (f"Findings: {len(active)} active", active),
+        (f"Suppressed: {len(suppressed)} (by --exclusions)", suppressed),
     ):
-        sev = f"[{_STYLE[f.severity]}]{f.severity}[/]" + (
-            "\n[dim]suppressed[/]" if f.suppressed else ""
-        )
-        ft.add_row(sev, f.rule_id, _short(f.principal), f.message)
-    console.print(ft)
+        if not group:
+            continue
+        console.print()
+        console.print(Text(title, style="bold"), soft_wrap=True)
+        group = sorted(group, key=lambda f: -SEVERITY_RANK[f.severity])
+        console.print(_finding_lines(group, report.findings, width, several), soft_wrap=True)
     for w in s.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print(Text.assemble(("warning:", "yellow"), f" {w}"), soft_wrap=wide)
+
+
+def _finding_lines(
+    findings: list[Finding], every: list[Finding], width: int | None, several: bool
+) -> Text:
+    """One line per finding (severity, rule id, principal; never cut), its detail below,
+    aligned the same way for every group (``every``: all the report's findings)."""
+    import textwrap
+
+    from rich.text import Text
+
+    sev_w = max(len(f.severity) for f in every)
+    rule_w = max(len(f.rule_id) for f in every)
+    indent = " " * (sev_w + 2)
+    detail_w = None if width is None else max(width - len(indent), _MIN_DETAIL)
+    out = Text()
+    for f in findings:
+        principal = _short(f.principal, with_account=several)
+        dim = "dim" if f.suppressed is not None else None
+        out.append(f.severity.ljust(sev_w), style=dim or _STYLE[f.severity])
+        line = f"  {f.rule_id.ljust(rule_w)}  {principal}"
+        if width is not None and sev_w + len(line) > width:
+            # Too narrow for one line: the principal goes on its own line, still whole.
+            line = f"  {f.rule_id}\n{indent}{principal}"
+        out.append(line + "\n")
+        details = [f.message]
+        if f.suppressed is not None:
+            details.append(f"suppressed: {f.suppressed}")
+        for detail in details:
+            parts = (
+                [detail]
+                if detail_w is None
+                else textwrap.wrap(detail, detail_w, break_on_hyphens=False) or [""]
+            )
+            for part in parts:
+                out.append(f"{indent}{part}\n", style=dim)
+    out.rstrip()
+    return out

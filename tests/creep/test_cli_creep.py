@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import CliRunner
 
@@ -92,3 +95,40 @@ def test_bad_input_exits_2(cli: CliRunner, tmp_path: Path) -> None:
 def test_collect_help_lists_aws(cli: CliRunner) -> None:
     result = cli("collect", "--help")
     assert result.code == 0 and "aws" in result.stdout
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_table_fits_the_terminal_one_line_per_finding(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    data = json.loads(cli(*BASE, "--format", "json").stdout)
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = cli(*BASE, "--color", "always")  # drawn as for a terminal
+    assert result.code == 0, result.stderr
+    assert "\x1b[" in result.stdout
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
+    assert [line for line in lines if len(line) > width] == []
+    summary = data["summary"]
+    assert lines[1] == f"findings: {summary['findings']} active, {summary['suppressed']} suppressed"
+    # Every finding: one line with severity, rule id and principal (each whole), then its
+    # detail indented below it, then the next finding.
+    findings = lines.index(f"Findings: {summary['findings']} active")
+    suppressed = lines.index(f"Suppressed: {summary['suppressed']} (by --exclusions)")
+    heads = [
+        i for i in range(findings + 1, len(lines)) if re.match(r"^[a-z]+ +\S+ +\S+$", lines[i])
+    ]
+    assert len(heads) == len(data["findings"]) == summary["findings"] + summary["suppressed"]
+    expected = sorted(data["findings"], key=lambda f: "suppressed" in f)  # active ones first
+    for f, i in zip(expected, heads, strict=True):
+        name = f["principal"].split(":", 5)[5]  # role/agents/x: the account is in the header
+        assert lines[i].split() == [f["severity"], f["rule_id"], name], lines[i]
+        detail = []
+        for line in lines[i + 1 :]:
+            if not line.startswith("    "):
+                break
+            detail.append(line.strip())
+        assert " ".join(detail).startswith(f["message"][:40])
+        assert ("suppressed" in f) == (i > suppressed)
+    principals = lines.index("Principals (with findings or a non-zero index)")
+    assert lines[principals + 1].split()[0] == "principal"
+    assert re.search(r"(^|\s)role/agents/support-triage(\s)", lines[principals + 4])

@@ -69,6 +69,20 @@ def test_markdown_and_table(sample) -> None:  # type: ignore[no-untyped-def]
     render_table(sample, Console(file=buf, width=200, color_system=None))
     out = buf.getvalue()
     assert "support-triage" in out and "suppressed" in out
+    active = sum(f.suppressed is None for f in sample.findings)
+    assert f"findings: {active} active, {len(sample.findings) - active} suppressed" in out
+
+
+def test_table_follows_the_console_width_and_wide_never_wraps(sample) -> None:  # type: ignore[no-untyped-def]
+    for width in (60, 80):
+        buf = io.StringIO()
+        render_table(sample, Console(file=buf, width=width, color_system=None))
+        lines = buf.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= width
+    buf = io.StringIO()
+    render_table(sample, Console(file=buf, width=60, color_system=None), wide=True)
+    lines = [line.strip() for line in buf.getvalue().splitlines()]
+    assert all(f.message in lines for f in sample.findings)  # each detail on one line
 
 
 # -- exclusions ----------------------------------------------------------------------------
