@@ -457,3 +457,12 @@ def test_status_list_token_is_not_an_access_token(key: SigningKey, jwks: dict[st
 def test_check_status_passes_for_valid(key: SigningKey, jwks: dict[str, Any]) -> None:
     claims = verify_access_token(mint(key).token, jwks, issuer=ISS, audience=AUD, now=NOW)
     check_status(claims, publish(key, {6: 1, 8: 1}), jwks, now=NOW)
+
+
+def test_a_new_jti_never_reads_as_an_option() -> None:
+    from nhictl.core.tokens import new_jti
+
+    jtis = {new_jti() for _ in range(5000)}  # ~78 would start with "-" without the guard
+    assert len(jtis) == 5000
+    assert not any(j.startswith("-") for j in jtis)
+    assert all(len(j) == 22 for j in jtis)

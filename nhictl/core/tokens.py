@@ -82,6 +82,15 @@ def load_jwks(jwks: Mapping[str, Any] | KeySet, *, source: str = "nhictl JWKS") 
 # --------------------------------------------------------------------------- minting
 
 
+def new_jti() -> str:
+    """128 random bits, base64url. Never led by ``-``: one in 64 would be, and a jti is typed
+    after a command (``nhictl rebind JTI``) where a leading dash reads as an option."""
+    while True:
+        jti = secrets.token_urlsafe(16)
+        if not jti.startswith("-"):
+            return jti
+
+
 def mint_access_token(
     signing_key: SigningKey,
     *,
@@ -116,7 +125,7 @@ def mint_access_token(
     if status_index is not None and status_index < 0:
         raise InputError("status_index must be >= 0")
     iat = int(to_epoch(now))
-    jti = jti or secrets.token_urlsafe(16)
+    jti = jti or new_jti()
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": on_behalf_of if on_behalf_of is not None else subject,
