@@ -260,11 +260,15 @@ def test_rejected_policy_shapes(tmp_path: Path, text: str, message: str) -> None
 
 
 def test_unreadable_inputs(tmp_path: Path) -> None:
+    """A missing path or a file that cannot be read is an input error (exit 2), not a
+    problem in a policy (exit 1): there is nothing to judge."""
     (tmp_path / "bin.cedar").write_bytes(b"\xff\xfe permit")
-    problems = validate_policy_files([tmp_path, tmp_path / "missing"])
-    messages = sorted(p.message for p in problems)
-    assert messages[0].startswith("cannot read policy file")
-    assert messages[1] == "policy directory does not exist"
+    with pytest.raises(InputError, match=r"bin\.cedar: cannot read policy file: not UTF-8"):
+        validate_policy_files([tmp_path])
+    with pytest.raises(InputError, match=r"missing: no such file or directory"):
+        validate_policy_files([tmp_path / "missing"])
+    with pytest.raises(ConfigError, match=r"invalid policy: .*missing: no such file or directory"):
+        PolicyEngine.load([tmp_path / "missing"], ttl_ceiling_seconds=3600)
     empty = tmp_path / "empty"
     empty.mkdir()
     assert validate_policy_files([empty])[0].message == "no *.cedar policy files found"

@@ -227,7 +227,7 @@ def test_expired_agent_reregisters_with_a_new_date(home: Home) -> None:
 
 
 def test_unknown_agent(home: Home) -> None:
-    with pytest.raises(RegistryError, match="no agent named 'ghost'"):
+    with pytest.raises(InputError, match=r"no agent named 'ghost' is registered$"):
         home.runtime.registry.get("ghost")
     with pytest.raises(RegistryError, match="no revision 7"):
         home.register(load_manifest(SUMMARIZER))

@@ -157,7 +157,8 @@ def test_disable_enable_and_log(
     assert json.loads(cli("agents", "list", "-f", "json").stdout)[0]["status"] == "disabled"
     assert cli("agents", "enable", "support-summarizer").code == 0
     assert cli("agents", "enable", "support-summarizer").code == 1
-    assert cli("agents", "show", "ghost").code == 1
+    ghost = cli("agents", "show", "ghost")  # an unknown name is an input error
+    assert ghost.code == 2 and "no agent named 'ghost'" in ghost.stderr
     export = tmp_path / "audit.jsonl"
     assert cli("log", "export", "-o", str(export)).code == 0
     lines = [json.loads(line) for line in export.read_text().splitlines()]

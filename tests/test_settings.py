@@ -90,3 +90,35 @@ def test_mapping_settings_from_file_and_env(
     monkeypatch.setenv("NHICTL_TRUST_DOMAINS", "broken")
     with pytest.raises(ConfigError, match="NHICTL_TRUST_DOMAINS: 'broken' is not key=value"):
         load_settings()
+
+
+def test_values_keep_the_text_the_user_wrote(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (isolated_env / "config.toml").write_text('max_file_size = "2MiB"\npolicy_dir = ["/a", "/b"]\n')
+    monkeypatch.setenv("NHICTL_CLOCK_LEEWAY", " 90s ")
+    settings = load_settings({"ttl_ceiling": 5400})
+    assert settings.texts["ttl_ceiling"] == "1h30m"  # a flag arrives parsed: shown compactly
+    assert (settings.texts["max_file_size"], settings.max_file_size) == ("2MiB", 2 * 1024**2)
+    assert settings.texts["clock_leeway"] == "90s"
+    assert settings.texts["issuer"] == "urn:nhictl:registry"
+    assert settings.values["policy_dir"] == ["/a", "/b"]
+    assert settings.config_file == settings.config_path == isolated_env / "config.toml"
+    assert load_settings({"max_file_size": 3 * 1024}).texts["max_file_size"] == "3KiB"
+    assert load_settings({"max_file_size": 1000}).texts["max_file_size"] == "1000"
+
+
+def test_config_file_is_none_when_there_is_none(isolated_env: Path) -> None:
+    settings = load_settings()
+    assert settings.config_file is None
+    assert settings.config_path == isolated_env / "config.toml"
+
+
+def test_nhictl_config_naming_a_missing_file_is_an_error(
+    isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NHICTL_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"NHICTL_CONFIG names .*nope\.toml, which does not"):
+        load_settings()
+    monkeypatch.setenv("NHICTL_CONFIG", "")  # empty means unset
+    assert load_settings().config_path == isolated_env / "config.toml"

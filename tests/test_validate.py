@@ -338,6 +338,7 @@ def test_json_output_shape(cli: CliRunner, write: Write, example_text: str) -> N
         "unreadable": 0,
         "errors": 1,
         "warnings": 0,
+        "skipped": 0,
     }
 
 

@@ -6,6 +6,7 @@ or above --fail-on); 2 usage or input error; 3 an internal error (a bug: please 
 
 from __future__ import annotations
 
+import io
 import sys
 import traceback
 
@@ -108,6 +109,25 @@ def command() -> click.Command:
     return _command
 
 
+def _scrub(text: str) -> str:
+    """The last net before stderr: token- and key-shaped text becomes ``[redacted]``."""
+    from nhictl.core.redact import redact
+
+    return redact(text)
+
+
+def _traceback() -> None:
+    """The traceback behind -vv, scrubbed like every other error text."""
+    sys.stderr.write(_scrub(traceback.format_exc()))
+
+
+def _click_error(exc: click.ClickException) -> None:
+    """click's usage error (usage line, hint, message), scrubbed: click echoes bad values."""
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    sys.stderr.write(_scrub(buffer.getvalue()))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) the exit code."""
     reset_consoles()  # streams may differ between in-process calls (tests)
@@ -120,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         error("aborted")
         code = 130
     except click.ClickException as exc:
-        exc.show()
+        _click_error(exc)
         code = 2
     except NhictlError as exc:
-        error(exc.message, exc.hint)
+        error(_scrub(exc.message), _scrub(exc.hint) if exc.hint else None)
         if STATE.verbosity >= 2:
-            traceback.print_exc()
+            _traceback()
         code = exc.exit_code
     except KeyboardInterrupt:
         error("interrupted")
@@ -134,11 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         code = 0
     except Exception as exc:  # a bug: say so plainly, keep the traceback behind -vv
         error(
-            f"internal error: {type(exc).__name__}: {exc}",
+            _scrub(f"internal error: {type(exc).__name__}: {exc}"),
             "this is a bug in nhictl; rerun with -vv for the traceback and report it",
         )
         if STATE.verbosity >= 2:
-            traceback.print_exc()
+            _traceback()
         code = EXIT_INTERNAL
     return code
 

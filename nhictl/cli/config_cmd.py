@@ -17,16 +17,24 @@ app = typer.Typer(
 
 @app.command("show")
 def show_config(fmt: str = FORMAT_OPTION) -> None:
-    """Show every setting, its value, and its source (flag, env, file or default)."""
+    """Show every setting as written (1h, 1MiB), where it came from, and the config file read.
+
+    JSON/YAML: `value` is the text as written, `parsed` what nhictl uses (seconds, bytes,
+    lists); `config_file` is null when no config file exists (`config_path` says where nhictl
+    looks for one: NHICTL_CONFIG, else the XDG config folder or NHICTL_HOME).
+    """
     from nhictl.core.settings import SPECS, load_settings
 
     settings = load_settings()
+    read = settings.config_file
     data: dict[str, Any] = {
-        "config_file": str(settings.paths.config_file),
+        "config_file": str(read) if read else None,
+        "config_path": str(settings.config_path or settings.paths.config_file),
         "data_dir": str(settings.paths.data_dir),
         "settings": {
             name: {
-                "value": settings.values[name],
+                "value": settings.texts[name],
+                "parsed": settings.values[name],
                 "source": settings.sources[name],
                 "env": SPECS[name].env,
                 "help": SPECS[name].help,
@@ -37,9 +45,8 @@ def show_config(fmt: str = FORMAT_OPTION) -> None:
 
     def table() -> None:
         rows = [[n, v["value"], v["source"], v["env"]] for n, v in data["settings"].items()]
-        console().print(
-            f"config file: {data['config_file']}\ndata dir:    {data['data_dir']}", markup=False
-        )
+        where = read if read else f"none (no config file; nhictl looks for {data['config_path']})"
+        console().print(f"config file: {where}\ndata dir:    {data['data_dir']}", markup=False)
         print_table(["setting", "value", "source", "env"], rows, drop=["env", "source"])
 
     show(data, fmt, table)

@@ -324,11 +324,32 @@ def authorize(
 # --------------------------------------------------------------------------- revoke / tasks
 
 
+_WHAT = {"jti": "credential", "agent": "agent", "task": "task"}
+
+ALLOW_NONE_HELP = (
+    "Exit 0 even when nothing is revoked because the jti, agent or task is unknown "
+    "(for idempotent scripts)."
+)
+
+
 def _revoked(result: Any, fmt: str) -> None:
+    """The revoked jtis, one a line, under a summary line (-q keeps only the jtis)."""
+    from nhictl.cli.output import STATE
+
     def lines() -> None:
-        emit(f"revoked {result.revoked} credential(s) by {result.selector} {result.value}\n")
+        what = f"{_WHAT[result.selector]} {result.value}"
+        if result.revoked:
+            summary = f"revoked {result.revoked} credential(s) by {result.selector} {result.value}"
+        elif not result.known:
+            summary = f"{what} is not known; nothing revoked"
+        elif result.selector == "jti" and result.state not in (None, "active"):
+            summary = f"{what} is already {result.state}; nothing revoked"
+        else:
+            summary = f"{what} has no live credentials; nothing revoked"
+        if STATE.verbosity >= 0:
+            emit(summary + "\n")
         for jti in result.jtis:
-            emit(f"  {jti}\n")
+            emit(f"  {jti}\n" if STATE.verbosity >= 0 else f"{jti}\n")
 
     show(result.to_json(), fmt, lines)
 
@@ -338,29 +359,39 @@ def revoke(
     agent: str = typer.Option(None, "--agent", help="Revoke every live credential of the agent."),
     task: str = typer.Option(None, "--task", help="Revoke every live credential of the task."),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
+    allow_none: bool = typer.Option(False, "--allow-none", help=ALLOW_NONE_HELP),
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Revoke credentials now (by --jti, --agent or --task). Idempotent; prints the count."""
-    _revoked(_service().revoke(jti=jti, agent=agent, task=task, reason=reason), fmt)
+    """Revoke credentials now (by --jti, --agent or --task) and list the jtis revoked.
+
+    An unknown jti, agent or task is an error (exit 2, with the closest known ones); one with
+    nothing live left says so and exits 0. -q prints only the revoked jtis.
+    """
+    result = _service().revoke(
+        jti=jti, agent=agent, task=task, reason=reason, allow_none=allow_none
+    )
+    _revoked(result, fmt)
 
 
 @task_app.command("complete")
 def task_complete(
     task: str = typer.Argument(..., help="Task id.", show_default=False),
+    allow_none: bool = typer.Option(False, "--allow-none", help=ALLOW_NONE_HELP),
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """The task finished: revoke its credentials."""
-    _revoked(_service().complete_task(task), fmt)
+    """The task finished: revoke its credentials (an unknown task id is an error, exit 2)."""
+    _revoked(_service().complete_task(task, allow_none=allow_none), fmt)
 
 
 @task_app.command("fail")
 def task_fail(
     task: str = typer.Argument(..., help="Task id.", show_default=False),
     reason: str = typer.Option(..., "--reason", help="What went wrong."),
+    allow_none: bool = typer.Option(False, "--allow-none", help=ALLOW_NONE_HELP),
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """The task failed: revoke its credentials."""
-    _revoked(_service().fail_task(task, reason), fmt)
+    """The task failed: revoke its credentials (an unknown task id is an error, exit 2)."""
+    _revoked(_service().fail_task(task, reason, allow_none=allow_none), fmt)
 
 
 # --------------------------------------------------------------------------- list / status list

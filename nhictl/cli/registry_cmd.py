@@ -20,7 +20,11 @@ agents_app = typer.Typer(
 
 def init(
     key_alg: str = typer.Option(
-        "EdDSA", "--key-alg", help="Signing key algorithm for new keys: EdDSA or ES256."
+        None,
+        "--key-alg",
+        help="Signing key algorithm if a key is created: EdDSA or ES256. An existing key is "
+        "kept (`nhictl keys rotate --alg` changes it). [default: EdDSA]",
+        show_default=False,
     ),
 ) -> None:
     """Create the store, the signing key and the policy folder (safe to run again).
@@ -30,13 +34,18 @@ def init(
     from nhictl.core.errors import InputError
     from nhictl.core.runtime import Runtime
 
-    if key_alg not in ("EdDSA", "ES256"):
+    if key_alg not in (None, "EdDSA", "ES256"):
         raise InputError(f"--key-alg must be EdDSA or ES256, not {key_alg!r}")
-    report = Runtime().init(key_alg=key_alg)
+    report = Runtime().init(key_alg=key_alg or "EdDSA")
     state = "created" if report.store_created else "already there"
     message(f"store:    {report.store} ({state})")
     state = "created" if report.key_created else "already there"
     message(f"key:      {report.key.kid} {report.key.alg} ({state})")
+    if key_alg and not report.key_created and report.key.alg != key_alg:
+        message(
+            f"kept the existing {report.key.alg} signing key: --key-alg {key_alg} only applies "
+            f"when init creates a key; to switch, run `nhictl keys rotate --alg {key_alg}`"
+        )
     copied = f"copied {', '.join(report.policies_copied)}" if report.policies_copied else "kept"
     message(f"policies: {report.policy_dir} ({copied})")
 

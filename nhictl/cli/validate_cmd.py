@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from nhictl.cli.common import FormatChoice
-from nhictl.cli.output import STATE, color_enabled, emit, output_stream
+from nhictl.cli.output import STATE, color_enabled, emit, message, output_stream
 
 
 def validate(
@@ -79,11 +79,14 @@ def validate(
         strict=strict,
         verbose=STATE.verbosity > 0,
         color=output is None and color_enabled(),
+        quiet=STATE.verbosity < 0,
     )
     summary = Summary()
     with output_stream(output) as out:
         emit(renderer.begin(), out)
-        for result in validator.validate_paths(paths, stdin=sys.stdin.buffer):
+        for result in validator.validate_paths(paths, stdin=sys.stdin.buffer, strict=strict):
+            if result.skipped:
+                message(result.issues[0].message)
             summary.add(result, strict=strict)
             emit(renderer.result(result), out)
         emit(renderer.end(summary), out)

@@ -46,6 +46,7 @@ from nhictl.core.policy.model import (
     issue_context,
     sensitivity_rank,
 )
+from nhictl.core.redact import looks_like_secret, reject_secret
 from nhictl.core.registry import (
     ACTIVE,
     DISABLE_HOOKS,
@@ -54,6 +55,8 @@ from nhictl.core.registry import (
     AgentRecord,
     _get_agent,
     _get_revision,
+    agent_names,
+    check_agent_name,
 )
 from nhictl.core.store.base import Row, Store, Tx
 from nhictl.core.tokens import (
@@ -100,9 +103,18 @@ _TASK_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=#-]{0,199}", re.ASCII)
 _SUBJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}", re.ASCII)
 _REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=#-]{0,255}", re.ASCII)
 _SCOPE_RE = re.compile(r"[!#-\[\]-~]{1,256}", re.ASCII)  # RFC 6749 scope-token characters
-_JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.")
 _MAX_REASON = 500
 _AUDIT_JTI_LIMIT = 100
+#: How many recent jtis / task ids a did-you-mean compares against (the store may hold many).
+_SUGGEST_POOL = 5000
+_SELECTORS = ("jti", "agent", "task")
+_EXPECTED = {
+    "jti": "pass the credential's jti (`nhictl credentials list` shows them; "
+    "`nhictl verify - -f json < FILE` shows a token's jti)",
+    "agent": "pass the agent's name (`nhictl agents list` shows them)",
+    "task": "pass the task id (`nhictl credentials list` shows them)",
+}
+_WHAT = {"jti": "jti", "agent": "agent name", "task": "task id"}
 
 _COLUMNS = (
     "jti, agent, agent_revision, subject, task, intent, scopes_json, audience, "
@@ -364,12 +376,19 @@ class AuthorizeResult:
 
 @dataclass(frozen=True)
 class RevokeResult:
-    """What a revoke did: how many live credentials it revoked, and which."""
+    """What a revoke did: how many live credentials it revoked, and which.
+
+    ``known`` is False only under ``allow_none`` for a jti, agent or task the store has never
+    seen (without ``allow_none`` that is an ``InputError``). ``state`` is, for a jti that was
+    not live, what it is instead (``revoked`` or ``expired``).
+    """
 
     selector: str
     value: str
     revoked: int
     jtis: list[str]
+    known: bool = True
+    state: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -377,6 +396,7 @@ class RevokeResult:
             "value": self.value,
             "revoked": self.revoked,
             "jtis": self.jtis,
+            "known": self.known,
         }
 
 
@@ -405,6 +425,7 @@ class _Denial:
     reason: str
     reasons: list[str]
     policy_ids: list[str]
+    hint: str | None = None
 
 
 class _Refused(Exception):
@@ -429,7 +450,8 @@ def _ts(moment: dt.datetime | None = None) -> str:
 
 
 def _check_text(value: str, pattern: re.Pattern[str], what: str) -> str:
-    if not pattern.fullmatch(value) or _JWT_SHAPE.search(value):
+    reject_secret(value, what, expected=f"pass the {what} itself")
+    if not pattern.fullmatch(value):
         shown = value[:40]
         raise InputError(
             f"invalid {what} {shown!r}: it must start with a letter or digit, be short, and "
@@ -442,9 +464,17 @@ def _check_reason(reason: str) -> str:
     text = " ".join(str(reason).split())
     if not text:
         raise InputError("--reason must say why")
-    if _JWT_SHAPE.search(text):
-        raise InputError("--reason must not contain a token")
+    if looks_like_secret(text):
+        raise InputError("--reason must not contain a token or key (it is not shown)")
     return text[:_MAX_REASON]
+
+
+def _check_selector(selector: str, value: str) -> str:
+    """A jti, agent name or task id to look up: never a pasted token (refused unshown)."""
+    if selector == "agent":
+        return check_agent_name(value)
+    reject_secret(value, _WHAT[selector], expected=_EXPECTED[selector])
+    return value
 
 
 def _intent_spec(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -611,7 +641,16 @@ class CredentialService:
         default, sensitivity = the intent's (else the manifest's) ceiling, environment = the
         manifest's only environment (required when it declares several), tools = the intent's.
         """
+        check_agent_name(agent)
         _check_text(task, _TASK_RE, "task id")
+        for value, what in (
+            (intent, "intent"),
+            (audience, "audience"),
+            (data_sensitivity, "data sensitivity"),
+            (environment, "environment"),
+        ):
+            if isinstance(value, str):
+                reject_secret(value, what, expected=f"pass the {what} itself")
         if on_behalf_of is not None:
             _check_text(on_behalf_of, _SUBJECT_RE, "on-behalf-of subject")
         if consent is not None:
@@ -652,10 +691,15 @@ class CredentialService:
         """Decide, and on allow mint and store; on deny append the denial event only."""
         record = _get_agent(tx, agent_name)
         if record is None:
+            from nhictl.core.suggest import did_you_mean
+
+            suggestion = did_you_mean(agent_name, agent_names(tx))
             denial = _Denial(
                 "agent-not-registered",
                 [f"no agent named {agent_name!r} is registered"],
                 ["builtin.agent-registered"],
+                hint=(f"{suggestion} " if suggestion else "")
+                + "(`nhictl agents list` shows every registered agent)",
             )
             return self._deny(tx, action, agent_name, ask, denial, now, replacing)
         status = record.effective_status(now.date())
@@ -1221,19 +1265,28 @@ class CredentialService:
         task: str | None = None,
         reason: str,
         action: str = "credential.revoke",
+        allow_none: bool = False,
     ) -> RevokeResult:
         """Revoke the live credentials selected by exactly one of ``jti``/``agent``/``task``.
 
-        Idempotent: revoking again revokes nothing and reports 0. Immediate for ``verify`` and
+        A jti, agent or task the store has never seen is an ``InputError`` with the closest
+        known values (a typo must not read as done), unless ``allow_none``. A known one with
+        nothing live revokes nothing and reports 0 (idempotent). Immediate for ``verify`` and
         ``authorize``; offline verifiers learn of it from the next published status list.
         """
         chosen = [(n, v) for n, v in (("jti", jti), ("agent", agent), ("task", task)) if v]
         if len(chosen) != 1:
             raise InputError("name exactly one of --jti, --agent or --task")
         selector, value = chosen[0]
+        _check_selector(selector, value)
         text = _check_reason(reason)
         now = self._clock()
         with self.store.write() as tx:
+            known, state = self._lookup(tx, selector, value)
+            if not known and not allow_none:
+                raise self._unknown(
+                    tx, selector, value, "nothing revoked", "--allow-none makes it a no-op"
+                )
             rows = tx.query(
                 f"SELECT jti, agent FROM credentials WHERE {selector} = ? AND status = ? "
                 "ORDER BY issued_at, jti",
@@ -1260,16 +1313,83 @@ class CredentialService:
                     actor=self.actor,
                     now=now,
                 )
-        return RevokeResult(selector, value, len(jtis), jtis)
+        return RevokeResult(selector, value, len(jtis), jtis, known=known, state=state)
 
-    def complete_task(self, task: str) -> RevokeResult:
+    def _lookup(self, tx: Tx, selector: str, value: str) -> tuple[bool, str | None]:
+        """Is ``value`` a jti, agent or task the store knows? For a jti, also its state."""
+        if selector == "agent":
+            known = tx.one("SELECT 1 FROM agents WHERE name = ?", (value,)) is not None
+            # An agent's name stays on its credentials even if the agent row were gone.
+            known = (
+                known
+                or tx.one("SELECT 1 FROM credentials WHERE agent = ? LIMIT 1", (value,)) is not None
+            )
+            return known, None
+        if selector == "task":
+            row = tx.one("SELECT 1 FROM credentials WHERE task = ? LIMIT 1", (value,))
+            return row is not None, None
+        row = tx.one("SELECT status, expires_at FROM credentials WHERE jti = ?", (value,))
+        if row is None:
+            return False, None
+        if row[0] != STATUS_ACTIVE:
+            return True, str(row[0])
+        return True, STATUS_EXPIRED if str(row[1]) <= _ts(self._clock()) else STATUS_ACTIVE
+
+    def _unknown(
+        self, tx: Tx, selector: str, value: str, outcome: str, hint: str | None = None
+    ) -> InputError:
+        """The error for a jti, agent or task the store has never seen, with a did-you-mean."""
+        from nhictl.core.suggest import did_you_mean
+
+        if selector == "agent":
+            names = agent_names(tx)
+            names += [r[0] for r in tx.query("SELECT DISTINCT agent FROM credentials")]
+            pool = names
+        else:
+            column = "jti" if selector == "jti" else "task"
+            # The most recent ones, plus any the value is a prefix of (a jti cut short).
+            pool = [
+                str(r[0])
+                for r in tx.query(
+                    f"SELECT {column} FROM credentials GROUP BY {column} "
+                    f"ORDER BY MAX(issued_at) DESC LIMIT {_SUGGEST_POOL}"
+                )
+            ]
+            if len(value) >= 4:
+                pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                pool += [
+                    str(r[0])
+                    for r in tx.query(
+                        f"SELECT DISTINCT {column} FROM credentials "
+                        f"WHERE {column} LIKE ? ESCAPE '\\' LIMIT 10",
+                        (pattern + "%",),
+                    )
+                ]
+        suggestion = did_you_mean(value, pool)
+        shown = value if len(value) <= 80 else value[:80] + "..."
+        where = {
+            "jti": f"no credential has jti {shown!r}",
+            "agent": f"no agent named {shown!r} is registered",
+            "task": f"no credential was ever issued for task {shown!r}",
+        }[selector]
+        return InputError(
+            f"{where}; {outcome}" + (f"; {suggestion}" if suggestion else ""),
+            hint=_EXPECTED[selector].replace("pass ", "check ", 1) + (f"; {hint}" if hint else ""),
+        )
+
+    def complete_task(self, task: str, *, allow_none: bool = False) -> RevokeResult:
         """The task is done: its credentials die."""
-        return self.revoke(task=task, reason="task completed", action="task.complete")
+        return self.revoke(
+            task=task, reason="task completed", action="task.complete", allow_none=allow_none
+        )
 
-    def fail_task(self, task: str, reason: str) -> RevokeResult:
+    def fail_task(self, task: str, reason: str, *, allow_none: bool = False) -> RevokeResult:
         """The task failed: its credentials die."""
         return self.revoke(
-            task=task, reason=f"task failed: {_check_reason(reason)}", action="task.fail"
+            task=task,
+            reason=f"task failed: {_check_reason(reason)}",
+            action="task.fail",
+            allow_none=allow_none,
         )
 
     def _mark_revoked(self, tx: Tx, jtis: Sequence[str], reason: str, now: dt.datetime) -> None:
@@ -1296,14 +1416,17 @@ class CredentialService:
         nothing changes (the old credential stays live) and the denial is audited. A revoked or
         expired credential cannot be rebound: that would undo its revocation.
         """
+        _check_selector("jti", jti)
         _check_text(task, _TASK_RE, "task id")
+        if intent is not None:
+            reject_secret(intent, "intent", expected="pass the intent itself")
         for scope in scopes or ():
             _check_text(scope, _SCOPE_RE, "scope")
         now = self._clock()
         with self.store.write() as tx:
             row = tx.one(f"SELECT {_COLUMNS} FROM credentials WHERE jti = ?", (jti,))
             if row is None:
-                raise CredentialError("unknown-jti", f"no credential with jti {jti[:64]!r}")
+                raise self._unknown(tx, "jti", jti, "nothing rebound")
             old = CredentialRecord.from_row(row)
             new_intent = intent or old.intent
             ask: dict[str, Any] = {
@@ -1435,6 +1558,7 @@ def _denied(agent: str, denial: _Denial, verb: str = "issue") -> IssueDenied:
         f"{verb} denied for agent {agent!r}: {'; '.join(denial.reasons)} [policy: {ids}]",
         policy_ids=denial.policy_ids,
         reasons=denial.reasons,
+        hint=denial.hint,
     )
 
 

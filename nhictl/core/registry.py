@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nhictl.core import auditlog
 from nhictl.core.diff import Change, diff
 from nhictl.core.errors import InputError, VerdictError
+from nhictl.core.redact import reject_secret
 from nhictl.core.store.base import Store, Tx
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ _REVISION_COLUMNS = (
 
 
 class RegistryError(VerdictError):
-    """A registry operation that is refused (unknown agent, wrong state, policy said no)."""
+    """A registry operation that is refused (wrong state, policy said no). An unknown agent
+    name is an ``InputError`` (exit 2) with a did-you-mean: see ``require_agent``."""
 
 
 @dataclass(frozen=True)
@@ -532,15 +534,49 @@ class Registry:
         return [_revision(row) for row in rows]
 
     def _require(self, tx: Tx, name: str) -> AgentRecord:
-        agent = _get_agent(tx, name)
-        if agent is None:
-            raise RegistryError(f"no agent named {name!r} is registered")
-        return agent
+        return require_agent(tx, name)
 
 
 #: Extra work done inside the ``disable`` transaction (credential revocation registers here);
 #: each returns details to merge into the audit event.
 DISABLE_HOOKS: list[Callable[[Tx, str, str, dt.datetime], dict[str, Any]]] = []
+
+
+def check_agent_name(name: str) -> str:
+    """``InputError`` (without echoing it) when a token or key was given as an agent name."""
+    reject_secret(
+        name,
+        "agent name",
+        expected="pass the agent's name (`nhictl agents list` shows them)",
+    )
+    return name
+
+
+def agent_names(tx: Tx) -> list[str]:
+    """Every registered agent's name, sorted."""
+    return [str(row[0]) for row in tx.query("SELECT name FROM agents ORDER BY name")]
+
+
+def unknown_agent(tx: Tx, name: str) -> InputError:
+    """The error for a name no agent has: exit 2, with the closest registered names."""
+    from nhictl.core.suggest import did_you_mean
+
+    check_agent_name(name)
+    suggestion = did_you_mean(name, agent_names(tx))
+    shown = name if len(name) <= 80 else name[:80] + "..."
+    return InputError(
+        f"no agent named {shown!r} is registered" + (f"; {suggestion}" if suggestion else ""),
+        hint="`nhictl agents list` shows every registered agent",
+    )
+
+
+def require_agent(tx: Tx, name: str) -> AgentRecord:
+    """The agent called ``name``, or ``InputError`` with a did-you-mean."""
+    check_agent_name(name)
+    agent = _get_agent(tx, name)
+    if agent is None:
+        raise unknown_agent(tx, name)
+    return agent
 
 
 def _manifest_name(manifest: Mapping[str, Any]) -> str:

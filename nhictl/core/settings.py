@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nhictl.core.durations import parse_duration
+from nhictl.core.durations import format_duration, parse_duration
 from nhictl.core.errors import ConfigError, InputError
 
 APP = "nhictl"
@@ -80,6 +80,14 @@ def _size(text: str) -> int:
     return int(number) * units[unit]
 
 
+def _size_text(size: int) -> str:
+    """Bytes as a user would write them: ``1048576`` -> ``1MiB`` (exact units only)."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in allowed:
@@ -122,14 +130,27 @@ def _mapping_to_text(value: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in value.items())
 
 
+def _plain_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return _mapping_to_text(value)
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
-    """One setting: its parser (from text) and its default (as text, shown by `config show`)."""
+    """One setting: its parser (from text) and its default (as text, shown by `config show`).
+
+    ``text`` turns a parsed value back into the form a user writes (``3600`` -> ``1h``); it is
+    only needed for flags, which arrive parsed: every other layer keeps the text it was given.
+    """
 
     name: str
     parse: Callable[[str], Any]
     default: str
     help: str
+    text: Callable[[Any], str] = _plain_text
 
     @property
     def env(self) -> str:
@@ -140,9 +161,15 @@ SPECS: dict[str, SettingSpec] = {
     spec.name: spec
     for spec in (
         SettingSpec(
-            "ttl_ceiling", parse_duration, "1h", "Longest credential TTL any manifest may declare."
+            "ttl_ceiling",
+            parse_duration,
+            "1h",
+            "Longest credential TTL any manifest may declare.",
+            format_duration,
         ),
-        SettingSpec("max_file_size", _size, "1MiB", "Largest input file nhictl will read."),
+        SettingSpec(
+            "max_file_size", _size, "1MiB", "Largest input file nhictl will read.", _size_text
+        ),
         SettingSpec("color", _choice("auto", "always", "never"), "auto", "Colour on the terminal."),
         SettingSpec("policy_dir", _path_list, "", "Extra policy folders (os.pathsep-separated)."),
         SettingSpec("store", str, "", "Store URL; empty means SQLite in the data folder."),
@@ -174,7 +201,11 @@ SPECS: dict[str, SettingSpec] = {
             "Live credentials per agent when its manifest sets no maxConcurrentCredentials.",
         ),
         SettingSpec(
-            "clock_leeway", parse_duration, "60s", "Clock skew allowed when checking exp/nbf/iat."
+            "clock_leeway",
+            parse_duration,
+            "60s",
+            "Clock skew allowed when checking exp/nbf/iat.",
+            format_duration,
         ),
     )
 }
@@ -182,12 +213,19 @@ SPECS: dict[str, SettingSpec] = {
 
 @dataclass(frozen=True)
 class Settings:
-    """The merged settings and where each came from (``flag``, ``env``, ``file``, ``default``)."""
+    """The merged settings and where each came from (``flag``, ``env``, ``file``, ``default``).
+
+    ``texts`` holds each value as the user wrote it (``1h``, ``1MiB``), for display;
+    ``config_file`` is the config file actually read (None when there is none) and
+    ``config_path`` the file nhictl looked for (``NHICTL_CONFIG``, else the default place).
+    """
 
     values: dict[str, Any]
     sources: dict[str, str]
     paths: Paths
     config_file: Path | None = field(default=None)
+    texts: dict[str, str] = field(default_factory=dict)
+    config_path: Path | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -207,17 +245,27 @@ def load_settings(
     """Merge the four layers. ``flags`` values are already parsed; ``None`` means not given."""
     env = os.environ if env is None else env
     paths = Paths.resolve(env)
-    config_path = Path(env["NHICTL_CONFIG"]) if env.get("NHICTL_CONFIG") else paths.config_file
+    named = env.get("NHICTL_CONFIG")
+    config_path = Path(named).expanduser() if named else paths.config_file
+    if named and not config_path.exists():
+        raise ConfigError(
+            f"NHICTL_CONFIG names {config_path}, which does not exist",
+            hint=f"create it, or unset NHICTL_CONFIG to use {paths.config_file} (if it exists)",
+        )
     file_values = _read_config(config_path)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    texts: dict[str, str] = {}
     for name, spec in SPECS.items():
         flag_value = (flags or {}).get(name)
         if flag_value is not None:
             values[name], sources[name] = flag_value, "flag"
+            texts[name] = spec.text(flag_value)
         elif spec.env in env:
-            values[name] = _parse(spec, env[spec.env], f"environment variable {spec.env}")
+            text = env[spec.env]
+            values[name] = _parse(spec, text, f"environment variable {spec.env}")
             sources[name] = f"env {spec.env}"
+            texts[name] = text.strip()
         elif name in file_values:
             raw = file_values[name]
             if isinstance(raw, dict):
@@ -228,9 +276,12 @@ def load_settings(
                 text = str(raw)
             values[name] = _parse(spec, text, f"{config_path}: {name}")
             sources[name] = f"file {config_path}"
+            texts[name] = text
         else:
             values[name], sources[name] = spec.parse(spec.default), "default"
-    return Settings(values, sources, paths, config_path if config_path.exists() else None)
+            texts[name] = spec.default
+    read = config_path if config_path.is_file() else None
+    return Settings(values, sources, paths, read, texts, config_path)
 
 
 def _parse(spec: SettingSpec, text: str, where: str) -> Any:

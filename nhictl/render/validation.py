@@ -59,6 +59,7 @@ def summary_dict(summary: Summary) -> dict[str, int]:
         "unreadable": summary.unreadable,
         "errors": summary.errors,
         "warnings": summary.warnings,
+        "skipped": summary.skipped,
     }
 
 
@@ -78,13 +79,18 @@ class _PlainText:
 class TableRenderer:
     """Compiler-style lines (``file:line:col: severity: $.path: message [code]``) and a summary.
 
-    Without colour the output is plain text and rich is never imported (CI runs stay fast).
+    ``quiet`` (``-q``) prints only the problems: no summary line and no ``ok`` lines. Skipped
+    files print nothing here (the command notes them on stderr). Without colour the output is
+    plain text and rich is never imported (CI runs stay fast).
     """
 
-    def __init__(self, *, strict: bool, verbose: bool, color: bool = False) -> None:
+    def __init__(
+        self, *, strict: bool, verbose: bool, color: bool = False, quiet: bool = False
+    ) -> None:
         self.strict = strict
-        self.verbose = verbose
+        self.verbose = verbose and not quiet
         self.color = color
+        self.quiet = quiet
 
     def _text(self) -> Any:
         if self.color:
@@ -100,6 +106,8 @@ class TableRenderer:
         return ""
 
     def result(self, result: DocumentResult) -> Chunk:
+        if result.skipped:
+            return ""
         text = self._text()
         if result.input_error:
             text.append(f"{result.issues[0].message} ", style="red")
@@ -118,6 +126,8 @@ class TableRenderer:
         return self._out(text)
 
     def end(self, summary: Summary) -> Chunk:
+        if self.quiet:
+            return ""
         text = self._text()
         plural = "s" if summary.files != 1 else ""
         counts = f"{summary.documents} document(s) in {summary.files} file{plural}"
@@ -129,7 +139,10 @@ class TableRenderer:
             text.append(f"{counts}: {summary.valid} valid, {summary.invalid} invalid")
             if summary.unreadable:
                 text.append(f", {summary.unreadable} unreadable")
-        text.append(f" ({summary.errors} error(s), {summary.warnings} warning(s))\n")
+        text.append(f" ({summary.errors} error(s), {summary.warnings} warning(s))")
+        if summary.skipped:
+            text.append(f"; {summary.skipped} file(s) skipped: not manifests")
+        text.append("\n")
         return self._out(text)
 
 
@@ -144,6 +157,8 @@ class JsonRenderer:
         return '{\n  "results": ['
 
     def result(self, result: DocumentResult) -> Chunk:
+        if result.skipped:
+            return ""
         body = json.dumps(result_dict(result, strict=self.strict), ensure_ascii=False)
         prefix = "\n    " if self._first else ",\n    "
         self._first = False
@@ -166,6 +181,8 @@ class YamlRenderer:
         return "results:\n"
 
     def result(self, result: DocumentResult) -> Chunk:
+        if result.skipped:
+            return ""
         item = to_yaml([result_dict(result, strict=self.strict)])
         return "".join("  " + line + "\n" for line in item.splitlines())
 
@@ -184,6 +201,8 @@ class SarifRenderer:
         return ""
 
     def result(self, result: DocumentResult) -> Chunk:
+        if result.skipped:
+            return ""
         uri = _artifact_uri(result.file)
         for issue in result.issues:
             self._codes.setdefault(issue.code, str(issue.severity))
@@ -238,6 +257,7 @@ _RULE_TEXT = {
     "wildcard-entitlement": "A declared entitlement uses a wildcard or a broad role",
     "delegation-wildcard": "The agent may act on behalf of anyone",
     "duplicate-name": "Two manifests register the same agent name",
+    "not-a-manifest": "A file found in a directory or by a glob is not a registration manifest",
 }
 _RULE_NAMES = {code: "".join(p.title() for p in code.split("-")) for code in _RULE_TEXT}
 
@@ -253,11 +273,12 @@ def _artifact_uri(path: str) -> str:
 
 
 def make_renderer(
-    fmt: OutputFormat, *, strict: bool, verbose: bool, color: bool = False
+    fmt: OutputFormat, *, strict: bool, verbose: bool, color: bool = False, quiet: bool = False
 ) -> ValidationRenderer:
-    """The renderer for ``fmt`` (one of ``VALIDATION_FORMATS``)."""
+    """The renderer for ``fmt`` (one of ``VALIDATION_FORMATS``); ``quiet`` only changes the
+    table (JSON, YAML and SARIF are data and never shortened)."""
     if fmt is OutputFormat.TABLE:
-        return TableRenderer(strict=strict, verbose=verbose, color=color)
+        return TableRenderer(strict=strict, verbose=verbose, color=color, quiet=quiet)
     if fmt is OutputFormat.JSON:
         return JsonRenderer(strict=strict)
     if fmt is OutputFormat.YAML:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nhictl.core.credentials import CredentialError, CredentialService, IssueDenied
+from nhictl.core.credentials import CredentialService, IssueDenied
 from nhictl.core.errors import InputError
 from nhictl.core.keys import KeyStore
 from nhictl.core.runtime import Runtime
@@ -118,13 +118,15 @@ def test_revoke_by_jti_agent_and_task_counts_and_is_idempotent(
     c = invoice(service, task="INV-2")
     d = service.issue(DEPLOYER, task="INV-2", intent="deploy-staging")
     assert service.revoke(jti=a.jti, reason="leaked").jtis == [a.jti]
-    assert service.revoke(jti=a.jti, reason="leaked").revoked == 0
+    again = service.revoke(jti=a.jti, reason="leaked")
+    assert (again.revoked, again.known, again.state) == (0, True, "revoked")
     by_task = service.revoke(task="INV-2", reason="task cancelled")
     assert sorted(by_task.jtis) == sorted([b.jti, c.jti, d.jti])
     assert service.revoke(task="INV-2", reason="again").revoked == 0
     e = invoice(service, task="INV-3")
     assert service.revoke(agent=INVOICE, reason="rotation").jtis == [e.jti]
-    assert service.revoke(jti="no-such-jti", reason="typo").revoked == 0
+    unknown = service.revoke(jti="no-such-jti", reason="typo", allow_none=True)
+    assert (unknown.revoked, unknown.known) == (0, False)
     for cred in (a, b, c, d, e):
         assert service.verify(cred.token).reason == "revoked"
     record = service.get(b.jti)
@@ -241,7 +243,7 @@ def test_rebind_cannot_resurrect_a_revoked_or_expired_credential(
     clock.advance(minutes=11)
     with pytest.raises(IssueDenied):
         service.rebind(stale.jti, task="INV-4")
-    with pytest.raises(CredentialError, match="no credential"):
+    with pytest.raises(InputError, match="no credential has jti 'nope'; nothing rebound"):
         service.rebind("nope", task="INV-5")
     assert len(service.list(active=True)) == 0
 

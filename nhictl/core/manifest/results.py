@@ -59,7 +59,9 @@ class DocumentResult:
     """Validation outcome of one document (``document`` is its 0-based index in the file).
 
     ``input_error`` marks a file that could not be read or parsed at all: it has one issue
-    and no document data.
+    and no document data. ``skipped`` marks a file found in a directory or by a glob that is
+    not a registration manifest: its one issue is the note saying so; it counts as neither
+    valid nor invalid.
     """
 
     file: str
@@ -67,6 +69,7 @@ class DocumentResult:
     name: str | None = None
     issues: list[Issue] = field(default_factory=list)
     input_error: bool = False
+    skipped: bool = False
 
     @property
     def errors(self) -> list[Issue]:
@@ -92,8 +95,12 @@ class Summary:
     unreadable: int = 0
     errors: int = 0
     warnings: int = 0
+    skipped: int = 0
 
     def add(self, result: DocumentResult, *, strict: bool) -> None:
+        if result.skipped:
+            self.skipped += 1
+            return
         if result.document == 0:
             self.files += 1
         if result.input_error:

@@ -11,12 +11,13 @@ from typing import BinaryIO
 
 from nhictl.core.errors import InputError
 from nhictl.core.manifest.checks import CheckOptions, semantic_issues
-from nhictl.core.manifest.inputs import STDIN, expand_inputs
+from nhictl.core.manifest.inputs import NO_MANIFESTS, STDIN, expand_inputs
 from nhictl.core.manifest.results import DocumentResult, Issue, Severity
 from nhictl.core.manifest.schema_check import SchemaChecker
 from nhictl.core.safeyaml import DEFAULT_MAX_BYTES, Document, Limits, load_text, read_text
 
 REGISTRATION_SCHEMA = "agent-registration.v1"
+NOT_A_MANIFEST = "not-a-manifest"
 STDIN_NAME = "<stdin>"
 
 
@@ -44,20 +45,43 @@ class ManifestValidator:
         self._names: dict[str, str] = {}
 
     def validate_paths(
-        self, args: Iterable[str], *, stdin: BinaryIO | None = None
+        self, args: Iterable[str], *, stdin: BinaryIO | None = None, strict: bool = False
     ) -> Iterator[DocumentResult]:
-        """Validate every file the arguments name (files, directories, globs, ``-``)."""
-        for item in expand_inputs(args):
-            if item.problem:
-                yield _input_error(item.path, f"{item.path}: {item.problem}")
-                continue
-            try:
-                documents = self.load(item.path, stdin=stdin)
-            except InputError as exc:
-                yield _input_error(_display(item.path), exc.message)
-                continue
-            for document in documents:
-                yield self.validate_document(document)
+        """Validate every file the arguments name (files, directories, globs, ``-``).
+
+        A file found in a directory or by a glob that parses but is plainly not a manifest (no
+        document has ``apiVersion`` or ``kind``) is skipped: a result with ``skipped`` set and
+        a note, or, with ``strict``, an error. A directory or glob that yields no manifest at
+        all is an input error ("no manifests found"). A file named explicitly is always
+        validated.
+        """
+        for arg in args:
+            validated = skipped = 0
+            for item in expand_inputs([arg]):
+                if item.problem:
+                    validated += 1
+                    yield _input_error(item.path, f"{item.path}: {item.problem}")
+                    continue
+                try:
+                    documents = self.load(item.path, stdin=stdin)
+                except InputError as exc:
+                    validated += 1
+                    yield _input_error(_display(item.path), exc.message)
+                    continue
+                if item.expanded and not any(_looks_like_manifest(d) for d in documents):
+                    skipped += 1
+                    yield _not_a_manifest(item.path, documents, strict=strict)
+                    validated += strict
+                    continue
+                validated += 1
+                for document in documents:
+                    yield self.validate_document(document)
+            if skipped and not validated:
+                yield _input_error(
+                    arg,
+                    f"{arg}: {NO_MANIFESTS} ({skipped} file(s) skipped: "
+                    "not registration manifests)",
+                )
 
     def load(self, path: str, *, stdin: BinaryIO | None = None) -> list[Document]:
         """Read and parse one file (``-`` is stdin, parsed as YAML, which includes JSON)."""
@@ -98,6 +122,31 @@ def _name_of(document: Document) -> str | None:
     metadata = document.data.get("metadata") if isinstance(document.data, dict) else None
     name = metadata.get("name") if isinstance(metadata, dict) else None
     return name if isinstance(name, str) else None
+
+
+def _looks_like_manifest(document: Document) -> bool:
+    data = document.data
+    return isinstance(data, dict) and ("apiVersion" in data or "kind" in data)
+
+
+def _not_a_manifest(path: str, documents: list[Document], *, strict: bool) -> DocumentResult:
+    """A file found by a directory or glob that is some other YAML/JSON (skipped, or with
+    ``strict`` an error)."""
+    why = "no documents" if not documents else "no apiVersion/kind"
+    if strict:
+        issue = Issue(
+            Severity.ERROR,
+            NOT_A_MANIFEST,
+            f"not a registration manifest ({why}); --strict checks every file it finds",
+            (),
+            1,
+            1,
+        )
+        return DocumentResult(path, 0, None, [issue])
+    note = f"skipped {path}: not a registration manifest ({why})"
+    return DocumentResult(
+        path, 0, None, [Issue(Severity.WARNING, NOT_A_MANIFEST, note)], skipped=True
+    )
 
 
 def _display(path: str) -> str:

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nhictl.core.errors import ConfigError
+from nhictl.core.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     import cedarpy
@@ -34,6 +34,8 @@ class Problem:
     policy_id: str | None = None
     line: int | None = None
     severity: str = "error"
+    #: The path is missing or cannot be read (an input error), rather than an invalid policy.
+    unreadable: bool = False
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -126,7 +128,7 @@ def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.is_file():
             found.append(path)
         else:
-            problems.append(Problem(str(path), "policy directory does not exist"))
+            problems.append(Problem(str(path), "no such file or directory", unreadable=True))
     return found, problems
 
 
@@ -157,11 +159,21 @@ def compile_files(
         name = str(path)
         try:
             if path.stat().st_size > MAX_POLICY_FILE_BYTES:
-                problems.append(Problem(name, f"file is larger than {MAX_POLICY_FILE_BYTES} bytes"))
+                problems.append(
+                    Problem(
+                        name, f"file is larger than {MAX_POLICY_FILE_BYTES} bytes", unreadable=True
+                    )
+                )
                 continue
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(name, f"cannot read policy file: {exc}"))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            problems.append(Problem(name, f"cannot read policy file: {why}", unreadable=True))
+            continue
+        except UnicodeDecodeError as exc:
+            problems.append(
+                Problem(name, f"cannot read policy file: not UTF-8 text ({exc})", unreadable=True)
+            )
             continue
         try:
             est = json.loads(cedarpy.policies_to_json_str(text))
@@ -230,9 +242,18 @@ def load_schema() -> cedarpy.Schema:
 
 
 def validate_policy_files(paths: Sequence[Path]) -> list[Problem]:
-    """Check policy files/directories against the schema; an empty list means all is well."""
+    """Check policy files/directories against the schema; an empty list means all is well.
+
+    A path that does not exist or a file that cannot be read is an ``InputError`` (exit 2),
+    not a problem in a policy: there is nothing to judge.
+    """
     files, problems = policy_files(paths)
     if not files and not problems:
         return [Problem(", ".join(map(str, paths)) or "(none)", "no *.cedar policy files found")]
     _, more = compile_files(files, load_schema())
-    return problems + more
+    problems += more
+    unreadable = [p for p in problems if p.unreadable]
+    if unreadable:
+        extra = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        raise InputError(f"{unreadable[0].file}: {unreadable[0].message}{extra}")
+    return problems

@@ -71,8 +71,10 @@ def _session(opts: CollectOptions) -> Any:
         ) from None
     try:
         session = boto3.Session(profile_name=opts.profile, region_name=opts.region or "us-east-1")
+        if session.get_credentials() is None:
+            raise _no_credentials(opts)
         if opts.role_arn:
-            sts = session.client("sts", config=_config())
+            sts = session.client("sts", config=_probe_config())
             kwargs: dict[str, Any] = {"RoleArn": opts.role_arn, "RoleSessionName": "nhictl-collect"}
             if opts.external_id:
                 kwargs["ExternalId"] = opts.external_id
@@ -84,12 +86,82 @@ def _session(opts: CollectOptions) -> Any:
                 region_name=session.region_name,
             )
     except (BotoCoreError, ClientError) as exc:
-        raise ProviderError(f"AWS session: {_describe(exc)}") from None
+        raise _provider_error("AWS session", exc, opts) from None
     return session
 
 
-def _config() -> Any:
+_CREDENTIALS_HINT = (
+    "set AWS_PROFILE or pass --profile (a profile in ~/.aws/config), "
+    "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+def _no_credentials(opts: CollectOptions) -> ProviderError:
+    where = f"for profile {opts.profile!r}" if opts.profile else "in the environment"
+    return ProviderError(
+        f"no AWS credentials found {where} (looked at AWS_* variables, the shared credentials "
+        "and config files, SSO, and container/instance metadata)",
+        hint=_CREDENTIALS_HINT,
+    )
+
+
+def _provider_error(step: str, exc: Exception, opts: CollectOptions) -> ProviderError:
+    """One line for a failed AWS call: no credentials, no connection, rejected credentials."""
+    from botocore.exceptions import (
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ProfileNotFound,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return _no_credentials(opts)
+    if isinstance(exc, ProfileNotFound):
+        return ProviderError(
+            f"{step}: {exc}", hint="`aws configure list-profiles` shows the profiles there are"
+        )
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return ProviderError(
+            f"{step}: cannot reach AWS: {exc}",
+            hint="check the network or proxy, the region, and AWS_ENDPOINT_URL if it is set",
+        )
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    if code in _REJECTED_CREDENTIALS:
+        return ProviderError(
+            f"{step}: AWS rejected the credentials: {_describe(exc)}",
+            hint="refresh them (e.g. `aws sso login`) or pick another profile; "
+            + _CREDENTIALS_HINT,
+        )
+    return ProviderError(f"{step}: {_describe(exc)}")
+
+
+_REJECTED_CREDENTIALS = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "AuthFailure",
+}
+
+
+def _probe_config() -> Any:
+    """The first call: one attempt, short connect timeout, so missing credentials or an
+    unreachable endpoint fail in a second instead of after ten adaptive retries."""
     from botocore.config import Config  # type: ignore[import-untyped]
+
+    return Config(
+        retries={"mode": "standard", "max_attempts": 1},
+        connect_timeout=5,
+        read_timeout=30,
+        user_agent_extra="nhictl-collect",
+    )
+
+
+def _config() -> Any:
+    from botocore.config import Config
 
     return Config(
         retries={"mode": "adaptive", "max_attempts": 10},
@@ -113,11 +185,13 @@ def collect_aws(opts: CollectOptions, progress: Progress | None = None) -> dict[
     from botocore.exceptions import BotoCoreError, ClientError
 
     session = _session(opts)
+    try:
+        account = session.client("sts", config=_probe_config()).get_caller_identity().get("Account")
+    except (BotoCoreError, ClientError) as exc:
+        raise _provider_error("GetCallerIdentity", exc, opts) from None
     iam = session.client("iam", config=_config())
-    sts = session.client("sts", config=_config())
     notes: list[str] = []
     try:
-        account = sts.get_caller_identity().get("Account")
         pages = [
             _jsonable(page)
             for page in iam.get_paginator("get_account_authorization_details").paginate(
@@ -125,7 +199,7 @@ def collect_aws(opts: CollectOptions, progress: Progress | None = None) -> dict[
             )
         ]
     except (BotoCoreError, ClientError) as exc:
-        raise ProviderError(f"GetAccountAuthorizationDetails: {_describe(exc)}") from None
+        raise _provider_error("GetAccountAuthorizationDetails", exc, opts) from None
     users = [u["UserName"] for p in pages for u in p.get("UserDetailList", [])]
     arns = [r["Arn"] for p in pages for r in p.get("RoleDetailList", [])]
     arns += [u["Arn"] for p in pages for u in p.get("UserDetailList", [])]
