@@ -62,8 +62,17 @@ expect_fail 1 "Authorize a write the credential does not carry: denied, and audi
 expect_fail 1 "Ask for a scope the intent does not declare: denied by policy, with its id" \
   nhictl issue invoice-reconciler --task INV-43 --intent reconcile-invoices \
   --scope invoices:delete
+nhictl keys jwks > "$NHICTL_HOME/jwks.json"
+nhictl status-list publish -o "$NHICTL_HOME/status.jwt" 2>/dev/null
+step "A resource server verifies offline: only the published JWKS and status list, no store" \
+  env NHICTL_HOME="$NHICTL_HOME/resource-server" nhictl verify --offline \
+  --jwks "$NHICTL_HOME/jwks.json" --status-list "$NHICTL_HOME/status.jwt" - < "$TOKEN_FILE"
 step "Complete the task: its credentials die" nhictl task complete INV-42
 expect_fail 1 "Verify again: the credential was revoked" nhictl verify - < "$TOKEN_FILE"
+nhictl status-list publish -o "$NHICTL_HOME/status-2.jwt" 2>/dev/null
+expect_fail 1 "... and offline, once the status list is re-published" \
+  env NHICTL_HOME="$NHICTL_HOME/resource-server" nhictl verify --offline \
+  --jwks "$NHICTL_HOME/jwks.json" --status-list "$NHICTL_HOME/status-2.jwt" - < "$TOKEN_FILE"
 step "Credentials (facts and hashes only; never tokens)" nhictl credentials list
 
 # --- Privilege creep: declared vs granted vs used vs grown, per AWS principal -----------------

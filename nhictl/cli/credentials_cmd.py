@@ -7,13 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import typer
 
 from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, read_secret, show
 from nhictl.cli.output import emit, message
 
 if TYPE_CHECKING:
-    from nhictl.core.credentials import CredentialService, IssuedCredential
+    from nhictl.core.credentials import CredentialService, IssuedCredential, VerifyResult
     from nhictl.core.outfile import OutputTarget
 
 task_app = typer.Typer(help="Task lifecycle: finishing or failing a task revokes its credentials.")
@@ -253,28 +254,131 @@ def verify(
         None, "--audience", help="Expected audience. [default: setting token_audience]"
     ),
     task: str = typer.Option(None, "--task", help="Also require the token to be for this task."),
+    offline: bool = typer.Option(
+        False,
+        "--offline",
+        help="Verify as a resource server does, with only the published --jwks and "
+        "--status-list files: no store is read (works where nhictl was never initialised).",
+    ),
+    jwks: str | None = typer.Option(
+        None,
+        "--jwks",
+        metavar="FILE",
+        help="With --offline: the JWKS file (`nhictl keys jwks`), or -.",
+    ),
+    status_list: str | None = typer.Option(
+        None,
+        "--status-list",
+        metavar="FILE",
+        help="With --offline: the status list file (`nhictl status-list publish`), or -.",
+    ),
+    issuer: str | None = typer.Option(
+        None, "--issuer", help="With --offline: expected issuer. [default: setting issuer]"
+    ),
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Verify a credential online: signature, claims, revocation, agent state.
+    """Verify a credential: signature, claims, revocation, agent state.
 
-    Exit 0 valid, 1 invalid (one reason). Prefer `-` so the token is not in your shell history.
+    Online (default) the store says whether it was revoked and its agent is active. With
+    --offline, the published JWKS and status list are all there is: signature, claims and
+    the credential's bit in the status list (revoked, or its agent no longer active).
+
+    Exit 0 valid, 1 invalid (one reason), 2 unreadable input. Prefer `-` so the token is not
+    in your shell history.
+
+    \b
+    Examples:
+      nhictl verify - < inv-42.jwt
+      nhictl verify --offline --jwks jwks.json --status-list status.jwt - < inv-42.jwt
     """
-    result = _service().verify(_read_token(token), audience=audience, task=task)
+    if offline:
+        result = _verify_offline(token, jwks, status_list, issuer, audience, task)
+    else:
+        given = [f for f, v in (("--jwks", jwks), ("--status-list", status_list),
+                                ("--issuer", issuer)) if v is not None]  # fmt: skip
+        if given:
+            verb = "needs" if len(given) == 1 else "need"
+            raise click.UsageError(f"{' and '.join(given)} {verb} --offline")
+        result = _service().verify(_read_token(token), audience=audience, task=task)
+    facts = result.to_json()
 
     def line() -> None:
-        if result.valid and result.record is not None:
-            rec = result.record
+        if result.valid:
             emit(
-                f"valid: {rec.jti} agent={rec.agent} task={rec.task} "
-                f"scopes={' '.join(rec.scopes)} expires_at={rec.expires_at}\n"
+                f"valid: {facts['jti']} agent={facts['agent']} task={facts['task']} "
+                f"scopes={' '.join(facts['scopes'] or [])} expires_at={facts['expires_at']}\n"
             )
         else:
             emit(f"invalid: {result.reason}\n")
 
-    show(result.to_json(), fmt, line)
+    show(facts, fmt, line)
     if not result.valid:
         message(f"{result.reason}: {result.message}")
         raise typer.Exit(1)
+
+
+def _verify_offline(
+    token: str,
+    jwks: str | None,
+    status_list: str | None,
+    issuer: str | None,
+    audience: str | None,
+    task: str | None,
+) -> VerifyResult:
+    """``verify --offline``: settings (flags, environment, config file) but never the store."""
+    from nhictl.core.credentials import verify_token_offline
+    from nhictl.core.settings import load_settings
+    from nhictl.core.tokens import parse_jwks_document, parse_status_list_document
+
+    if jwks is None or status_list is None:
+        raise click.UsageError("--offline needs --jwks FILE and --status-list FILE")
+    stdin_users = [n for n, v in (("TOKEN", token), ("--jwks", jwks),
+                                  ("--status-list", status_list)) if v == "-"]  # fmt: skip
+    if len(stdin_users) > 1:
+        raise click.UsageError(f"only one of {', '.join(stdin_users)} can be - (stdin)")
+    settings = load_settings()
+    keys = parse_jwks_document(_read_document(jwks, "JWKS"), source=_source(jwks))
+    status_jwt = parse_status_list_document(
+        _read_document(status_list, "status list"), source=_source(status_list)
+    )
+    return verify_token_offline(
+        _read_token(token),
+        keys,
+        status_jwt,
+        issuer=issuer or settings["issuer"],
+        audience=audience or settings["token_audience"],
+        task=task,
+        leeway=float(settings["clock_leeway"]),
+    )
+
+
+# A status list of a million credentials, a JWKS of many keys: far below this.
+_MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+def _source(path: str) -> str:
+    return "stdin" if path == "-" else path
+
+
+def _read_document(path: str, what: str) -> bytes:
+    """A published document from a file or ``-``; an input error naming the file otherwise."""
+    import sys
+
+    from nhictl.core.errors import InputError
+
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(_MAX_DOCUMENT_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(_MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if len(data) > _MAX_DOCUMENT_BYTES:
+        raise InputError(f"{_source(path)}: the {what} is larger than {_MAX_DOCUMENT_BYTES} bytes")
+    if not data.strip():
+        raise InputError(f"{_source(path)}: the {what} file is empty")
+    return data
 
 
 def authorize(

@@ -174,7 +174,7 @@ def audit_creep(
         with output_stream(output) as out:
             if fmt == DataFormat.json:
                 for chunk in render.iter_json(report):
-                    out.write(chunk)
+                    emit(chunk, out)
             elif fmt == DataFormat.yaml:
                 from nhictl.render.formats import to_yaml
 
@@ -223,8 +223,7 @@ def collect_aws_cmd(
     Read-only API calls; paginated; throttling handled with adaptive retries. The bundle
     (schemas/snapshot-aws.v1.schema.json) is what `audit-creep --snapshot` reads.
     """
-    import json
-
+    from nhictl.core.jsonout import document
     from nhictl.providers.aws.collect import CollectOptions, collect_aws
 
     check_output(out)  # before minutes of API calls, not after
@@ -238,8 +237,7 @@ def collect_aws_cmd(
     )
     bundle = collect_aws(opts, _progress())
     with output_stream(out) as handle:
-        json.dump(bundle, handle, indent=1)
-        handle.write("\n")
+        emit(document(bundle), handle)
     n_roles = sum(len(p.get("RoleDetailList", [])) for p in bundle["authorizationDetails"])
     message(f"wrote {out}: {n_roles} roles, {len(bundle['lastAccessed'])} last-accessed reports")
     for note in bundle["notes"]:

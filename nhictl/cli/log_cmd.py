@@ -44,16 +44,14 @@ def export(
     ),
 ) -> None:
     """Export every event as JSON lines (one event per line, with its hashes)."""
-    import json
-
     from nhictl.core import auditlog
+    from nhictl.core.jsonout import line
     from nhictl.core.runtime import Runtime
 
     with Runtime().store.read() as tx:
         events = auditlog.list_events(tx)
     with output_stream(output) as out:
-        for event in events:
-            emit(json.dumps(event.to_dict(), ensure_ascii=False, sort_keys=True) + "\n", out)
+        emit(b"".join(line(event.to_dict(), sort_keys=True) for event in events), out)
 
 
 @app.command("verify")

@@ -144,10 +144,20 @@ def console(stream: str = "stdout") -> Console:
 
 
 def emit(chunk: Any, out: IO[str] | None = None) -> None:
-    """Write a chunk: plain text as is, rich renderables through the console."""
+    """Write a chunk: plain text as is, UTF-8 bytes (JSON) to the stream's binary buffer,
+    rich renderables through the console."""
     if isinstance(chunk, str):
         if chunk:
             (out or sys.stdout).write(chunk)
+        return
+    if isinstance(chunk, bytes):
+        stream = out or sys.stdout
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text-only stream (io.StringIO): decode once, never encode twice
+            stream.write(chunk.decode("utf-8"))
+        elif chunk:
+            stream.flush()  # text written before must come first
+            buffer.write(chunk)
         return
     if out is not None and out is not sys.stdout:
         from rich.console import Console

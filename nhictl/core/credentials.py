@@ -60,11 +60,14 @@ from nhictl.core.registry import (
 )
 from nhictl.core.store.base import Row, Store, Tx
 from nhictl.core.tokens import (
+    DEFAULT_LEEWAY_SECONDS,
     TokenError,
     build_status_list,
+    check_status,
     load_jwks,
     mint_access_token,
     sign_status_list,
+    token_scopes,
     verify_access_token,
     verify_offline,
 )
@@ -85,6 +88,7 @@ __all__ = [
     "VerifyResult",
     "revoke_agent_credentials",
     "verify_offline",
+    "verify_token_offline",
 ]
 
 # Stored credential status. "expired" is never stored: it is an active row past expires_at.
@@ -333,8 +337,10 @@ class VerifyResult:
     record: CredentialRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``verify --format json`` document."""
+        """The ``verify --format json`` document (offline: from the verified claims)."""
         rec = self.record
+        if rec is None and self.claims is not None:
+            return {"valid": self.valid, "reason": self.reason, **_claims_facts(self.claims)}
         return {
             "valid": self.valid,
             "reason": self.reason,
@@ -344,6 +350,51 @@ class VerifyResult:
             "scopes": rec.scopes if rec else None,
             "expires_at": rec.expires_at if rec else None,
         }
+
+
+def _claims_facts(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``VerifyResult.to_json`` shows from a record, read from verified claims."""
+    task = claims.get("txn")
+    return {
+        "jti": claims["jti"],
+        "agent": claims["client_id"],
+        "task": task if isinstance(task, str) else None,
+        "scopes": token_scopes(claims),
+        "expires_at": _ts(from_epoch(claims["exp"])),
+    }
+
+
+def verify_token_offline(
+    token: str,
+    jwks: Mapping[str, Any] | KeySet,
+    status_list_jwt: str,
+    *,
+    issuer: str,
+    audience: str,
+    task: str | None = None,
+    now: dt.datetime | None = None,
+    leeway: float = DEFAULT_LEEWAY_SECONDS,
+) -> VerifyResult:
+    """``verify`` for a resource server with only the published JWKS and status list (no
+    store): signature, ``typ``, claims, then the token's bit in the status list (which must
+    be signed by a key of ``jwks``, unexpired, and the list the token names), then ``task``.
+    Never raises for a bad token or status list: see ``VerifyResult.reason``."""
+    keys = load_jwks(jwks)
+    try:
+        claims = verify_access_token(
+            token, keys, issuer=issuer, audience=audience, now=now, leeway=leeway
+        )
+    except TokenError as exc:
+        return VerifyResult(False, exc.reason, exc.message)
+    try:
+        check_status(claims, status_list_jwt, keys, now=now, leeway=leeway)
+    except TokenError as exc:
+        return VerifyResult(False, exc.reason, exc.message, claims)
+    facts = _claims_facts(claims)
+    if task is not None and task != facts["task"]:
+        message = f"the credential is for task {facts['task']!r}, not {task[:80]!r}"
+        return VerifyResult(False, "task-mismatch", message, claims)
+    return VerifyResult(True, None, None, claims)
 
 
 @dataclass(frozen=True)

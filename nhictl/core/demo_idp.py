@@ -20,6 +20,7 @@ import jwt
 from nhictl.core._jose import to_epoch
 from nhictl.core.errors import InputError
 from nhictl.core.identity import parse_spiffe_id
+from nhictl.core.jsonout import document
 from nhictl.core.keys import (
     generate_private_key,
     jwk_thumbprint,
@@ -56,7 +57,7 @@ class DemoSpiffeIdp:
             "spiffe_sequence": 1,
             "spiffe_refresh_hint": 300,
         }
-        write_public_file(self.bundle_path, (json.dumps(self._bundle, indent=2) + "\n").encode())
+        write_public_file(self.bundle_path, document(self._bundle))
 
     @property
     def key_path(self) -> Path:

@@ -258,8 +258,10 @@ class KeyStore:
         return infos
 
     def _write_meta(self, infos: list[KeyInfo]) -> None:
+        from nhictl.core.jsonout import document
+
         doc = {"version": 1, "keys": [i.to_json() for i in infos]}
-        write_public_file(self._meta_path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+        write_public_file(self._meta_path, document(doc))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

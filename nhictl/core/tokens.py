@@ -40,6 +40,7 @@ from nhictl.core._jose import (
     check_audience,
     check_times,
     sha256_hex,
+    strict_json_loads,
     to_epoch,
     verify_signature,
 )
@@ -77,6 +78,42 @@ class MintedToken(NamedTuple):
 def load_jwks(jwks: Mapping[str, Any] | KeySet, *, source: str = "nhictl JWKS") -> KeySet:
     """Parse a JWKS once; pass the ``KeySet`` to the verify functions to skip re-parsing."""
     return jwks if isinstance(jwks, KeySet) else KeySet.from_jwks(jwks, source=source)
+
+
+def parse_jwks_document(raw: bytes, *, source: str) -> KeySet:
+    """A published JWKS file (``nhictl keys jwks``) as a ``KeySet``.
+
+    ``InputError`` naming ``source`` when it is not UTF-8 JSON, not a JWKS, or holds no key.
+    """
+    try:
+        doc = strict_json_loads(raw)
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: the JWKS is not UTF-8 text") from None
+    except ValueError as exc:
+        raise InputError(f"{source}: the JWKS is not valid JSON ({exc})") from None
+    keys = KeySet.from_jwks(doc, source=source)
+    if not len(keys):
+        raise InputError(f"{source}: the JWKS holds no signing keys")
+    return keys
+
+
+def parse_status_list_document(raw: bytes, *, source: str) -> str:
+    """A published status list file (``nhictl status-list publish``): the compact JWT in it.
+
+    ``InputError`` naming ``source`` when it does not hold one JWT; whether that JWT is a valid
+    status list is for ``verify_status_list_token`` to say.
+    """
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = ""
+    parts = text.split(".")
+    if len(parts) != 3 or not all(p and all(c.isalnum() or c in "-_" for c in p) for p in parts):
+        raise InputError(
+            f"{source}: not a status list token (expected the JWT that "
+            "`nhictl status-list publish` writes)"
+        )
+    return text
 
 
 # --------------------------------------------------------------------------- minting
@@ -341,12 +378,16 @@ def verify_status_list_token(
         claims = parsed.claims
         check_times(claims, to_epoch(now), leeway, TokenError, require_iat=True)
     except TokenError as exc:
-        raise TokenError(
-            "status-list-invalid", f"status list token refused: {exc.message}"
-        ) from None
+        detail = {
+            "expired": "the status list has expired (publish a fresh one)",
+            "unknown-kid": f"the status list is signed by a key that is not in {keys.source}",
+        }.get(exc.reason, "status list token refused")
+        raise TokenError("status-list-invalid", f"{detail}: {exc.message}") from None
     sub = claims.get("sub")
     if not isinstance(sub, str) or (uri is not None and sub != uri):
-        raise TokenError("status-list-mismatch", "status list token is not for this URI")
+        shown = repr(sub[:200]) if isinstance(sub, str) else "no 'sub'"
+        wanted = f"; the token's status list is {uri[:200]!r}" if uri is not None else ""
+        raise TokenError("status-list-mismatch", f"the status list given is for {shown}{wanted}")
     if issuer is not None and claims.get("iss", issuer) != issuer:
         raise TokenError("status-list-mismatch", f"status list token issuer is not {issuer!r}")
     return decode_status_list(claims.get("status_list"), uri=sub)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nhictl.core.errors import InputError
+from nhictl.core.jsonout import document
 from nhictl.creep.catalog import ActionCatalog
 from nhictl.creep.effective import Effective
 from nhictl.creep.model import Declaration
@@ -130,12 +131,12 @@ def write_remediations(out_dir: Path, remediations: dict[str, dict[str, Any]]) -
         entry = {k: v for k, v in rem.items() if k != "policy"}
         if rem.get("policy") is not None:
             path = out_dir / f"{name}.json"
-            path.write_text(json.dumps(rem["policy"], indent=2) + "\n", encoding="utf-8")
+            path.write_bytes(document(rem["policy"]))
             written.append(path)
             entry["file"] = path.name
         index.append(entry)
     idx = out_dir / "index.json"
-    idx.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    idx.write_bytes(document(index))
     written.append(idx)
     return written
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Any
 
@@ -16,9 +15,17 @@ class OutputFormat(StrEnum):
     HTML = "html"
 
 
+def to_json_bytes(data: Any) -> bytes:
+    """Stable JSON as UTF-8 bytes: two-space indent, keys in the order the model defines,
+    UTF-8 kept, a trailing newline (``nhictl.core.jsonout`` says exactly how values look)."""
+    from nhictl.core import jsonout
+
+    return jsonout.document(data)
+
+
 def to_json(data: Any) -> str:
-    """Stable JSON: two-space indent, keys in the order the model defines, UTF-8 kept."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """``to_json_bytes`` as text, for small documents printed beside other text."""
+    return to_json_bytes(data).decode("utf-8")
 
 
 def to_yaml(data: Any) -> str:

@@ -109,7 +109,8 @@ def _result(result: SarifResult, index: dict[str, int]) -> dict[str, Any]:
             }
         ]
     parts = result.fingerprint_parts or (result.rule_id, result.uri or "", result.message)
-    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    # surrogateescape: a non-UTF-8 file name hashes as its bytes instead of failing.
+    digest = hashlib.sha256("|".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
     out["partialFingerprints"] = {"nhictl/v1": digest}
     if result.properties:
         out["properties"] = result.properties

@@ -6,16 +6,16 @@ need no more memory than one (SARIF keeps only the issues, which it must list to
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import PurePath
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from nhictl.core.manifest.results import DocumentResult, Issue, Severity, Summary
-from nhictl.render.formats import OutputFormat, to_json, to_yaml
+from nhictl.render.formats import OutputFormat, to_json_bytes, to_yaml
 from nhictl.render.sarif import SarifResult, SarifRule, sarif_log
 
-Chunk = Any  # str, or a rich Text when the table is coloured
+Chunk = Any  # str, bytes (UTF-8 JSON), or a rich Text when the table is coloured
 
 VALIDATION_FORMATS = (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML, OutputFormat.SARIF)
 
@@ -147,11 +147,18 @@ class TableRenderer:
 
 
 class JsonRenderer:
-    """``{"results": [...], "summary": {...}, "valid": bool}``, written as it goes."""
+    """``{"results": [...], "summary": {...}, "valid": bool}``, written as it goes.
+
+    Chunks are text: one small line per document goes through the stream's text layer, where
+    bytes would force a flush (a system call) per document.
+    """
 
     def __init__(self, *, strict: bool) -> None:
+        from nhictl.core.jsonout import dumps
+
         self.strict = strict
         self._first = True
+        self._dumps = dumps
 
     def begin(self) -> Chunk:
         return '{\n  "results": ['
@@ -159,7 +166,7 @@ class JsonRenderer:
     def result(self, result: DocumentResult) -> Chunk:
         if result.skipped:
             return ""
-        body = json.dumps(result_dict(result, strict=self.strict), ensure_ascii=False)
+        body = self._dumps(result_dict(result, strict=self.strict)).decode("utf-8")
         prefix = "\n    " if self._first else ",\n    "
         self._first = False
         return prefix + body
@@ -167,7 +174,7 @@ class JsonRenderer:
     def end(self, summary: Summary) -> Chunk:
         closing = "\n  ],\n" if not self._first else "],\n"
         tail = {"summary": summary_dict(summary), "valid": summary.exit_code == 0}
-        body = json.dumps(tail, indent=2, ensure_ascii=False)[1:-1].strip("\n")
+        body = self._dumps(tail, indent=True).decode("utf-8")[1:-1].strip("\n")
         return closing + body + "\n}\n"
 
 
@@ -230,7 +237,7 @@ class SarifRenderer:
             )
             for code, severity in sorted(self._codes.items())
         ]
-        return to_json(sarif_log(rules, self._results))
+        return to_json_bytes(sarif_log(rules, self._results))
 
 
 _RULE_TEXT = {
@@ -268,7 +275,8 @@ def _artifact_uri(path: str) -> str:
     absolute = os.path.abspath(path)
     cwd = os.getcwd()
     if absolute.startswith(cwd + os.sep):
-        return PurePath(os.path.relpath(absolute, cwd)).as_posix()
+        # A URI reference (SARIF 3.10.2): percent-encoded, also for a non-UTF-8 file name.
+        return quote(os.fsencode(PurePath(os.path.relpath(absolute, cwd)).as_posix()))
     return PurePath(absolute).as_uri()
 
 

@@ -1,4 +1,5 @@
-"""JSON writing for large reports, byte for byte what ``json`` writes, with less overhead.
+"""The hand-rolled JSON writer nhictl used before orjson, kept only as the baseline of
+``bench_json.py`` (nhictl itself never imports it). Formerly ``nhictl/render/jsonfmt.py``:
 
 ``compact_pieces``: ``JSONEncoder(check_circular=False).encode`` as a list of pieces, from one
 C encoder made once (``encode`` makes a new one, and a closure, on every call).
@@ -6,13 +7,11 @@ C encoder made once (``encode`` makes a new one, and a closure, on every call).
 ``dumps_indent2``: ``json.dumps(obj, indent=2)``, several times faster on large documents.
 
 Python 3.11's C encoder cannot indent, so ``indent=2`` runs the pure-Python encoder: one
-generator step per token, ~2.5 s for the 35 MB SARIF log of a 1,000-role broad estate. Here
-Python walks only the containers that hold containers; every container of plain scalars is
-encoded by the C encoder in one call, with a separator that cannot occur in its output (a raw
-NUL: ``ensure_ascii`` escapes control characters inside strings), then indented with one
-``str.replace``. Anything unusual (subclasses of dict, list or str, other types, non-string
-keys in a nested container, cycles) falls back to ``json.dumps`` for the whole document, so
-the output, and any error, is always exactly the standard library's.
+generator step per token. Here Python walks only the containers that hold containers; every
+container of plain scalars is encoded by CPython's private C encoder (``_json.make_encoder``)
+in one call, with a separator that cannot occur in its output (a raw NUL: ``ensure_ascii``
+escapes control characters inside strings), then indented with one ``str.replace``. Anything
+unusual falls back to ``json.dumps`` for the whole document.
 """
 
 from __future__ import annotations
