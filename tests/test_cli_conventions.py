@@ -176,3 +176,28 @@ def test_validating_never_changes_the_published_schema(cli: CliRunner) -> None:
     assert cli("validate", str(EXAMPLE), "-f", "json").code == 0
     shown = cli("schema", "show", "agent-registration.v1", "-f", "yaml").stdout
     assert yaml.safe_load(shown) == json.loads(published)
+
+
+def test_the_color_setting_in_the_config_file_is_honoured(
+    cli: CliRunner, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (isolated_env / "config.toml").write_text('color = "always"\n')
+    coloured = cli("validate", str(EXAMPLE))
+    assert coloured.code == 0 and "\x1b[" in coloured.stdout  # "always" colours a pipe
+    assert "\x1b[" not in cli("validate", str(EXAMPLE), "--color", "never").stdout
+    monkeypatch.setenv("NHICTL_COLOR", "never")  # the environment beats the file
+    assert "\x1b[" not in cli("validate", str(EXAMPLE)).stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("NHICTL_COLOR", "always")
+    assert "\x1b[" not in cli("validate", str(EXAMPLE)).stdout
+
+
+def test_quiet_drops_the_audit_creep_summary_but_keeps_the_findings(cli: CliRunner) -> None:
+    args = ["audit-creep", "--snapshot", str(AWS / "authorization-details.json")]
+    args += ["--as-of", "2026-11-28"]
+    loud, quiet = cli(*args), cli(*args, "-q")
+    assert loud.code == quiet.code == 0
+    assert "creep index" in loud.stdout and "active," in loud.stdout
+    assert "creep index" not in quiet.stdout and "active," not in quiet.stdout
+    assert "priv.admin" in quiet.stdout and "Principals" in quiet.stdout
+    assert not quiet.stdout.startswith("\n")

@@ -184,12 +184,14 @@ def audit_creep(
             elif fmt == "markdown":
                 emit(render.render_markdown(report), out)
             elif out is sys.stdout:
-                render.render_table(report, console("stdout"), wide=STATE.wide)
+                render.render_table(
+                    report, console("stdout"), wide=STATE.wide, summary=STATE.verbosity >= 0
+                )
             else:
                 from rich.console import Console
 
                 plain = Console(file=out, color_system=None, width=terminal_width())
-                render.render_table(report, plain, wide=STATE.wide)
+                render.render_table(report, plain, wide=STATE.wide, summary=STATE.verbosity >= 0)
     raise typer.Exit(1 if over_threshold(report, fail_on.value if fail_on else None) else 0)
 
 

@@ -23,6 +23,7 @@ class CliState:
     verbosity: int = 0
     color: str | None = None
     wide: bool = False
+    configured_color: str | None = None  # the `color` setting (env or config file), once read
 
 
 STATE = CliState()
@@ -35,6 +36,7 @@ def reset_consoles() -> None:
     STATE.verbosity = 0
     STATE.color = None
     STATE.wide = False
+    STATE.configured_color = None
 
 
 def apply_global_options(
@@ -55,10 +57,18 @@ def apply_global_options(
 
 
 def _color_mode() -> str:
+    """``--color``, else the ``color`` setting (NHICTL_COLOR, then the config file)."""
     if STATE.color:
         return STATE.color
-    value = os.environ.get("NHICTL_COLOR", "auto")
-    return value if value in ("auto", "always", "never") else "auto"
+    if STATE.configured_color is None:
+        from nhictl.core.errors import NhictlError
+        from nhictl.core.settings import load_settings
+
+        try:
+            STATE.configured_color = str(load_settings().values["color"])
+        except NhictlError:  # the command itself reports a broken config; colour stays auto
+            STATE.configured_color = "auto"
+    return STATE.configured_color
 
 
 def color_enabled(stream: str = "stdout") -> bool:

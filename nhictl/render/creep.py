@@ -282,10 +282,13 @@ _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cya
 _MIN_DETAIL = 30
 
 
-def render_table(report: Report, console: Console, *, wide: bool = False) -> None:
-    """Human view, fitted to ``console.width`` (``wide``: never wrapped): the summary, the
-    principals by creep index (docs/cli.md table rules), then one line per finding (severity,
-    rule id, principal, each whole) with its detail wrapped and indented below it."""
+def render_table(
+    report: Report, console: Console, *, wide: bool = False, summary: bool = True
+) -> None:
+    """Human view, fitted to ``console.width`` (``wide``: never wrapped): the summary (unless
+    ``summary`` is false, as under ``-q``), the principals by creep index (docs/cli.md table
+    rules), then one line per finding (severity, rule id, principal, each whole) with its
+    detail wrapped and indented below it."""
     from rich.text import Text
 
     from nhictl.render.table import build_table
@@ -302,7 +305,8 @@ def render_table(report: Report, console: Console, *, wide: bool = False) -> Non
     head.append(", creep index ")
     head.append(str(s["creep_index"]), style="bold")
     head.append(f" ({s['bucket']})\nfindings: {s['findings']} active, {s['suppressed']} suppressed")
-    console.print(head, soft_wrap=wide)
+    if summary:
+        console.print(head, soft_wrap=wide)
     with_findings = {f.principal for f in report.findings}
     rows = []
     for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
@@ -320,7 +324,8 @@ def render_table(report: Report, console: Console, *, wide: bool = False) -> Non
                 declared,
             ]
         )
-    console.print()
+    if summary:
+        console.print()
     console.print(
         build_table(
             ["principal", "kind", "index", "granted", "used", "declared"],
