@@ -23,6 +23,12 @@ class EscalationMethod:
 
     ``requires`` is a conjunction of alternatives: every inner tuple must be satisfied by at
     least one of its actions.
+
+    ``needs_target`` says what must already exist for the technique to pay off (a role more
+    privileged than the caller to pass or assume, a function running as one...) and
+    ``target_permission`` the permission that reaches it; empty, the principal's own grants are
+    enough. ``self_for`` names principal kinds for which no target is needed (the technique acts
+    on the caller itself), while a permissions boundary limits it if ``self_needs_boundary``.
     """
 
     id: str
@@ -30,6 +36,17 @@ class EscalationMethod:
     requires: tuple[tuple[str, ...], ...]
     reference: str = ""
     note: str = ""
+    target_permission: str = ""
+    needs_target: str = ""
+    self_for: tuple[str, ...] = ()
+    self_needs_boundary: bool = False
+
+    def confirmed_for(self, kind: str, bounded: bool) -> bool:
+        """True when a principal of ``kind`` (``bounded``: under a permissions boundary)
+        escalates by holding the actions alone, with no existing target."""
+        if not self.needs_target:
+            return True
+        return kind in self.self_for and (bounded or not self.self_needs_boundary)
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,28 +247,54 @@ def _method_bits(ctx: Context) -> tuple[_MethodBits, int]:
 # weakest level among them (0 conditional, 1 scoped resources, 2 resource "*").
 _Match = tuple[EscalationMethod, tuple[tuple[str, int], ...], int]
 
+_RANK_SEV: tuple[Severity, ...] = ("low", "medium", "high")
+
 
 @dataclass(frozen=True, slots=True)
 class _Matched:
-    """Methods matched by one combination of escalation-relevant grants, with what every
-    principal of that combination shares: the chosen bits, the worst level, the message."""
+    """Methods matched by one combination of escalation-relevant grants and principal kind,
+    with what every principal of that combination shares: the chosen bits, the severity
+    rank, the message."""
 
-    methods: tuple[_Match, ...]
+    methods: tuple[_Match, ...]  # confirmed ones first
+    confirmed: int  # how many of ``methods`` need no existing target
     chosen: int  # union of every chosen bit
     worst: int
-    names: str  # "id name, ..." of the first three methods, "(+n more)" included
+    message: str
     # Each distinct chosen bit with its byte and the bit within it, for ``bytes`` lookups.
     bytes_at: tuple[tuple[int, int, int], ...] = ()
 
 
-def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) -> _Matched:
+def _names(found: list[_Match]) -> str:
+    """ "id name, ..." of the first three methods, "(+n more)" included."""
+    names = ", ".join(f"{m.id} {m.name}" for m, _, _ in found[:3])
+    if len(found) > 3:
+        names += f" (+{len(found) - 3} more)"
+    return names
+
+
+def _message(confirmed: list[_Match], targeted: list[_Match]) -> str:
+    if confirmed:
+        msg = f"can escalate privileges via {_names(confirmed)}"
+        if targeted:
+            msg += f"; {len(targeted)} more path(s) need an existing target"
+        return msg
+    perms = sorted({m.target_permission for m, _, _ in targeted})
+    shown = ", ".join(perms[:3]) + (f" (+{len(perms) - 3} more)" if len(perms) > 3 else "")
+    return f"may escalate privileges via {_names(targeted)}; needs an existing target: {shown}"
+
+
+def _match_methods(
+    methods: _MethodBits, relevant: int, uncond: int, star: int, kind: str, bounded: bool
+) -> _Matched:
     """Methods whose every action group is held, from the escalation-relevant bits alone."""
     # A handful of relevant bits: work on sets of bit indices, not 20,000-bit integers.
     positions = set().union(*(g for _, _, group_bits in methods for g in group_bits))
     allowed = held_bits(relevant, positions)
     uncond_bits = held_bits(uncond, allowed)
     star_bits = held_bits(star, allowed)
-    out: list[_Match] = []
+    confirmed: list[_Match] = []
+    targeted: list[_Match] = []
     for m, groups, group_bits in methods:
         # Cheap test first: every group needs one held action (set ops in C).
         if any(allowed.isdisjoint(g) for g in group_bits):
@@ -288,20 +314,25 @@ def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) 
             level = min(level, best)
             chosen[pick] = pick_bit
         else:
-            out.append((m, tuple(chosen.items()), level))
+            hit = (m, tuple(chosen.items()), level)
+            (confirmed if m.confirmed_for(kind, bounded) else targeted).append(hit)
+    out = confirmed + targeted
     union = 0
     for _, picks, _ in out:
         for _, bit in picks:
             union |= 1 << bit
-    names = ", ".join(f"{m.id} {m.name}" for m, _, _ in out[:3])
-    if len(out) > 3:
-        names += f" (+{len(out) - 3} more)"
+    # A path that pays off only through an existing target is one step less severe: whether
+    # that target exists is not in the permissions.
+    worst = max(
+        [lv for _, _, lv in confirmed] + [max(0, lv - 1) for _, _, lv in targeted], default=-1
+    )
     distinct = sorted({bit for _, picks, _ in out for _, bit in picks})
     return _Matched(
         tuple(out),
+        len(confirmed),
         union,
-        max((lv for _, _, lv in out), default=-1),
-        names,
+        worst,
+        _message(confirmed, targeted) if out else "",
         tuple((bit, bit >> 3, 1 << (bit & 7)) for bit in distinct),
     )
 
@@ -309,15 +340,27 @@ def _match_methods(methods: _MethodBits, relevant: int, uncond: int, star: int) 
 def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
     if is_full_admin:
         return []  # already administrator: escalation adds nothing to the verdict
-    rank_sev: tuple[Severity, ...] = ("low", "medium", "high")
+    iam = _iam_admin_mask(ctx)
+    if iam and (eff.unconditional_star & iam) == iam:
+        # All of IAM on every resource, unconditionally: priv.admin reports it (critical),
+        # and every path here would only restate that it can grant itself anything.
+        return []
     methods, union = _method_bits(ctx)
     relevant = eff.allowed & union
     if not relevant:
         return []
-    # Which methods match depends only on the relevant bits, and few distinct combinations
-    # occur (334 for 3,370 principals at 5k roles): match each combination once.
-    key = (relevant, eff.unconditional & relevant, eff.unconditional_star & relevant)
-    memo: dict[tuple[int, int, int], _Matched] = ctx.cache.setdefault("escalation_hits", {})
+    # Which methods match depends only on the relevant bits and the principal's kind, and few
+    # distinct combinations occur (334 for 3,370 principals at 5k roles): match each once.
+    who = eff.principal
+    key = (
+        relevant,
+        eff.unconditional & relevant,
+        eff.unconditional_star & relevant,
+        who.kind,
+        who.boundary is not None,
+    )
+    memo: dict[tuple[int, int, int, str, bool], _Matched]
+    memo = ctx.cache.setdefault("escalation_hits", {})
     matched = memo.get(key)
     if matched is None:
         matched = memo[key] = _match_methods(methods, *key)
@@ -339,7 +382,7 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     }
     hits: list[dict[str, Any]] = []
     split = 0
-    for m, chosen, level in matched.methods:
+    for i, (m, chosen, level) in enumerate(matched.methods):
         by_action = {a: sources[bit] for a, bit in chosen}
         # More than one policy behind the method's actions.
         several = len({p for ps in by_action.values() for p in ps}) > 1
@@ -347,28 +390,33 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
             "id": m.id,
             "name": m.name,
             "reference": m.reference,
+            "status": "confirmed" if i < matched.confirmed else "needs-target",
             "actions": by_action,
             "split_across_policies": several,
             "scope": ("conditional", "scoped resources", "resource *")[level],
         }
+        if i >= matched.confirmed:
+            hit["needs_target"] = {"permission": m.target_permission, "target": m.needs_target}
         if m.note:
             hit["note"] = m.note
         hits.append(hit)
         split += several
-    msg = f"can escalate privileges via {matched.names}"
+    msg = matched.message
     if split:
         msg += f"; {split} method(s) combine actions from several policies"
     return [
         Finding(
             "priv.escalation",
-            rank_sev[matched.worst],
+            _RANK_SEV[matched.worst],
             eff.principal.id,
             msg,
             {
+                "confirmed": matched.confirmed > 0,
                 "methods": hits,
                 "policies": [pid for pid, _ in ordered],
             },
             "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
-            "or scope it to specific ARNs.",
+            "or scope it to specific ARNs; for a path that needs an existing target, check "
+            "whether that target exists and is more privileged than this principal.",
         )
     ]

@@ -1,183 +1,115 @@
-"""AWS privilege-escalation methods, written for nhictl from the public write-ups.
+"""AWS privilege-escalation methods: the pathfinding.cloud catalogue plus nhictl's own few.
 
-Sources: Rhino Security Labs' "AWS IAM Privilege Escalation Methods" (Gietzen, 2018) and the
-pathfinding.cloud path catalogue. Each method lists the actions it needs; a principal that holds
-all of them -- across any number of its policies -- can escalate. Target-dependent paths (assume
-a more privileged role, run commands on a privileged instance) need a reachability graph and are
-not listed here.
+The catalogue is ``data/escalation.v1.json``, built by ``scripts/build_aws_escalation.py`` from
+https://github.com/DataDog/pathfinding.cloud (repository, commit and date are in the file's
+``source``). Each path keeps its own id and page link; a path whose gain comes from something that
+already exists (a role to pass or assume, a function or instance running as a stronger role)
+carries that target, and the rule reports it as needing one rather than as a confirmed escalation.
+
+``NHICTL_ONLY`` holds the techniques pathfinding does not list at that commit; their ids start
+with ``nhictl-`` so they can never collide with a catalogue id, and they link to the write-up or
+AWS documentation they come from.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
 from nhictl.creep.knowledge import EscalationMethod
 
-_PF = "https://pathfinding.cloud/paths/"
+_RHINO = "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"
+_IAM_API = "https://docs.aws.amazon.com/IAM/latest/APIReference/"
+_PASS_ECS = (
+    "A role must exist that trusts ecs-tasks.amazonaws.com and is more privileged than the caller"
+)
 
-
-def _m(mid: str, name: str, *requires: tuple[str, ...] | str, note: str = "") -> EscalationMethod:
-    groups = tuple((r,) if isinstance(r, str) else r for r in requires)
-    return EscalationMethod(mid, name, groups, _PF + mid if "-" in mid else "", note)
-
-
-METHODS: tuple[EscalationMethod, ...] = (
-    # IAM policy manipulation on self or others
-    _m(
-        "iam-001",
-        "CreateNewPolicyVersion",
-        "iam:CreatePolicyVersion",
-        note="publish a new default version of a policy attached to itself",
-    ),
-    _m(
-        "iam-set-default-version",
-        "SetExistingDefaultPolicyVersion",
+NHICTL_ONLY: tuple[EscalationMethod, ...] = (
+    # Rhino's method 2 (Gietzen, 2018): pathfinding has iam:CreatePolicyVersion (iam-001) but not
+    # its sibling, which needs no new version -- only a stronger old one.
+    EscalationMethod(
+        "nhictl-iam-set-default-policy-version",
         "iam:SetDefaultPolicyVersion",
-        note="roll a policy back to a more permissive earlier version",
+        (("iam:SetDefaultPolicyVersion",),),
+        _RHINO,
+        target_permission="iam:SetDefaultPolicyVersion",
+        needs_target="A customer-managed policy attached to the caller (or to a principal it can "
+        "act as) must have a stored non-default version that grants more than the default one",
     ),
-    _m(
-        "iam-002",
-        "CreateAccessKey",
-        "iam:CreateAccessKey",
-        note="mint keys for a more privileged user",
+    # Lifting one's own permissions boundary gives back everything the identity policies grant
+    # beyond it (AWS: "Deleting the permissions boundary ... might increase its permissions").
+    # Escalates the caller itself only while a boundary limits it.
+    EscalationMethod(
+        "nhictl-iam-role-permissions-boundary",
+        "iam:DeleteRolePermissionsBoundary | iam:PutRolePermissionsBoundary",
+        (("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"),),
+        _IAM_API + "API_DeleteRolePermissionsBoundary.html",
+        target_permission="iam:DeleteRolePermissionsBoundary",
+        needs_target="A role held back by a permissions boundary that the caller can act as "
+        "(the caller itself when it is a role with a boundary)",
+        self_for=("role",),
+        self_needs_boundary=True,
     ),
-    _m("iam-003", "RotateAccessKey", "iam:CreateAccessKey", "iam:DeleteAccessKey"),
-    _m("iam-004", "CreateLoginProfile", "iam:CreateLoginProfile"),
-    _m("iam-006", "UpdateLoginProfile", "iam:UpdateLoginProfile"),
-    _m("iam-007", "PutUserPolicy", "iam:PutUserPolicy"),
-    _m("iam-008", "AttachUserPolicy", "iam:AttachUserPolicy"),
-    _m("iam-010", "AttachGroupPolicy", "iam:AttachGroupPolicy"),
-    _m("iam-011", "PutGroupPolicy", "iam:PutGroupPolicy"),
-    _m("iam-009", "AttachRolePolicy", "iam:AttachRolePolicy"),
-    _m("iam-005", "PutRolePolicy", "iam:PutRolePolicy"),
-    _m("iam-013", "AddUserToGroup", "iam:AddUserToGroup"),
-    _m("iam-012", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", "sts:AssumeRole"),
-    _m("iam-016", "CreatePolicyVersion+AssumeRole", "iam:CreatePolicyVersion", "sts:AssumeRole"),
-    _m(
-        "iam-019",
-        "AttachRolePolicy+UpdateAssumeRolePolicy",
-        ("iam:AttachRolePolicy", "iam:PutRolePolicy"),
-        "iam:UpdateAssumeRolePolicy",
+    EscalationMethod(
+        "nhictl-iam-user-permissions-boundary",
+        "iam:DeleteUserPermissionsBoundary | iam:PutUserPermissionsBoundary",
+        (("iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"),),
+        _IAM_API + "API_DeleteUserPermissionsBoundary.html",
+        target_permission="iam:DeleteUserPermissionsBoundary",
+        needs_target="A user held back by a permissions boundary that the caller can act as "
+        "(the caller itself when it is a user with a boundary)",
+        self_for=("user",),
+        self_needs_boundary=True,
     ),
-    _m(
-        "iam-permissions-boundary",
-        "DeleteOrPutPermissionsBoundary",
-        (
-            "iam:DeleteRolePermissionsBoundary",
-            "iam:DeleteUserPermissionsBoundary",
-            "iam:PutRolePermissionsBoundary",
-            "iam:PutUserPermissionsBoundary",
-        ),
-        note="lift the boundary that keeps the principal's own grants in check",
+    # A shell in a running task is its task role's credentials; pathfinding has no ECS Exec path.
+    EscalationMethod(
+        "nhictl-ecs-execute-command",
+        "ecs:ExecuteCommand",
+        (("ecs:ExecuteCommand",),),
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html",
+        target_permission="ecs:ExecuteCommand",
+        needs_target="A running ECS task with ECS Exec enabled whose task role is more "
+        "privileged than the caller",
     ),
-    # Pass a role to a compute service, then run code as it
-    _m("ec2-001", "PassRoleToNewEC2", "iam:PassRole", "ec2:RunInstances"),
-    _m("ec2-003", "PassRoleToSpotInstance", "iam:PassRole", "ec2:RequestSpotInstances"),
-    _m(
-        "ec2-002",
-        "ModifyInstanceUserData",
-        "ec2:ModifyInstanceAttribute",
-        "ec2:StopInstances",
-        "ec2:StartInstances",
-    ),
-    _m(
-        "ec2-004",
-        "LaunchTemplateVersion",
-        "ec2:CreateLaunchTemplateVersion",
-        "ec2:ModifyLaunchTemplate",
-    ),
-    _m(
-        "lambda-001",
-        "PassRoleToNewLambdaThenInvoke",
-        "iam:PassRole",
-        "lambda:CreateFunction",
-        "lambda:InvokeFunction",
-    ),
-    _m(
-        "lambda-002",
-        "PassRoleToNewLambdaEventSource",
-        "iam:PassRole",
-        "lambda:CreateFunction",
-        "lambda:CreateEventSourceMapping",
-    ),
-    _m(
-        "lambda-006",
-        "PassRoleToNewLambdaAddPermission",
-        "iam:PassRole",
-        "lambda:CreateFunction",
-        "lambda:AddPermission",
-    ),
-    _m("lambda-003", "UpdateExistingLambdaCode", "lambda:UpdateFunctionCode"),
-    _m("glue-001", "PassRoleToGlueDevEndpoint", "iam:PassRole", "glue:CreateDevEndpoint"),
-    _m("glue-002", "UpdateGlueDevEndpoint", "glue:UpdateDevEndpoint"),
-    _m(
-        "glue-003",
-        "PassRoleToGlueJob",
-        "iam:PassRole",
-        ("glue:CreateJob", "glue:UpdateJob"),
-        ("glue:StartJobRun", "glue:CreateTrigger"),
-    ),
-    _m(
-        "cloudformation-001",
-        "PassRoleToCloudFormation",
-        "iam:PassRole",
-        "cloudformation:CreateStack",
-    ),
-    _m(
-        "cloudformation-003",
-        "CloudFormationChangeSet",
-        "cloudformation:CreateChangeSet",
-        "cloudformation:ExecuteChangeSet",
-    ),
-    _m(
-        "cloudformation-004",
-        "PassRoleToStackSet",
-        "iam:PassRole",
-        "cloudformation:CreateStackSet",
-        "cloudformation:CreateStackInstances",
-    ),
-    _m(
-        "datapipeline-001",
-        "PassRoleToDataPipeline",
-        "iam:PassRole",
-        "datapipeline:CreatePipeline",
-        "datapipeline:PutPipelineDefinition",
-    ),
-    _m(
-        "codebuild-001",
-        "PassRoleToCodeBuild",
-        "iam:PassRole",
-        "codebuild:CreateProject",
-        ("codebuild:StartBuild", "codebuild:StartBuildBatch"),
-    ),
-    _m(
-        "ecs-001",
-        "PassRoleToEcsTask",
-        "iam:PassRole",
-        "ecs:RegisterTaskDefinition",
-        ("ecs:RunTask", "ecs:StartTask", "ecs:CreateService", "ecs:UpdateService"),
-    ),
-    _m("ecs-006", "EcsExecIntoTask", "ecs:ExecuteCommand"),
-    _m(
-        "sagemaker-001",
-        "PassRoleToSageMakerNotebook",
-        "iam:PassRole",
-        "sagemaker:CreateNotebookInstance",
-    ),
-    _m(
-        "sagemaker-002",
-        "PassRoleToSageMakerJob",
-        "iam:PassRole",
-        ("sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob"),
-    ),
-    _m(
-        "sagemaker-004",
-        "SageMakerPresignedNotebookUrl",
-        "sagemaker:CreatePresignedNotebookInstanceUrl",
-    ),
-    _m("apprunner-001", "PassRoleToAppRunner", "iam:PassRole", "apprunner:CreateService"),
-    _m(
-        "ssm-send-command",
-        "SsmSendCommand",
-        ("ssm:SendCommand", "ssm:StartSession"),
-        note="target-dependent: escalates when an instance runs with a stronger profile",
+    # ecs-003 creates a service; updating an existing one to a new task definition runs the
+    # passed role just the same, without ecs:CreateService.
+    EscalationMethod(
+        "nhictl-ecs-update-service",
+        "iam:PassRole + ecs:RegisterTaskDefinition + ecs:UpdateService",
+        (("iam:PassRole",), ("ecs:RegisterTaskDefinition",), ("ecs:UpdateService",)),
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html",
+        target_permission="iam:PassRole",
+        needs_target=f"An ECS service must exist to update; {_PASS_ECS}",
     ),
 )
+
+
+def _method(row: dict[str, Any]) -> EscalationMethod:
+    target = row.get("target") or {}
+    parent = row.get("parent")
+    return EscalationMethod(
+        row["id"],
+        row["name"],
+        tuple((a,) for a in row["requires"]),
+        row["reference"],
+        f"variant of {parent}" if parent else "",
+        target_permission=target.get("permission", ""),
+        needs_target=target.get("needs", ""),
+        self_for=tuple(row.get("self_for", ())),
+    )
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, Any]:
+    """The shipped pathfinding.cloud table as written by the build script."""
+    raw = resources.files("nhictl.providers.aws").joinpath("data/escalation.v1.json").read_text()
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+@lru_cache(maxsize=1)
+def methods() -> tuple[EscalationMethod, ...]:
+    """Every method the priv.escalation rule checks: the catalogue's, then nhictl's own."""
+    return tuple(_method(row) for row in catalogue()["methods"]) + NHICTL_ONLY

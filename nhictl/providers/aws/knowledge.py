@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.providers.aws.catalog import load_catalog
-from nhictl.providers.aws.escalation import METHODS
+from nhictl.providers.aws.escalation import methods
 
 
 def aws_knowledge() -> ProviderKnowledge:
@@ -12,7 +12,7 @@ def aws_knowledge() -> ProviderKnowledge:
     return ProviderKnowledge(
         provider="aws",
         catalog=load_catalog(),
-        escalation=METHODS,
+        escalation=methods(),
         iam_admin=("iam:*",),
         policy_size_limit=6144,
     )
