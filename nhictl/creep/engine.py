@@ -233,6 +233,7 @@ def _result(
             "from_rules": list(ix.findings),
         },
         manifest=decl.manifest if decl else None,
+        provider=p.provider,
     )
 
 

@@ -17,6 +17,7 @@ SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 
 Effect = Literal["Allow", "Deny"]
+PROVIDER_SEPARATOR = "+"  # Report.provider of a combined report: "aws+gcp+azure"
 Granularity = Literal["action", "service"]
 
 
@@ -195,6 +196,7 @@ class PrincipalResult:
     declared: dict[str, Any] | None
     index_detail: dict[str, Any]
     manifest: str | None = None
+    provider: str = ""
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from nhictl import __version__
 from nhictl.core.jsonout import dumps
-from nhictl.creep.model import SEVERITY_RANK, Finding, PrincipalResult, Report
+from nhictl.creep.model import PROVIDER_SEPARATOR, SEVERITY_RANK, Finding, PrincipalResult, Report
 from nhictl.creep.rules import RULES
 
 if TYPE_CHECKING:
@@ -43,9 +43,12 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return out
 
 
-def principal_dict(p: PrincipalResult) -> dict[str, Any]:
-    return {
-        "id": p.id,
+def principal_dict(p: PrincipalResult, *, with_provider: bool = False) -> dict[str, Any]:
+    """One principal; ``provider`` is named only when the report spans several clouds."""
+    out: dict[str, Any] = {"id": p.id}
+    if with_provider:
+        out["provider"] = p.provider
+    return out | {
         "kind": p.kind,
         "name": p.name,
         "account": p.account,
@@ -58,6 +61,11 @@ def principal_dict(p: PrincipalResult) -> dict[str, Any]:
     }
 
 
+def several_providers(report: Report) -> bool:
+    """A combined report (``--provider all``) names its clouds "aws+gcp+azure"."""
+    return PROVIDER_SEPARATOR in report.provider
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     """The documented JSON shape (docs/audit-creep.md)."""
     return {
@@ -65,7 +73,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         "provider": report.provider,
         "generated_at": report.generated_at.isoformat(),
         "summary": report.summary,
-        "principals": [principal_dict(p) for p in report.principals],
+        "principals": [
+            principal_dict(p, with_provider=several_providers(report)) for p in report.principals
+        ],
         "findings": [finding_dict(f) for f in report.findings],
     }
 
@@ -84,7 +94,10 @@ def iter_json(report: Report) -> Iterator[bytes]:
     }
     pieces = [dumps(head, indent=True)[:-2]]  # without the closing "\n}"
     for key, items in (
-        ("principals", (principal_dict(p) for p in report.principals)),
+        (
+            "principals",
+            (principal_dict(p, with_provider=several_providers(report)) for p in report.principals),
+        ),
         ("findings", (finding_dict(f) for f in report.findings)),
     ):
         sep = f',\n  "{key}": [\n    '.encode()
