@@ -44,6 +44,15 @@ def format_option(*extra: str, default: str = "table", help: str = "Output forma
 
 FORMAT_OPTION = format_option()
 
+
+def output_option(help: str, *, required: bool = False) -> Any:
+    """``-o/--output FILE`` (``--out``, the old spelling, parses but is not shown): one
+    declaration for every command that writes a file (docs/cli.md, "Output files")."""
+    return typer.Option(
+        ... if required else None, "--output", "-o", "--out", help=help, show_default=False
+    )
+
+
 MAX_TOKEN_BYTES = 64 * 1024
 
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 import click
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, DataFormat, print_table, read_secret, show
+from nhictl.cli.common import (
+    FORMAT_OPTION,
+    DataFormat,
+    output_option,
+    print_table,
+    read_secret,
+    show,
+)
 from nhictl.cli.output import emit, message
 
 if TYPE_CHECKING:
@@ -126,13 +133,8 @@ def _undeliverable(
     ) from None
 
 
-OUTPUT_TOKEN_OPTION: Any = typer.Option(
-    None,
-    "--output",
-    "-o",
-    "--out",
-    help="Write the token to this file (created 0600) instead of stdout.",
-    show_default=False,
+OUTPUT_TOKEN_OPTION: Any = output_option(
+    "Write the token to this file (created 0600) instead of stdout."
 )
 FORCE_OPTION: Any = typer.Option(
     False, "--force", help="Replace an existing --output file (the token in it is lost)."
@@ -535,13 +537,8 @@ def credentials_list(
 
 @status_list_app.command("publish")
 def status_list_publish(
-    out: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        "--out",
-        help="Write the status list JWT to this file (replaced atomically) instead of stdout.",
-        show_default=False,
+    out: Path | None = output_option(
+        "Write the status list JWT to this file (replaced atomically) instead of stdout."
     ),
     lifetime: str = typer.Option(
         "15m", "--ttl", "--lifetime", help="How long the published list verifies (keep it short)."

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from nhictl.cli.common import DataFormat, format_option
+from nhictl.cli.common import DataFormat, format_option, output_option
 from nhictl.cli.output import (
     STATE,
     check_output,
@@ -89,9 +89,7 @@ def audit_creep(
     unused_days: int = typer.Option(90, "--unused-days", help="Usage window in days."),
     key_max_age: int = typer.Option(90, "--key-max-age", help="Access-key age limit in days."),
     fmt: str = format_option("sarif", "markdown"),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the report to this file instead of stdout."
-    ),
+    output: Path | None = output_option("Write the report to this file instead of stdout."),
     fail_on: FailOn | None = typer.Option(
         None,
         "--fail-on",
@@ -200,9 +198,7 @@ collect_app = typer.Typer(help="Collect cloud IAM snapshots for audit-creep.", n
 
 @collect_app.command("aws")
 def collect_aws_cmd(
-    out: Path = typer.Option(
-        ..., "--output", "-o", "--out", help="Bundle file to write (JSON), or - for stdout."
-    ),
+    out: Path = output_option("Bundle file to write (JSON), or - for stdout.", required=True),
     profile: str | None = typer.Option(
         None, "--profile", help="AWS profile (default chain if unset)."
     ),

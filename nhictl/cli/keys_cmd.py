@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, DataFormat, format_option, print_table, show
+from nhictl.cli.common import (
+    FORMAT_OPTION,
+    DataFormat,
+    format_option,
+    output_option,
+    print_table,
+    show,
+)
 from nhictl.cli.output import emit, message, output_stream
 
 app = typer.Typer(
@@ -50,12 +57,8 @@ def rotate(
 @app.command("jwks")
 def jwks(
     fmt: str = format_option(default="json", help="json (the JWKS document), yaml or table."),
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Write to this file (replaced atomically) instead of stdout.",
-        show_default=False,
+    output: Path | None = output_option(
+        "Write to this file (replaced atomically) instead of stdout."
     ),
 ) -> None:
     """Print the public JWKS that verifiers use (public keys only)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, print_table, show
+from nhictl.cli.common import FORMAT_OPTION, output_option, print_table, show
 from nhictl.cli.output import emit, message, output_stream
 
 app = typer.Typer(
@@ -39,9 +39,7 @@ def list_events(
 
 @app.command("export")
 def export(
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write to this file (atomically)."
-    ),
+    output: Path | None = output_option("Write to this file (atomically) instead of stdout."),
 ) -> None:
     """Export every event as JSON lines (one event per line, with its hashes)."""
     from nhictl.core import auditlog

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.common import FORMAT_OPTION, format_option, print_table, show
+from nhictl.cli.common import FORMAT_OPTION, format_option, output_option, print_table, show
 from nhictl.cli.output import emit, output_stream
 
 app = typer.Typer(
@@ -28,12 +28,8 @@ def list_schemas(fmt: str = FORMAT_OPTION) -> None:
 def show_schema(
     name: str = typer.Argument(..., help="Schema name from `nhictl schema list`."),
     fmt: str = format_option(default="json", help="Output format (table prints the JSON too)."),
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Write to this file (replaced atomically) instead of stdout.",
-        show_default=False,
+    output: Path | None = output_option(
+        "Write to this file (replaced atomically) instead of stdout."
     ),
 ) -> None:
     """Print a schema as JSON (or YAML), e.g. to save it for your editor's language server."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from nhictl.cli.common import FormatChoice
+from nhictl.cli.common import FormatChoice, output_option
 from nhictl.cli.output import STATE, color_enabled, emit, message, output_stream
 
 
@@ -40,9 +40,7 @@ def validate(
         help="Refuse larger input files, e.g. 2MiB. [default: 1MiB]",
         show_default=False,
     ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the report to this file instead of stdout."
-    ),
+    output: Path | None = output_option("Write the report to this file instead of stdout."),
 ) -> None:
     """Validate agent registration manifests (YAML or JSON, several documents per file).
 

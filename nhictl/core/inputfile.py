@@ -26,19 +26,27 @@ def display_name(path: str | Path) -> str:
 
 
 def read_input(
-    path: str | Path, *, max_bytes: int, what: str = "file", stdin: BinaryIO | None = None
+    path: str | Path,
+    *,
+    max_bytes: int,
+    what: str = "file",
+    stdin: BinaryIO | None = None,
+    hint: str | None = None,
 ) -> bytes:
-    """The bytes of ``path`` (``-``: stdin), refusing more than ``max_bytes``."""
+    """The bytes of ``path`` (``-``: stdin), refusing more than ``max_bytes`` (``hint``: how
+    to raise the cap)."""
     name = display_name(path)
     if is_stdin(path):
         data = (stdin or sys.stdin.buffer).read(max_bytes + 1)
     else:
         try:
             with open(path, "rb") as handle:
-                # Ask for what the file holds, not the cap: the cap can be a gigabyte.
+                # Ask for what the file holds, not the cap: a 1 MiB request allocates 1 MiB per
+                # file (it dominated reading thousands of small manifests), and the cap can be
+                # a gigabyte. A growing file, or one that is not regular, is read up to the cap.
                 size = os.fstat(handle.fileno()).st_size
                 if size > max_bytes:
-                    raise InputError(f"{name}: {size} bytes, larger than {max_bytes} bytes")
+                    raise InputError(f"{name}: larger than the {max_bytes} byte limit", hint=hint)
                 data = handle.read(max(size, 0) + 1)
                 if len(data) > size:  # growing, or not a regular file (FIFO, device)
                     data += handle.read(max_bytes + 1 - len(data))
@@ -49,7 +57,7 @@ def read_input(
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
-        raise InputError(f"{name}: larger than {max_bytes} bytes")
+        raise InputError(f"{name}: larger than the {max_bytes} byte limit", hint=hint)
     return data
 
 

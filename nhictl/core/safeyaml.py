@@ -9,7 +9,6 @@ is plain JSON (dict, list, str, int, float, bool, None).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhictl.core import strictjson
 from nhictl.core.errors import InputError
+from nhictl.core.inputfile import read_input
 
 try:  # libyaml's C parser is ~10x faster; fall back to pure Python where it is missing.
     from yaml import CSafeLoader as _BaseLoader
@@ -166,27 +166,11 @@ for _tag in _UNSUPPORTED_TAGS:
 
 def read_text(path: str, limits: Limits, *, data: bytes | None = None) -> str:
     """Read ``path`` (or decode ``data`` read from stdin) as UTF-8 within the size cap."""
+    hint = "raise it with --max-file-size or NHICTL_MAX_FILE_SIZE"
     if data is None:
-        try:
-            with open(path, "rb") as handle:
-                # Ask for what the file holds: a 1 MiB request allocates 1 MiB per file, which
-                # dominated reading thousands of small manifests. A file that is growing, or is
-                # not a regular file, is still read up to the cap.
-                size = os.fstat(handle.fileno()).st_size
-                data = handle.read(min(size, limits.max_bytes) + 1)
-                if len(data) > size:
-                    data += handle.read(limits.max_bytes + 1 - len(data))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise InputError(f"{path}: is a directory") from None
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        data = read_input(path, max_bytes=limits.max_bytes, hint=hint)
     if len(data) > limits.max_bytes:
-        raise InputError(
-            f"{path}: file is larger than the {limits.max_bytes} byte limit",
-            hint="raise it with --max-file-size or NHICTL_MAX_FILE_SIZE",
-        )
+        raise InputError(f"{path}: larger than the {limits.max_bytes} byte limit", hint=hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
