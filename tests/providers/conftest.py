@@ -53,6 +53,7 @@ def loopback_only(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(loopback_ca.ca_pem))
+    monkeypatch.setenv("NO_GCE_CHECK", "true")  # google-auth: no metadata-server probe
     # no gcloud configuration or ADC file of the machine's user is ever read
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud-config"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

@@ -299,3 +299,33 @@ def test_bad_ids_are_input_errors(site: Site, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--organization"):
         collect_gcp(GcpCollectOptions(project=PROJECT, output=tmp_path / "o", organization="acme"))
     assert site.server.requests == []
+
+
+def test_no_credentials_at_all_is_one_line_with_a_hint(site: Site, tmp_path: Path) -> None:
+    with pytest.raises(ProviderError) as info:
+        collect_gcp(GcpCollectOptions(project=PROJECT, output=tmp_path / "o", retry=FAST))
+    assert info.value.message.startswith("GCP credentials:")
+    assert info.value.hint is not None and "application-default login" in info.value.hint
+    assert site.server.requests == []
+
+
+def test_credentials_files_are_loaded_by_their_type_only(site: Site, tmp_path: Path) -> None:
+    config = tmp_path / "wif.json"
+    config.write_text(
+        json.dumps(
+            {
+                "type": "external_account",
+                "audience": "//iam.googleapis.com/projects/1/locations/global/"
+                "workloadIdentityPools/p/providers/x",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                "token_url": f"{site.base}/v1/token",
+                "credential_source": {"executable": {"command": "/bin/echo unsafe"}},
+            }
+        )
+    )
+    with pytest.raises(InputError, match="'external_account' are not read"):
+        collect_gcp(_options(site, tmp_path / "o", credentials_file=config))
+    config.write_text("{not json")
+    with pytest.raises(InputError, match="not a JSON credentials file"):
+        collect_gcp(_options(site, tmp_path / "o", credentials_file=config))
+    assert site.server.requests == []
