@@ -413,3 +413,13 @@ def test_bad_ids_are_input_errors(site: Site, tmp_path: Path) -> None:
             )
         )
     assert site.server.requests == []
+
+
+def test_an_unknown_tenant_is_one_line(site: Site, tmp_path: Path) -> None:
+    other = "00000000-0000-4000-8000-00000000dead"
+    auth = AzureAuth(tenant=other, client_id=CLIENT_ID, client_secret=SECRET)
+    with pytest.raises(ProviderError) as info:
+        collect_azure(_options(site, tmp_path / "azure", auth))
+    assert info.value.message.startswith("Azure authentication failed:")
+    assert "\n" not in info.value.message
+    assert site.api_calls() == []

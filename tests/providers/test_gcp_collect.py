@@ -329,3 +329,13 @@ def test_credentials_files_are_loaded_by_their_type_only(site: Site, tmp_path: P
     with pytest.raises(InputError, match="not a JSON credentials file"):
         collect_gcp(_options(site, tmp_path / "o", credentials_file=config))
     assert site.server.requests == []
+
+
+def test_an_unreachable_api_is_retried_then_one_line(site: Site, tmp_path: Path) -> None:
+    closed = "https://127.0.0.1:9"  # the discard port: nothing listens
+    with pytest.raises(ProviderError) as info:
+        collect_gcp(_options(site, tmp_path / "o", endpoints={"*": closed}))
+    err = info.value
+    assert err.message.startswith(f"GCP projects.get ({PROJECT}): no answer from 127.0.0.1:9/")
+    assert err.hint is not None and "network" in err.hint
+    assert [r.path for r in site.server.requests] == ["/token"]  # signed in, then no API answered
