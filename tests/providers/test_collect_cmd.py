@@ -1,0 +1,96 @@
+"""``nhictl collect gcp|azure`` as commands: ``register`` on a ``collect`` group of our own (the
+lead wires the real one), parsed by click, run against the loopback endpoints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+import typer
+from click.testing import CliRunner
+
+pytest.importorskip("google.auth")
+pytest.importorskip("azure.identity")
+
+from nhictl.cli import collect_cmd
+from nhictl.cli.output import reset_consoles
+from tests.conftest import ROOT
+from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, FakeAzure
+from tests.providers.fake_gcp import COLLECTOR_SA, PROJECT, FakeGoogle, ServiceAccountKey
+from tests.providers.loopback import LoopbackServer
+from tests.providers.support import read_tree
+from tests.providers.tlsca import LoopbackCA
+
+
+@pytest.fixture()
+def collect() -> Iterator[click.Command]:
+    group = typer.Typer()
+    collect_cmd.register(group)
+    reset_consoles()
+    yield typer.main.get_command(group)
+    reset_consoles()
+
+
+def test_registers_gcp_and_azure_with_the_shared_flags(collect: click.Command) -> None:
+    assert isinstance(collect, click.Group)
+    assert sorted(collect.commands) == ["azure", "gcp"]
+    gcp = {o for p in collect.commands["gcp"].params for o in p.opts}
+    assert {"--project", "--organization", "--impersonate-service-account", "-o", "--output"} <= gcp
+    azure = {o for p in collect.commands["azure"].params for o in p.opts}
+    assert {"--subscription", "--tenant", "-o", "--output", "--force"} <= azure
+    assert not any("secret" in o for o in azure)  # never a secret on the command line
+
+
+def test_collect_gcp_command(
+    collect: click.Command, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = ServiceAccountKey(COLLECTOR_SA)
+    fake = FakeGoogle(key)
+    with LoopbackServer(loopback_ca, fake) as server:
+        fake.base = server.base
+        monkeypatch.setenv("NHICTL_GCP_API_BASE", server.base)
+        key_file = key.key_file(tmp_path, f"{server.base}/token")
+        out = tmp_path / "gcp"
+        result = CliRunner().invoke(
+            collect,
+            ["gcp", "--project", PROJECT, "--credentials-file", str(key_file), "-o", str(out)],
+        )
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and "3 serviceAccounts" in result.output
+    assert json.loads(read_tree(out)["project.json"])["projectId"] == PROJECT
+
+
+def test_collect_azure_command_takes_the_secret_from_the_environment(
+    collect: click.Command, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeAzure("s3cr3t-from-env-" + "z" * 20)
+    with LoopbackServer(loopback_ca, fake) as server:
+        fake.base = server.base
+        monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.base)
+        monkeypatch.setenv("NHICTL_AZURE_ARM_URL", f"{server.base}/arm")
+        monkeypatch.setenv("NHICTL_AZURE_GRAPH_URL", f"{server.base}/graph")
+        monkeypatch.setenv("AZURE_CLIENT_SECRET", fake.secret)
+        out = tmp_path / "azure"
+        args = ["azure", "--subscription", S1, "--tenant", TENANT, "--client-id", CLIENT_ID]
+        result = CliRunner().invoke(collect, [*args, "--no-usage", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {g["client_secret"] for g in fake.grants} == {fake.secret}
+    assert "role-assignments.json" in read_tree(out)
+    assert fake.secret not in result.output
+
+
+def test_no_cloud_sdk_is_imported_by_the_module() -> None:
+    heavy = "('google', 'azure', 'requests')"
+    code = (
+        "import sys; import nhictl.cli.collect_cmd; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"
