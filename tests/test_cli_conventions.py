@@ -27,6 +27,8 @@ NO_DATA_FORMAT = {
     "demo idp-bundle": "prints one path, for shell substitution",
     "demo svid": "prints one token, for shell substitution",
     "collect aws": "writes a bundle file (JSON, its schema is published)",
+    "collect gcp": "writes a directory of gcloud-shaped JSON files",
+    "collect azure": "writes a directory of az-shaped JSON files",
     "log export": "JSON lines, the export format",
     "status-list publish": "a signed statuslist+jwt",
 }
@@ -40,6 +42,8 @@ WRITES_A_FILE = {
     "rebind",
     "status-list publish",
     "collect aws",
+    "collect gcp",
+    "collect azure",
     "keys jwks",
     "schema show",
 }

@@ -15,6 +15,7 @@ import typer
 
 from nhictl import __version__
 from nhictl.cli import (
+    collect_cmd,
     config_cmd,
     credentials_cmd,
     creep_cmd,
@@ -97,6 +98,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(demo_cmd.app, name="demo")
 credentials_cmd.register(app)
 creep_cmd.register(app)
+collect_cmd.register(app)
 
 _command: click.Command | None = None
 

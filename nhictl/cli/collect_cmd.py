@@ -1,41 +1,30 @@
-"""``nhictl collect gcp`` and ``nhictl collect azure``: live, read-only collection into a
-directory of raw outputs, in exactly the layout ``audit-creep`` reads offline.
-
-The commands are plain functions; ``register(collect_app)`` adds them to the ``collect`` group
-(defined with ``collect aws`` in ``nhictl.cli.creep_cmd``). google-auth and azure-identity are
-imported only when a command runs, so ``nhictl --help`` never loads them.
+"""``nhictl collect aws|gcp|azure``: live, read-only collection of what ``audit-creep`` reads:
+an AWS bundle file, or for GCP and Azure a directory of raw outputs in exactly the layout the
+offline loaders read. boto3, google-auth and azure-identity are imported only when a command
+runs, so ``nhictl --help`` never loads them.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 import typer
 
-from nhictl.cli.output import STATE, console, message
+from nhictl.cli.common import output_option
+from nhictl.cli.output import check_output, emit, message, output_stream, progress
 
 if TYPE_CHECKING:
     from nhictl.providers.rawdir import CollectResult
 
+collect_app = typer.Typer(
+    help="Collect cloud IAM data for audit-creep (read-only calls only).", no_args_is_help=True
+)
+
+
 AZURE_CLOUDS = ("public", "usgov", "china")
-
-
-def _progress() -> Any:
-    """A one-line progress display on a TTY (stderr), none with -q or when piped."""
-    if STATE.verbosity < 0 or not sys.stderr.isatty():
-        return None
-    err = console("stderr")
-
-    def show(stage: str, done: int, total: int) -> None:
-        err.print(f"\r{stage}: {done}/{total}   ", end="", markup=False, highlight=False)
-        if done >= total:
-            err.print("")
-
-    return show
 
 
 def _summary(result: CollectResult) -> None:
@@ -47,10 +36,55 @@ def _summary(result: CollectResult) -> None:
         message(f"note: {note}")
 
 
+def collect_aws_cmd(
+    out: Path = output_option("Bundle file to write (JSON), or - for stdout.", required=True),
+    profile: str | None = typer.Option(
+        None, "--profile", help="AWS profile (default chain if unset)."
+    ),
+    role_arn: str | None = typer.Option(
+        None, "--role-arn", help="Role to assume before collecting."
+    ),
+    external_id: str | None = typer.Option(
+        None, "--external-id", help="ExternalId for --role-arn."
+    ),
+    region: str | None = typer.Option(None, "--region", help="Region for the STS/IAM clients."),
+    no_last_accessed: bool = typer.Option(
+        False, "--no-last-accessed", help="Skip the (slow) last-accessed jobs."
+    ),
+    concurrency: int = typer.Option(
+        4, "--concurrency", help="Last-accessed jobs in flight at once (1-8)."
+    ),
+) -> None:
+    """Collect IAM authorization details, access keys and last-accessed data into one bundle.
+
+    Read-only API calls; paginated; throttling handled with adaptive retries. The bundle
+    (schemas/snapshot-aws.v1.schema.json) is what `audit-creep --snapshot` reads.
+    """
+    from nhictl.core.jsonout import document
+    from nhictl.providers.aws.collect import CollectOptions, collect_aws
+
+    check_output(out)  # before minutes of API calls, not after
+    opts = CollectOptions(
+        profile=profile,
+        role_arn=role_arn,
+        external_id=external_id,
+        region=region,
+        last_accessed=not no_last_accessed,
+        concurrency=concurrency,
+    )
+    bundle = collect_aws(opts, progress())
+    with output_stream(out) as handle:
+        emit(document(bundle), handle)
+    n_roles = sum(len(p.get("RoleDetailList", [])) for p in bundle["authorizationDetails"])
+    message(f"wrote {out}: {n_roles} roles, {len(bundle['lastAccessed'])} last-accessed reports")
+    for note in bundle["notes"]:
+        message(f"note: {note}")
+
+
 def collect_gcp_cmd(
     project: str = typer.Option(..., "--project", help="Project id (or number) to collect."),
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="Directory to write; must not exist or be empty (--force)."
+    output: Path = output_option(
+        "Directory to write; must not exist or be empty (--force).", required=True
     ),
     organization: str | None = typer.Option(
         None,
@@ -104,15 +138,15 @@ def collect_gcp_cmd(
         usage=not no_usage,
         concurrency=concurrency,
     )
-    _summary(collect_gcp(opts, _progress()))
+    _summary(collect_gcp(opts, progress()))
 
 
 def collect_azure_cmd(
     subscription: list[str] = typer.Option(
         ..., "--subscription", help="Subscription id to collect; repeatable (one tenant)."
     ),
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="Directory to write; must not exist or be empty (--force)."
+    output: Path = output_option(
+        "Directory to write; must not exist or be empty (--force).", required=True
     ),
     tenant: str | None = typer.Option(
         None, "--tenant", help="Tenant id or domain (default: AZURE_TENANT_ID / the sign-in's)."
@@ -186,10 +220,12 @@ def collect_azure_cmd(
         usage=not no_usage,
         activity_days=activity_days,
     )
-    _summary(collect_azure(opts, _progress()))
+    _summary(collect_azure(opts, progress()))
 
 
-def register(collect_app: typer.Typer) -> None:
-    """Add ``gcp`` and ``azure`` to the ``collect`` group."""
+def register(app: typer.Typer) -> None:
+    """Add the ``collect`` group (aws, gcp, azure) to the root app."""
+    collect_app.command("aws")(collect_aws_cmd)
     collect_app.command("gcp")(collect_gcp_cmd)
     collect_app.command("azure")(collect_azure_cmd)
+    app.add_typer(collect_app, name="collect")

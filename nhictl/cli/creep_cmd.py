@@ -1,4 +1,4 @@
-"""``nhictl audit-creep`` and ``nhictl collect aws``: thin wrappers over the creep engine."""
+"""``nhictl audit-creep``: a thin wrapper over the providers and the creep engine."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -18,6 +17,7 @@ from nhictl.cli.output import (
     emit,
     message,
     output_stream,
+    progress,
     terminal_width,
 )
 from nhictl.core.batchgc import cyclic_gc_paused
@@ -39,20 +39,6 @@ def _parse_now(value: str | None) -> datetime | None:
     except ValueError:
         raise InputError(f"--as-of: not an ISO 8601 date or time: {value!r}") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _progress() -> Any:
-    """A one-line progress display on a TTY (stderr); nothing otherwise."""
-    if STATE.verbosity < 0 or not sys.stderr.isatty():
-        return None
-    err = console("stderr")
-
-    def show(stage: str, done: int, total: int) -> None:
-        err.print(f"\r{stage}: {done}/{total}", end="", markup=False, highlight=False)
-        if done >= total:
-            err.print("")
-
-    return show
 
 
 def audit_creep(
@@ -161,7 +147,7 @@ def audit_creep(
         from nhictl.providers.aws.collect import CollectOptions, collect_aws
         from nhictl.providers.aws.load import snapshot_from_bundle
 
-        bundle = collect_aws(CollectOptions(profile=profile, role_arn=role_arn), _progress())
+        bundle = collect_aws(CollectOptions(profile=profile, role_arn=role_arn), progress())
         snap, keys_known = snapshot_from_bundle(bundle, "<live>")
     # Collection (boto3, threads) keeps the collector; the offline batch does not need it.
     with cyclic_gc_paused():
@@ -193,55 +179,5 @@ def audit_creep(
     raise typer.Exit(1 if over_threshold(report, fail_on.value if fail_on else None) else 0)
 
 
-collect_app = typer.Typer(help="Collect cloud IAM snapshots for audit-creep.", no_args_is_help=True)
-
-
-@collect_app.command("aws")
-def collect_aws_cmd(
-    out: Path = output_option("Bundle file to write (JSON), or - for stdout.", required=True),
-    profile: str | None = typer.Option(
-        None, "--profile", help="AWS profile (default chain if unset)."
-    ),
-    role_arn: str | None = typer.Option(
-        None, "--role-arn", help="Role to assume before collecting."
-    ),
-    external_id: str | None = typer.Option(
-        None, "--external-id", help="ExternalId for --role-arn."
-    ),
-    region: str | None = typer.Option(None, "--region", help="Region for the STS/IAM clients."),
-    no_last_accessed: bool = typer.Option(
-        False, "--no-last-accessed", help="Skip the (slow) last-accessed jobs."
-    ),
-    concurrency: int = typer.Option(
-        4, "--concurrency", help="Last-accessed jobs in flight at once (1-8)."
-    ),
-) -> None:
-    """Collect IAM authorization details, access keys and last-accessed data into one bundle.
-
-    Read-only API calls; paginated; throttling handled with adaptive retries. The bundle
-    (schemas/snapshot-aws.v1.schema.json) is what `audit-creep --snapshot` reads.
-    """
-    from nhictl.core.jsonout import document
-    from nhictl.providers.aws.collect import CollectOptions, collect_aws
-
-    check_output(out)  # before minutes of API calls, not after
-    opts = CollectOptions(
-        profile=profile,
-        role_arn=role_arn,
-        external_id=external_id,
-        region=region,
-        last_accessed=not no_last_accessed,
-        concurrency=concurrency,
-    )
-    bundle = collect_aws(opts, _progress())
-    with output_stream(out) as handle:
-        emit(document(bundle), handle)
-    n_roles = sum(len(p.get("RoleDetailList", [])) for p in bundle["authorizationDetails"])
-    message(f"wrote {out}: {n_roles} roles, {len(bundle['lastAccessed'])} last-accessed reports")
-    for note in bundle["notes"]:
-        message(f"note: {note}")
-
-
 def register(app: typer.Typer) -> None:
     app.command("audit-creep")(audit_creep)
-    app.add_typer(collect_app, name="collect")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -213,3 +213,17 @@ def check_output(path: Path | None) -> None:
     from nhictl.core.outfile import check_output as check
 
     check(path)
+
+
+def progress() -> Callable[[str, int, int], None] | None:
+    """A one-line progress display on stderr, only on a terminal and never under ``-q``."""
+    if STATE.verbosity < 0 or not sys.stderr.isatty():
+        return None
+    err = console("stderr")
+
+    def show(stage: str, done: int, total: int) -> None:
+        err.print(f"\r{stage}: {done}/{total}   ", end="", markup=False, highlight=False)
+        if done >= total:
+            err.print("")
+
+    return show

@@ -14,11 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import azure.identity  # noqa: F401  (the test extra installs it: missing must fail, not skip)
 import jwt
 import pytest
-
-pytest.importorskip("azure.identity")
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

@@ -11,15 +11,10 @@ from pathlib import Path
 
 import click
 import pytest
-import typer
-from click.testing import CliRunner
 
-pytest.importorskip("google.auth")
-pytest.importorskip("azure.identity")
-
-from nhictl.cli import collect_cmd
+from nhictl.cli.app import command
 from nhictl.cli.output import reset_consoles
-from tests.conftest import ROOT
+from tests.conftest import ROOT, CliRunner
 from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, FakeAzure
 from tests.providers.fake_gcp import COLLECTOR_SA, PROJECT, FakeGoogle, ServiceAccountKey
 from tests.providers.loopback import LoopbackServer
@@ -29,16 +24,16 @@ from tests.providers.tlsca import LoopbackCA
 
 @pytest.fixture()
 def collect() -> Iterator[click.Command]:
-    group = typer.Typer()
-    collect_cmd.register(group)
     reset_consoles()
-    yield typer.main.get_command(group)
+    group = command()
+    assert isinstance(group, click.Group)
+    yield group.commands["collect"]
     reset_consoles()
 
 
 def test_registers_gcp_and_azure_with_the_shared_flags(collect: click.Command) -> None:
     assert isinstance(collect, click.Group)
-    assert sorted(collect.commands) == ["azure", "gcp"]
+    assert sorted(collect.commands) == ["aws", "azure", "gcp"]
     gcp = {o for p in collect.commands["gcp"].params for o in p.opts}
     assert {"--project", "--organization", "--impersonate-service-account", "-o", "--output"} <= gcp
     azure = {o for p in collect.commands["azure"].params for o in p.opts}
@@ -47,7 +42,7 @@ def test_registers_gcp_and_azure_with_the_shared_flags(collect: click.Command) -
 
 
 def test_collect_gcp_command(
-    collect: click.Command, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = ServiceAccountKey(COLLECTOR_SA)
     fake = FakeGoogle(key)
@@ -56,17 +51,15 @@ def test_collect_gcp_command(
         monkeypatch.setenv("NHICTL_GCP_API_BASE", server.base)
         key_file = key.key_file(tmp_path, f"{server.base}/token")
         out = tmp_path / "gcp"
-        result = CliRunner().invoke(
-            collect,
-            ["gcp", "--project", PROJECT, "--credentials-file", str(key_file), "-o", str(out)],
-        )
-    assert result.exit_code == 0, result.output
-    assert "wrote" in result.output and "3 serviceAccounts" in result.output
+        args = ["--project", PROJECT, "--credentials-file", str(key_file), "-o", str(out)]
+        result = cli("collect", "gcp", *args)
+    assert result.code == 0, result.stderr
+    assert "wrote" in result.stderr and "3 serviceAccounts" in result.stderr
     assert json.loads(read_tree(out)["project.json"])["projectId"] == PROJECT
 
 
 def test_collect_azure_command_takes_the_secret_from_the_environment(
-    collect: click.Command, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeAzure("s3cr3t-from-env-" + "z" * 20)
     with LoopbackServer(loopback_ca, fake) as server:
@@ -77,11 +70,11 @@ def test_collect_azure_command_takes_the_secret_from_the_environment(
         monkeypatch.setenv("AZURE_CLIENT_SECRET", fake.secret)
         out = tmp_path / "azure"
         args = ["azure", "--subscription", S1, "--tenant", TENANT, "--client-id", CLIENT_ID]
-        result = CliRunner().invoke(collect, [*args, "--no-usage", "-o", str(out)])
-    assert result.exit_code == 0, result.output
+        result = cli("collect", *args, "--no-usage", "-o", str(out))
+    assert result.code == 0, result.stderr
     assert {g["client_secret"] for g in fake.grants} == {fake.secret}
     assert "role-assignments.json" in read_tree(out)
-    assert fake.secret not in result.output
+    assert fake.secret not in result.stdout + result.stderr
 
 
 def test_no_cloud_sdk_is_imported_by_the_module() -> None:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import google.auth  # noqa: F401  (the test extra installs it: missing must fail, not skip)
 import pytest
-
-pytest.importorskip("google.auth")
 
 from nhictl.core.errors import InputError, ProviderError
 from nhictl.providers.gcp.collect import GcpCollectOptions, collect_gcp
