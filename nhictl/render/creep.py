@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nhictl import __version__
 from nhictl.creep.model import SEVERITY_RANK, Finding, PrincipalResult, Report
-from nhictl.creep.rules import RULES
+from nhictl.creep.rules import RULES, rule_info
 from nhictl.render.jsonfmt import compact_pieces, dumps_indent2
 
 if TYPE_CHECKING:
@@ -182,7 +182,10 @@ def _uri(path: str) -> str:
 
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: one result per finding; manifest line when there is a manifest."""
-    rule_ids = list(RULES)
+    # The shared rules, then any provider-only rule the findings use (AWS reports: none).
+    extra = sorted({f.rule_id for f in report.findings} - set(RULES))
+    infos = [*RULES.values(), *(rule_info(r) for r in extra)]
+    rule_ids = [r.id for r in infos]
     rules = [
         {
             "id": r.id,
@@ -195,7 +198,7 @@ def render_sarif(report: Report) -> str:
                 "tags": ["security", "iam", "privilege-creep"],
             },
         }
-        for r in RULES.values()
+        for r in infos
     ]
     snapshot = str(report.summary.get("inputs", {}).get("snapshot") or "")
     # Thousands of findings name a few hundred files; each resolve is a syscall per component.

@@ -311,6 +311,6 @@ def load_catalog() -> GcpCatalog:
     return GcpCatalog(
         data["permissions"],
         data["codes"],
-        (tuple(r) for r in data["roles"]),  # type: ignore[misc]
+        (tuple(r) for r in data["roles"]),
         data["source"],
     )

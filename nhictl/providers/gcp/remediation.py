@@ -1,0 +1,179 @@
+"""Least privilege in GCP's own terms: role bindings to remove or replace, and a custom role.
+
+The engine computes what a principal should keep (used ∩ declared, used, or declared ∩
+granted: ``nhictl.creep.remediation``) and writes it as an AWS-shaped policy; GCP grants are
+role bindings, so this module turns the kept permissions into the operations IAM Recommender
+itself proposes:
+
+- ``REMOVE_ROLE``: a binding none of whose permissions are kept;
+- ``REPLACE_ROLE``: a binding only part of whose permissions are kept, replaced by the
+  smallest predefined role that covers the kept part (``addedRoles``), or by the custom role
+  below when no predefined role is smaller;
+- ``customRole``: one custom role with exactly the kept permissions (at most 3,000: GCP's
+  limit), for callers that prefer one role to several.
+
+Each operation names the resource the binding is on; a binding inherited from a folder or the
+organization says so (changing it changes every project below). Nothing is ever applied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from nhictl.creep.catalog import iter_bits
+from nhictl.creep.model import Snapshot
+from nhictl.providers.gcp.bindings import parse_policy_id
+from nhictl.providers.gcp.catalog import GcpCatalog
+from nhictl.providers.gcp.knowledge import CUSTOM_ROLE_LIMIT
+
+FORMAT = "nhictl.gcp.remediation/v1"
+_ROLE_ID = re.compile(r"[^a-zA-Z0-9_.]")
+
+
+class RoleIndex:
+    """Which predefined roles hold a permission (built on first use, once per run)."""
+
+    def __init__(self, catalog: GcpCatalog) -> None:
+        self.catalog = catalog
+        self._holders: dict[int, list[str]] | None = None
+
+    def smallest_covering(self, mask: int) -> str | None:
+        """The predefined role with the fewest permissions that holds all of ``mask``."""
+        if not mask:
+            return None
+        holders = self._index()
+        # Roles holding the permission held by the fewest roles are the only candidates.
+        rare = min(iter_bits(mask), key=lambda b: len(holders.get(b, ())))
+        best: tuple[int, str] | None = None
+        for role in holders.get(rare, ()):
+            rm = self.catalog.role_mask(role) or 0
+            if mask & ~rm:
+                continue
+            key = (rm.bit_count(), role)
+            if best is None or key < best:
+                best = key
+        return best[1] if best else None
+
+    def _index(self) -> dict[int, list[str]]:
+        if self._holders is None:
+            holders: dict[int, list[str]] = {}
+            cat = self.catalog
+            for role in list(cat.roles()):
+                info = cat.role(role)
+                if info is None or info.custom or info.stage == "DEPRECATED":
+                    continue
+                for b in info.decoded():
+                    holders.setdefault(b, []).append(role)
+            self._holders = holders
+        return self._holders
+
+
+def kept_mask(catalog: GcpCatalog, proposal: dict[str, Any]) -> int:
+    """The permissions the engine's proposal keeps (its statements' actions; ``svc:*`` is a
+    whole service)."""
+    policy = proposal.get("policy")
+    if not policy:
+        return 0
+    mask = 0
+    for st in policy.get("Statement", ()):
+        for action in st.get("Action", ()):
+            svc, sep, rest = action.partition(":")
+            if sep and rest == "*":
+                mask |= catalog.service_mask(svc)
+            else:
+                mask |= catalog.expand(action)
+    return mask
+
+
+def gcp_proposal(
+    catalog: GcpCatalog,
+    snapshot: Snapshot,
+    principal_id: str,
+    proposal: dict[str, Any],
+    roles: RoleIndex,
+) -> dict[str, Any]:
+    """The engine's proposal for one principal, as GCP binding operations."""
+    p = snapshot.principals[principal_id]
+    keep = kept_mask(catalog, proposal)
+    member = f"serviceAccount:{p.id}"
+    ops: list[dict[str, Any]] = []
+    custom_needed = False
+    granted = 0
+    for att in p.attachments:
+        ref = parse_policy_id(att.policy_id)
+        pol = snapshot.policies.get(att.policy_id)
+        if ref is None or pol is None or not pol.resolved:
+            continue
+        role_mask = catalog.role_mask(ref.role)
+        if role_mask is None:
+            role_mask = 0
+            for a in pol.statements[0].actions:
+                role_mask |= catalog.expand(a)
+        granted |= role_mask
+        kept = role_mask & keep
+        if kept == role_mask:
+            continue
+        base: dict[str, Any] = {"resource": ref.resource, "role": ref.role, "member": member}
+        cond = pol.statements[0].condition
+        if cond:
+            base["condition"] = cond
+        if att.inherited_from:
+            base["inherited_from"] = att.inherited_from
+            base["note"] = "inherited binding: changing it changes every project below"
+        if not kept:
+            ops.append({"subtype": "REMOVE_ROLE", "action": "remove", **base})
+            continue
+        added = roles.smallest_covering(kept)
+        if added is None or (catalog.role_mask(added) or 0).bit_count() >= role_mask.bit_count():
+            added, custom_needed = None, True
+        ops.append(
+            {
+                "subtype": "REPLACE_ROLE",
+                "action": "replace",
+                **base,
+                "addedRoles": [added] if added else [],
+                "keptPermissions": kept.bit_count(),
+                **({} if added else {"useCustomRole": True}),
+            }
+        )
+    kept_all = keep & granted
+    names = catalog.names(kept_all)
+    role_id = _ROLE_ID.sub("_", f"nhictl_lp_{p.id.split('@')[0]}")[:64]
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "member": member,
+        "basis": proposal.get("basis"),
+        "operations": ops,
+        "customRole": {
+            "roleId": role_id,
+            "title": f"Least privilege for {p.name}"[:100],
+            "description": f"Permissions {p.id} used or declared (nhictl audit-creep)"[:300],
+            "stage": "GA",
+            "includedPermissions": names,
+        }
+        if names
+        else None,
+    }
+    removes = sum(1 for o in ops if o["subtype"] == "REMOVE_ROLE")
+    recommendation = (
+        "remove-roles"
+        if ops and removes == len(ops)
+        else "custom-role"
+        if custom_needed
+        else "replace-roles"
+        if ops
+        else "none"
+    )
+    return {
+        "principal": p.id,
+        "basis": proposal.get("basis"),
+        "actions_before": proposal.get("actions_before"),
+        "actions_after": len(names),
+        "recommendation": recommendation,
+        "operations": len(ops),
+        "policy": doc,
+        "size_chars": len(json.dumps(doc, separators=(",", ":"))),
+        "over_size_limit": len(names) > CUSTOM_ROLE_LIMIT,
+    }
