@@ -77,7 +77,12 @@ class GcpCatalog:
         self.source = dict(source or {})
         self._names: list[str] = list(permissions)
         self._codes: list[str] = list(codes)
-        self._index: dict[str, int] = {p.lower(): i for i, p in enumerate(self._names)}
+        # Exact names first: GCP has permissions that differ only in case
+        # (networkservices.httpFilters.get and networkservices.httpfilters.get).
+        self._exact: dict[str, int] = {p: i for i, p in enumerate(self._names)}
+        self._index: dict[str, int] = {}
+        for i, p in enumerate(self._names):
+            self._index.setdefault(p.lower(), i)
         self._service_mask: dict[str, int] = {}
         # Sorted names: each service is a run of bits, one shifted block of ones per service.
         start, current = 0, None
@@ -193,7 +198,7 @@ class GcpCatalog:
         # Usage rows are keyed "service:permission" (the common model's form): drop the prefix.
         if ":" in action:
             action = action.partition(":")[2]
-        hit = self._index.get(action)
+        hit = self._exact.get(action)
         return hit if hit is not None else self._index.get(action.lower())
 
     def level(self, action: str) -> AccessLevel:
@@ -233,13 +238,15 @@ class GcpCatalog:
             return self.role_mask(pattern) or 0
         if any(c in pattern for c in "*?"):
             rx = re.compile(_glob_to_regex(pattern.lower()))
-            return _mask_of([b for name, b in self._index.items() if rx.fullmatch(name)])
+            return _mask_of([b for name, b in self._exact.items() if rx.fullmatch(name.lower())])
         if not pattern:
             return 0
         return 1 << self._bit(pattern)
 
     def _bit(self, permission: str) -> int:
-        bit = self._index.get(permission.lower())
+        bit = self._exact.get(permission)
+        if bit is None:
+            bit = self._index.get(permission.lower())
         if bit is None:
             bit = self._add_unknown(permission)
         return bit
@@ -250,7 +257,8 @@ class GcpCatalog:
         self._names.append(permission)
         level = level_of(permission)
         self._codes.append(LEVEL_CODES[level])
-        self._index[permission.lower()] = bit
+        self._exact[permission] = bit
+        self._index.setdefault(permission.lower(), bit)
         svc = service_of(permission)
         self._service_mask[svc] = self._service_mask.get(svc, 0) | (1 << bit)
         self._level_mask[level] |= 1 << bit

@@ -24,7 +24,7 @@ from typing import Any
 
 from nhictl.creep.catalog import iter_bits
 from nhictl.creep.model import Snapshot
-from nhictl.providers.gcp.bindings import parse_policy_id
+from nhictl.providers.gcp.bindings import condition_key, parse_policy_id
 from nhictl.providers.gcp.catalog import GcpCatalog
 from nhictl.providers.gcp.knowledge import CUSTOM_ROLE_LIMIT
 
@@ -62,12 +62,20 @@ class RoleIndex:
             cat = self.catalog
             for role in list(cat.roles()):
                 info = cat.role(role)
-                if info is None or info.custom or info.stage == "DEPRECATED":
+                if info is None or info.custom or not _proposable(info.name, info.stage):
                     continue
                 for b in info.decoded():
                     holders.setdefault(b, []).append(role)
             self._holders = holders
         return self._holders
+
+
+def _proposable(role: str, stage: str) -> bool:
+    """Roles a workload may be given instead: not deprecated, not a Google service agent's,
+    not a basic role."""
+    if stage in ("DEPRECATED", "ALPHA") or role in ("roles/owner", "roles/editor"):
+        return False
+    return not role.lower().endswith(("serviceagent", "serviceagentrole"))
 
 
 def kept_mask(catalog: GcpCatalog, proposal: dict[str, Any]) -> int:
@@ -101,6 +109,7 @@ def gcp_proposal(
     ops: list[dict[str, Any]] = []
     custom_needed = False
     granted = 0
+    bound: list[tuple[Any, Any, Any, int]] = []
     for att in p.attachments:
         ref = parse_policy_id(att.policy_id)
         pol = snapshot.policies.get(att.policy_id)
@@ -112,9 +121,20 @@ def gcp_proposal(
             for a in pol.statements[0].actions:
                 role_mask |= catalog.expand(a)
         granted |= role_mask
-        kept = role_mask & keep
-        if kept == role_mask:
-            continue
+        bound.append((att, ref, pol, role_mask))
+    # What bindings kept whole already grant on a resource (same condition) need not be
+    # granted again there: roles/resourcemanager.projects.get is in most roles.
+    covered: dict[tuple[str, str], int] = {}
+    rest = []
+    for att, ref, pol, role_mask in bound:
+        where = (ref.resource, condition_key(pol.statements[0].condition))
+        if role_mask & keep == role_mask:
+            covered[where] = covered.get(where, 0) | role_mask
+        else:
+            rest.append((att, ref, pol, role_mask, where))
+    rest.sort(key=lambda b: (b[3].bit_count(), b[1].role))  # smaller roles keep first
+    for att, ref, pol, role_mask, where in rest:
+        kept = role_mask & keep & ~covered.get(where, 0)
         base: dict[str, Any] = {"resource": ref.resource, "role": ref.role, "member": member}
         cond = pol.statements[0].condition
         if cond:
@@ -126,8 +146,10 @@ def gcp_proposal(
             ops.append({"subtype": "REMOVE_ROLE", "action": "remove", **base})
             continue
         added = roles.smallest_covering(kept)
-        if added is None or (catalog.role_mask(added) or 0).bit_count() >= role_mask.bit_count():
-            added, custom_needed = None, True
+        added_mask = catalog.role_mask(added) if added else None
+        if added_mask is None or added_mask.bit_count() >= role_mask.bit_count():
+            added, added_mask, custom_needed = None, kept, True
+        covered[where] = covered.get(where, 0) | added_mask
         ops.append(
             {
                 "subtype": "REPLACE_ROLE",
