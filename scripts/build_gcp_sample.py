@@ -432,8 +432,10 @@ def build() -> None:
             [key(sa("legacy-etl"), P1, lk, "2023-05-01T12:00:00Z")],
         )
         tk = "a1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
-        write(d2 / f"keys/{sa('test-runner', P2)}.json", [key(sa("test-runner", P2), P2, tk,
-                                                              "2026-10-01T08:00:00Z")])  # fmt: skip
+        write(
+            d2 / f"keys/{sa('test-runner', P2)}.json",
+            [key(sa("test-runner", P2), P2, tk, "2026-10-01T08:00:00Z")],
+        )
         write(d2 / f"keys/{sa('data-reader', P2)}.json", [])
         write(d1 / "insights.json", insights1())
         write(d1 / "sa-insights.json", sa_insights1())

@@ -56,8 +56,14 @@ class Bound:
 
     __slots__ = ("condition", "inherited_from", "policy_id", "ref", "until")
 
-    def __init__(self, policy_id: str, ref: BindingRef, inherited_from: str | None,
-                 condition: Any, until: datetime | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        policy_id: str,
+        ref: BindingRef,
+        inherited_from: str | None,
+        condition: Any,
+        until: datetime | None,
+    ) -> None:
         self.policy_id = policy_id
         self.ref = ref
         self.inherited_from = inherited_from
