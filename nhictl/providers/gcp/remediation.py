@@ -37,36 +37,44 @@ class RoleIndex:
 
     def __init__(self, catalog: GcpCatalog) -> None:
         self.catalog = catalog
-        self._holders: dict[int, list[str]] | None = None
+        self._holders: dict[int, list[tuple[str, int]]] | None = None
+        self._memo: dict[int, str | None] = {}
 
     def smallest_covering(self, mask: int) -> str | None:
         """The predefined role with the fewest permissions that holds all of ``mask``."""
         if not mask:
             return None
+        hit = self._memo.get(mask)
+        if hit is not None or mask in self._memo:
+            return hit
         holders = self._index()
-        # Roles holding the permission held by the fewest roles are the only candidates.
+        # Roles holding the permission held by the fewest roles are the only candidates,
+        # smallest first: the first that covers the mask is the answer.
         rare = min(iter_bits(mask), key=lambda b: len(holders.get(b, ())))
-        best: tuple[int, str] | None = None
-        for role in holders.get(rare, ()):
-            rm = self.catalog.role_mask(role) or 0
-            if mask & ~rm:
-                continue
-            key = (rm.bit_count(), role)
-            if best is None or key < best:
-                best = key
-        return best[1] if best else None
+        found = None
+        for role, rm in holders.get(rare, ()):
+            if not mask & ~rm:
+                found = role
+                break
+        self._memo[mask] = found
+        return found
 
-    def _index(self) -> dict[int, list[str]]:
+    def _index(self) -> dict[int, list[tuple[str, int]]]:
         if self._holders is None:
-            holders: dict[int, list[str]] = {}
+            holders: dict[int, list[tuple[int, str, int]]] = {}
             cat = self.catalog
             for role in list(cat.roles()):
                 info = cat.role(role)
                 if info is None or info.custom or not _proposable(info.name, info.stage):
                     continue
+                rm = cat.role_mask(role) or 0
+                entry = (len(info.decoded()), role, rm)
                 for b in info.decoded():
-                    holders.setdefault(b, []).append(role)
-            self._holders = holders
+                    holders.setdefault(b, []).append(entry)
+            self._holders = {
+                b: [(role, rm) for _, role, rm in sorted(lst, key=lambda e: (e[0], e[1]))]
+                for b, lst in holders.items()
+            }
         return self._holders
 
 

@@ -481,26 +481,42 @@ class _Builder:
             loose |= _mask(cat, pol)
             loose_services |= _services(cat, pol)
         used_bits = 0
-        for perm in used:
+        used_by_svc: dict[str, list[tuple[str, datetime | None]]] = {}
+        for perm, when in used.items():
             bit = cat.index(perm)
             if bit is not None:
                 used_bits |= 1 << bit
+            used_by_svc.setdefault(service_of(perm), []).append((perm, when))
         services: dict[str, datetime | None] = {}
         actions: dict[str, datetime | None] = {}
-        for perm, when in used.items():
-            svc = service_of(perm)
-            actions[f"{svc}:{perm.lower()}"] = when
-            prev = services.get(svc)
-            if prev is None or (when is not None and when > prev):
-                services[svc] = when
-        for svc in loose_services:
-            if cat.service_mask(svc) & loose:
-                prev = services.get(svc)
-                services[svc] = prev if prev is not None and ref and prev > ref else ref
-        for svc in list(services):
-            idle = judged & cat.service_mask(svc) & ~used_bits & ~loose
-            for name in cat.names(idle) if idle else ():
-                actions[f"{svc}:{name.lower()}"] = None
+        for svc in sorted(set(used_by_svc) | loose_services):
+            smask = cat.service_mask(svc)
+            loose_here = loose & smask
+            rows = used_by_svc.get(svc, [])
+            newest = max((w for _, w in rows if w is not None), default=None)
+            if not loose_here:
+                # Only judged permissions: rows for the used ones, the rest of the service is
+                # unused (service stamp None), whatever its size.
+                services[svc] = None
+                for perm, when in rows:
+                    actions[f"{svc}:{perm.lower()}"] = when
+                continue
+            if not judged & smask:
+                services[svc] = ref  # nothing judged here: the whole service counts as used
+                continue
+            # Mixed: the cheaper of (rows for the idle judged ones, the service used) and
+            # (rows for the used and the unjudged ones, the service unused).
+            idle = judged & smask & ~used_bits & ~loose
+            if idle.bit_count() <= len(rows) + loose_here.bit_count():
+                services[svc] = newest if newest is not None and ref and newest > ref else ref
+                for name in cat.names(idle) if idle else ():
+                    actions[f"{svc}:{name.lower()}"] = None
+            else:
+                services[svc] = None
+                for perm, when in rows:
+                    actions[f"{svc}:{perm.lower()}"] = when
+                for name in cat.names(loose_here & ~used_bits):
+                    actions[f"{svc}:{name.lower()}"] = ref
         tracked = frozenset(services)
         return Usage(email, services, actions, tracked)
 
