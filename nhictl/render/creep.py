@@ -16,7 +16,7 @@ from urllib.parse import quote
 from nhictl import __version__
 from nhictl.core.jsonout import dumps
 from nhictl.creep.model import PROVIDER_SEPARATOR, SEVERITY_RANK, Finding, PrincipalResult, Report
-from nhictl.creep.rules import RULES
+from nhictl.creep.rules import RULES, rule_info
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -202,7 +202,10 @@ def render_sarif(report: Report) -> bytes:
 
 def sarif_dict(report: Report) -> dict[str, Any]:
     """The SARIF 2.1.0 log of ``render_sarif`` as a dict."""
-    rule_ids = list(RULES)
+    # The shared rules, then any provider-only rule the findings use (AWS reports: none).
+    extra = sorted({f.rule_id for f in report.findings} - set(RULES))
+    infos = [*RULES.values(), *(rule_info(r) for r in extra)]
+    rule_ids = [r.id for r in infos]
     rules = [
         {
             "id": r.id,
@@ -215,7 +218,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
                 "tags": ["security", "iam", "privilege-creep"],
             },
         }
-        for r in RULES.values()
+        for r in infos
     ]
     snapshot = str(report.summary.get("inputs", {}).get("snapshot") or "")
     # Thousands of findings name a few hundred files; each resolve is a syscall per component.

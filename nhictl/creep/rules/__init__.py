@@ -86,3 +86,22 @@ RULES: dict[str, RuleInfo] = {
         ),
     )
 }
+
+
+# Rules only one provider has (e.g. GCP's default-account rule), registered by the provider's
+# rules module; renderers describe those that occur in a report.
+PROVIDER_RULES: dict[str, RuleInfo] = {}
+
+
+def register(*infos: RuleInfo) -> None:
+    """Describe provider-only rules (ids must not collide with the shared ones)."""
+    for r in infos:
+        if r.id in RULES:
+            raise ValueError(f"{r.id} is a shared rule id")
+        PROVIDER_RULES.setdefault(r.id, r)
+
+
+def rule_info(rule_id: str) -> RuleInfo:
+    """The description of a shared or registered rule (a bare one for an unknown id)."""
+    hit = RULES.get(rule_id) or PROVIDER_RULES.get(rule_id)
+    return hit if hit is not None else RuleInfo(rule_id, rule_id, "medium", rule_id)

@@ -17,8 +17,8 @@ from typing import Any
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import display_name
 from nhictl.creep.model import Attachment, Policy, PolicyVersion, Principal, Snapshot, Statement
-from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents
 from nhictl.providers.aws.policy import account_of, digest_of, parse_statements, parse_trust
+from nhictl.providers.jsonio import expect, parse_time, read_json_documents
 
 BUNDLE_FORMAT = "nhictl.snapshot.aws/v1"
 _LIST_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")

@@ -16,7 +16,7 @@ from typing import Any
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import display_name
 from nhictl.creep.model import Credential, Usage
-from nhictl.providers.aws.jsonio import expect, parse_time, read_json_documents, timestamp
+from nhictl.providers.jsonio import expect, parse_time, read_json_documents, timestamp
 
 
 def load_last_accessed(path: Path) -> dict[str, Usage]:

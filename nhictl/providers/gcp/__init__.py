@@ -1,0 +1,1 @@
+"""GCP provider: predefined-role catalog, offline loader, knowledge and ``audit_gcp``."""

@@ -1,0 +1,324 @@
+"""The GCP permission catalog: every permission of every predefined role, as bit indices.
+
+Loaded from ``data/roles.v1.json.gz`` (built from iann0036/iam-dataset by
+``scripts/build_gcp_catalog.py``; its ``source`` names the commit). Bit ``i`` is the ``i``-th
+permission in sorted order, so each service (the first dotted segment) is one run of bits.
+A role's bitset is built the first time the role is asked for and then shared by every binding
+of it: Owner's 13,568 permissions are turned into a bitset once per run, however many service
+accounts hold it. Custom roles are added at load (``add_custom_role``); permissions the catalog
+does not know (newer than it) get their own bit, with the level the naming rule gives
+(``nhictl.providers.gcp.levels``), so they are counted, never dropped.
+
+Besides permissions, ``expand`` takes role names (``roles/storage.admin``,
+``projects/P/roles/x``): declarations list roles, and a role expands to its permissions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from nhictl.core.errors import InputError
+from nhictl.creep.catalog import AccessLevel, iter_bits
+from nhictl.providers.gcp.levels import CODE_LEVELS, LEVEL_CODES, level_of, service_of
+
+DATA_FILE = "data/roles.v1.json.gz"
+FORMAT = "nhictl-gcp-roles/v1"
+_WINDOW = 64  # bits peeled at a time by names(): small ints
+_WINDOW_MASK = (1 << _WINDOW) - 1
+
+
+class RoleInfo:
+    """A role's metadata and its permissions (indices decoded on first use)."""
+
+    __slots__ = ("_deltas", "bits", "custom", "mask", "name", "permissions", "stage", "title")
+
+    def __init__(
+        self, name: str, title: str, stage: str, deltas: str, custom: bool = False
+    ) -> None:
+        self.name = name
+        self.title = title
+        self.stage = stage
+        self.custom = custom
+        self._deltas = deltas
+        self.bits: tuple[int, ...] | None = None
+        self.mask: int | None = None
+        self.permissions: tuple[str, ...] | None = None
+
+    def decoded(self) -> tuple[int, ...]:
+        if self.bits is None:
+            at = -1
+            out: list[int] = []
+            if self._deltas:
+                for d in self._deltas.split(","):
+                    at += int(d)
+                    out.append(at)
+            self.bits = tuple(out)
+        return self.bits
+
+
+class GcpCatalog:
+    """Implements ``nhictl.creep.catalog.ActionCatalog`` over GCP IAM permissions."""
+
+    def __init__(
+        self,
+        permissions: list[str],
+        codes: str,
+        roles: Iterable[tuple[str, str, str, str]] = (),
+        source: dict[str, Any] | None = None,
+    ) -> None:
+        if len(codes) != len(permissions):
+            raise ValueError("one level code per permission")
+        self.source = dict(source or {})
+        self._names: list[str] = list(permissions)
+        self._codes: list[str] = list(codes)
+        # Exact names first: GCP has permissions that differ only in case
+        # (networkservices.httpFilters.get and networkservices.httpfilters.get).
+        self._exact: dict[str, int] = {p: i for i, p in enumerate(self._names)}
+        self._index: dict[str, int] = {}
+        for i, p in enumerate(self._names):
+            self._index.setdefault(p.lower(), i)
+        self._service_mask: dict[str, int] = {}
+        # Sorted names: each service is a run of bits, one shifted block of ones per service.
+        start, current = 0, None
+        for i, p in enumerate(self._names):
+            svc = service_of(p)
+            if svc != current:
+                if current is not None:
+                    self._add_run(current, start, i)
+                current, start = svc, i
+        if current is not None:
+            self._add_run(current, start, len(self._names))
+        self._level_mask: dict[str, int] = {
+            lv: _letters_mask(codes, c) for lv, c in LEVEL_CODES.items()
+        }
+        self._level_mask["Unknown"] = 0
+        self.all_mask = (1 << len(self._names)) - 1
+        self._roles: dict[str, RoleInfo] = {r[0]: RoleInfo(*r) for r in roles}
+        self._roles_lower: dict[str, str] | None = None
+        self._cache: dict[str, int] = {}
+        self._svc_cache: dict[str, frozenset[str]] = {}
+
+    def _add_run(self, svc: str, start: int, end: int) -> None:
+        self._service_mask[svc] = (
+            self._service_mask.get(svc, 0) | ((1 << (end - start)) - 1) << start
+        )
+
+    # -- roles ------------------------------------------------------------------------------
+    def role(self, name: str) -> RoleInfo | None:
+        """A predefined or custom role by its full name (``roles/x``, ``projects/P/roles/x``)."""
+        hit = self._roles.get(name)
+        if hit is None:
+            if self._roles_lower is None:
+                self._roles_lower = {n.lower(): n for n in self._roles}
+            real = self._roles_lower.get(name.lower())
+            hit = self._roles.get(real) if real else None
+        return hit
+
+    def roles(self) -> Iterable[str]:
+        return self._roles.keys()
+
+    def role_mask(self, name: str) -> int | None:
+        """The bitset of a role's permissions (None for an unknown role), built once."""
+        info = self.role(name)
+        if info is None:
+            return None
+        if info.mask is None:
+            info.mask = _mask_of(info.decoded())
+        return info.mask
+
+    def role_permissions(self, name: str) -> tuple[str, ...] | None:
+        """A role's permission names in bit order, one shared tuple per role."""
+        info = self.role(name)
+        if info is None:
+            return None
+        if info.permissions is None:
+            names = self._names
+            info.permissions = tuple(names[b] for b in info.decoded())
+        return info.permissions
+
+    def add_custom_role(
+        self, name: str, permissions: Iterable[str], title: str = "", stage: str = ""
+    ) -> RoleInfo:
+        """Register a custom role; permissions unknown to the catalog get their own bit."""
+        bits = sorted({self._bit(p) for p in permissions if p})
+        deltas = ",".join(str(b - a) for a, b in zip([-1, *bits], bits, strict=False))
+        info = RoleInfo(name, title, stage, deltas, custom=True)
+        self._roles[name] = info
+        self._roles_lower = None
+        self._cache = {k: v for k, v in self._cache.items() if "roles/" not in k}
+        return info
+
+    # -- protocol ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def services(self) -> Iterable[str]:
+        return self._service_mask.keys()
+
+    def service_mask(self, service: str) -> int:
+        hit = self._service_mask.get(service)
+        return hit if hit is not None else self._service_mask.get(service.lower(), 0)
+
+    def level_mask(self, level: AccessLevel) -> int:
+        return self._level_mask.get(level, 0)
+
+    def scopable_mask(self) -> int:
+        # A GCP role is bound to a resource (project, folder, organization, service account):
+        # no statement has a per-permission resource list to narrow, so nothing is "scopable"
+        # in the engine's sense (priv.wildcard's Resource-"*" test does not apply).
+        return 0
+
+    def names(self, mask: int, limit: int | None = None) -> list[str]:
+        names = self._names
+        if limit is None:
+            if mask.bit_count() > 64:
+                return [names[i] for i in iter_bits(mask)]
+            limit = 64
+        out: list[str] = []
+        start = 0
+        while mask and len(out) < limit:
+            lowest = (mask & -mask).bit_length() - 1
+            window = (mask >> lowest) & _WINDOW_MASK
+            start += lowest
+            while window and len(out) < limit:
+                low = window & -window
+                out.append(names[start + low.bit_length() - 1])
+                window ^= low
+            mask >>= lowest + _WINDOW
+            start += _WINDOW
+        return out
+
+    def index(self, action: str) -> int | None:
+        # Usage rows are keyed "service:permission" (the common model's form): drop the prefix.
+        if ":" in action:
+            action = action.partition(":")[2]
+        hit = self._exact.get(action)
+        return hit if hit is not None else self._index.get(action.lower())
+
+    def level(self, action: str) -> AccessLevel:
+        bit = self.index(action)
+        return "Unknown" if bit is None else CODE_LEVELS[self._codes[bit]]
+
+    def services_of(self, pattern: str) -> frozenset[str]:
+        hit = self._svc_cache.get(pattern)
+        if hit is None:
+            hit = self._services_of(pattern.strip())
+            self._svc_cache[pattern] = hit
+        return hit
+
+    def expand(self, pattern: str) -> int:
+        """Bitset of a permission, a glob over permissions, or a role name."""
+        hit = self._cache.get(pattern)
+        if hit is None:
+            hit = self._expand(pattern.strip())
+            self._cache[pattern] = hit
+        return hit
+
+    # -- internals --------------------------------------------------------------------------
+    def _services_of(self, pattern: str) -> frozenset[str]:
+        if _is_role(pattern):
+            mask = self.role_mask(pattern) or 0
+            return frozenset(s for s, m in self._service_mask.items() if m & mask)
+        svc = service_of(pattern)
+        if any(c in svc for c in "*?"):
+            rx = re.compile(_glob_to_regex(svc))
+            return frozenset(s for s in self._service_mask if rx.fullmatch(s))
+        return frozenset((svc,))
+
+    def _expand(self, pattern: str) -> int:
+        if pattern == "*":
+            return self.all_mask
+        if _is_role(pattern):
+            return self.role_mask(pattern) or 0
+        if any(c in pattern for c in "*?"):
+            rx = re.compile(_glob_to_regex(pattern.lower()))
+            return _mask_of([b for name, b in self._exact.items() if rx.fullmatch(name.lower())])
+        if not pattern:
+            return 0
+        return 1 << self._bit(pattern)
+
+    def _bit(self, permission: str) -> int:
+        bit = self._exact.get(permission)
+        if bit is None:
+            bit = self._index.get(permission.lower())
+        if bit is None:
+            bit = self._add_unknown(permission)
+        return bit
+
+    def _add_unknown(self, permission: str) -> int:
+        """Give a permission the catalog does not know its own bit so it is still counted."""
+        bit = len(self._names)
+        self._names.append(permission)
+        level = level_of(permission)
+        self._codes.append(LEVEL_CODES[level])
+        self._exact[permission] = bit
+        self._index.setdefault(permission.lower(), bit)
+        svc = service_of(permission)
+        self._service_mask[svc] = self._service_mask.get(svc, 0) | (1 << bit)
+        self._level_mask[level] |= 1 << bit
+        self.all_mask |= 1 << bit
+        # Glob patterns cached before may match the new permission.
+        self._cache = {k: v for k, v in self._cache.items() if "*" not in k and "?" not in k}
+        return bit
+
+
+def _is_role(pattern: str) -> bool:
+    return pattern.startswith("roles/") or "/roles/" in pattern
+
+
+def _letters_mask(letters: str, letter: str) -> int:
+    """Bitset of the positions of ``letter`` in ``letters`` (position i is bit i)."""
+    if not letters:
+        return 0
+    table = {ord(c): "1" if c == letter else "0" for c in set(letters)}
+    return int(letters[::-1].translate(table), 2)
+
+
+def _mask_of(bits: Iterable[int]) -> int:
+    """Build a bitset in one go (OR-ing bits one by one into a big int is quadratic)."""
+    bits = list(bits)
+    if not bits:
+        return 0
+    buf = bytearray((max(bits) >> 3) + 1)
+    for b in bits:
+        buf[b >> 3] |= 1 << (b & 7)
+    return int.from_bytes(buf, "little")
+
+
+@lru_cache(maxsize=512)
+def _glob_to_regex(glob: str) -> str:
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, Any]:
+    """The shipped file, parsed once per process (each catalog copies what it changes)."""
+    raw = resources.files("nhictl.providers.gcp").joinpath(DATA_FILE).read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    if data.get("format") != FORMAT:
+        raise InputError(f"{DATA_FILE}: not a {FORMAT} catalog")
+    return data
+
+
+def catalog_metadata() -> dict[str, Any]:
+    """Source and counts of the shipped catalog (for reports and docs)."""
+    data = _shipped()
+    return {"source": data["source"], "counts": data["counts"]}
+
+
+def load_catalog() -> GcpCatalog:
+    """A fresh catalog from the shipped file (custom roles and unknown permissions are added
+    per run)."""
+    data = _shipped()
+    return GcpCatalog(
+        data["permissions"],
+        data["codes"],
+        (tuple(r) for r in data["roles"]),
+        data["source"],
+    )
