@@ -1,0 +1,148 @@
+"""``audit-creep`` for any provider, or all of them: one request, dispatched to the provider's
+own ``audit_<cloud>``, and several providers' reports combined into one.
+
+Each provider is imported only when it is audited, so an AWS audit never loads the GCP role
+catalog (and the reverse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from nhictl.core.errors import InputError
+from nhictl.core.inputfile import is_stdin
+from nhictl.creep.combine import combine_reports
+from nhictl.creep.model import Report
+
+PROVIDERS = ("aws", "gcp", "azure")
+
+
+@dataclass(slots=True)
+class AuditRequest:
+    """What ``audit-creep`` asks, whatever the cloud. ``snapshot`` and ``baseline`` are what
+    the provider reads: an AWS export, bundle or folder; a GCP or Azure raw-output folder."""
+
+    snapshot: Path | None = None
+    manifests: list[str] = field(default_factory=list)
+    baseline: Path | None = None
+    exclusions: Path | None = None
+    now: datetime | None = None
+    unused_days: int = 90
+    key_max_age_days: int = 90
+    remediate: bool = False
+    last_accessed: Path | None = None  # AWS only
+    access_keys: Path | None = None  # AWS only
+
+
+def audit(provider: str, request: AuditRequest) -> Report:
+    """One provider's audit."""
+    if provider == "aws":
+        from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
+
+        request = _aws_folders(request)
+        return audit_aws(
+            AwsAuditInputs(
+                snapshot=request.snapshot,
+                last_accessed=request.last_accessed,
+                access_keys=request.access_keys,
+                manifests=request.manifests,
+                baseline=request.baseline,
+                exclusions=request.exclusions,
+                now=request.now,
+                unused_days=request.unused_days,
+                key_max_age_days=request.key_max_age_days,
+                remediate=request.remediate,
+            )
+        )
+    if request.last_accessed is not None or request.access_keys is not None:
+        raise InputError(
+            f"--last-accessed and --access-keys are AWS inputs; {provider} usage data is part "
+            f"of its snapshot folder (docs/audit-creep.md)"
+        )
+    for flag, value in (("--snapshot", request.snapshot), ("--baseline", request.baseline)):
+        if is_stdin(value):
+            raise InputError(f"{flag} -: a {provider} snapshot is a folder; stdin cannot hold one")
+    if provider == "gcp":
+        from nhictl.providers.gcp.audit import GcpAuditInputs, audit_gcp
+
+        return audit_gcp(_inputs(GcpAuditInputs, request))
+    if provider == "azure":
+        from nhictl.providers.azure.audit import AzureAuditInputs, audit_azure
+
+        return audit_azure(_inputs(AzureAuditInputs, request))
+    raise InputError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
+
+
+def _aws_folders(request: AuditRequest) -> AuditRequest:
+    """A folder as the AWS ``--snapshot`` or ``--baseline`` is read by its layout; files named
+    by --last-accessed / --access-keys win over the folder's own."""
+    from nhictl.providers.aws.layout import aws_folder
+
+    snapshot, baseline = request.snapshot, request.baseline
+    if snapshot is not None and not is_stdin(snapshot) and snapshot.is_dir():
+        found = aws_folder(snapshot)
+        request = replace(
+            request,
+            snapshot=found.snapshot,
+            last_accessed=request.last_accessed or found.last_accessed,
+            access_keys=request.access_keys or found.access_keys,
+        )
+    if baseline is not None and not is_stdin(baseline) and baseline.is_dir():
+        request = replace(request, baseline=aws_folder(baseline).snapshot)
+    return request
+
+
+class _FolderInputs(Protocol):
+    """The inputs of a provider whose snapshot is a folder (GCP, Azure)."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: Path | None,
+        manifests: list[str],
+        baseline: Path | None,
+        exclusions: Path | None,
+        now: datetime | None,
+        unused_days: int,
+        key_max_age_days: int,
+        remediate: bool,
+    ) -> None: ...
+
+
+_T = TypeVar("_T", bound=_FolderInputs)
+
+
+def _inputs(kind: type[_T], request: AuditRequest) -> _T:
+    return kind(
+        snapshot=request.snapshot,
+        manifests=request.manifests,
+        baseline=request.baseline,
+        exclusions=request.exclusions,
+        now=request.now,
+        unused_days=request.unused_days,
+        key_max_age_days=request.key_max_age_days,
+        remediate=request.remediate,
+    )
+
+
+def audit_snapshot_dir(root: Path, request: AuditRequest) -> Report:
+    """Every provider found under ``root`` (``root/aws``, ``root/gcp``, ``root/azure``) in one
+    report. ``request.baseline``, when given, is a folder of the same layout; a provider
+    missing from it has no baseline."""
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder (expected aws/, gcp/ and azure/ inside)")
+    found = [p for p in PROVIDERS if (root / p).is_dir()]
+    if not found:
+        raise InputError(f"{root}: holds no aws/, gcp/ or azure/ folder")
+    if request.baseline is not None and not request.baseline.is_dir():
+        raise InputError(f"{request.baseline}: with --snapshot-dir, --baseline is a folder too")
+    reports = []
+    for provider in found:
+        base = None
+        if request.baseline is not None and (request.baseline / provider).is_dir():
+            base = request.baseline / provider
+        reports.append(audit(provider, replace(request, snapshot=root / provider, baseline=base)))
+    return combine_reports(reports)
