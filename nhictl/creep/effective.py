@@ -81,7 +81,8 @@ class Expander:
         # (202 distinct lists for 14,981 statements at 5k roles), while the catalog is as it
         # was: an action new to it joins later expansions of "svc:*" and NotAction.
         self._actions: dict[
-            tuple[tuple[str, ...], bool], tuple[int, frozenset[str], dict[str, int] | None]
+            tuple[tuple[str, ...], tuple[str, ...]],
+            tuple[int, frozenset[str], dict[str, int] | None],
         ] = {}
         self._actions_catalog = catalog.all_mask
         self.expanded_documents = 0
@@ -98,7 +99,7 @@ class Expander:
         return tuple(self._expand(s) for s in statements)
 
     def _expand(self, st: Statement) -> ExpandedStatement:
-        key = (st.actions or st.not_actions, bool(st.not_actions))
+        key = (st.actions, st.not_actions)
         if self.catalog.all_mask is not self._actions_catalog:
             self._actions.clear()
             self._actions_catalog = self.catalog.all_mask
@@ -110,18 +111,25 @@ class Expander:
         )
 
     def _expand_actions(
-        self, patterns: tuple[str, ...], negated: bool
+        self, actions: tuple[str, ...], not_actions: tuple[str, ...]
     ) -> tuple[int, frozenset[str], dict[str, int] | None]:
         cat = self.catalog
         mask = 0
         services: set[str] = set()
-        for pat in patterns:
+        for pat in actions:
             mask |= cat.expand(pat)
             services |= cat.services_of(pat)
-        if negated:
-            # NotAction: every action except the listed ones (IAM semantics), in every service.
-            mask = cat.all_mask & ~mask
-            services = set(cat.services())
+        if not_actions:
+            excluded = 0
+            for pat in not_actions:
+                excluded |= cat.expand(pat)
+            if actions:  # Azure: actions minus notActions
+                mask &= ~excluded
+            else:
+                # NotAction: every action except the listed ones (IAM semantics), in every
+                # service.
+                mask = cat.all_mask & ~excluded
+                services = set(cat.services())
         slices: dict[str, int] = {}
         covered = 0
         for svc in sorted(services):
