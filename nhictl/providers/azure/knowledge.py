@@ -50,7 +50,7 @@ def azure_knowledge(inventory: AzureInventory) -> ProviderKnowledge:
         extra_rules=(rules.standing, rules.custom_role_locks),
         admin_rule=rules.admin,
         credential_rule=rules.credential,
-        remediate=AzureRemediator(inventory),
+        remediate=AzureRemediator(inventory, UNOBSERVED),
         wildcard_service=wildcard_service,
         unobserved=UNOBSERVED,
         principal_ref="spec.entitlements.azure.principalId",

@@ -1,6 +1,8 @@
 """Least privilege, Azure-shaped: role assignments to remove and one custom role to create.
 
-The target set is the engine's (used ∩ declared, used, or declared ∩ granted). The proposal:
+The target set is the engine's (used ∩ declared, used, or declared ∩ granted), where "used"
+also keeps every granted read and data action: the Activity Log cannot see them, so they are
+unknown, not unused. The proposal:
 
 - ``remove_assignments``: every role assignment of the principal (id, role, scope);
 - ``policy``: a custom role definition in the ``az role definition create --role-definition``
@@ -23,8 +25,16 @@ from nhictl.providers.azure.snapshot import AzureInventory
 
 
 class AzureRemediator:
-    def __init__(self, inventory: AzureInventory) -> None:
+    def __init__(self, inventory: AzureInventory, unobserved: tuple[str, ...]) -> None:
         self.inv = inventory
+        self._unobserved = unobserved
+
+    def _unseen(self) -> int:
+        """Operations the usage data cannot see: kept when granted, never cut as unused."""
+        mask = 0
+        for pat in self._unobserved:
+            mask |= self.inv.catalog.expand(pat)
+        return mask
 
     def __call__(
         self,
@@ -34,6 +44,8 @@ class AzureRemediator:
         declared: int | None,
         decl: Declaration | None,
     ) -> dict[str, Any] | None:
+        if used is not None:
+            used |= eff.allowed & self._unseen()
         if used is not None and declared is not None:
             target, basis = used & declared & eff.allowed, "used ∩ declared"
         elif used is not None:
