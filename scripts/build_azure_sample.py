@@ -51,14 +51,46 @@ ROLES = {
 
 # name -> (object id, appId, type)
 SP = {
-    "invoice-agent": ("11111111-aaaa-4000-8000-000000000001", "a1111111-0000-4000-8000-00000000000a", "Application"),
-    "deploy-pipeline": ("22222222-aaaa-4000-8000-000000000002", "a2222222-0000-4000-8000-00000000000b", "Application"),
-    "orders-processor": ("33333333-aaaa-4000-8000-000000000003", "a3333333-0000-4000-8000-00000000000c", "ManagedIdentity"),
-    "reporting-agent": ("44444444-aaaa-4000-8000-000000000004", "a4444444-0000-4000-8000-00000000000d", "ManagedIdentity"),
-    "legacy-sync": ("55555555-aaaa-4000-8000-000000000005", "a5555555-0000-4000-8000-00000000000e", "Application"),
-    "ops-automation": ("66666666-aaaa-4000-8000-000000000006", "a6666666-0000-4000-8000-00000000000f", "Application"),
-    "break-glass": ("77777777-aaaa-4000-8000-000000000007", "a7777777-0000-4000-8000-000000000010", "Application"),
-    "Microsoft Graph": ("88888888-aaaa-4000-8000-000000000008", "00000003-0000-0000-c000-000000000000", "Application"),
+    "invoice-agent": (
+        "11111111-aaaa-4000-8000-000000000001",
+        "a1111111-0000-4000-8000-00000000000a",
+        "Application",
+    ),
+    "deploy-pipeline": (
+        "22222222-aaaa-4000-8000-000000000002",
+        "a2222222-0000-4000-8000-00000000000b",
+        "Application",
+    ),
+    "orders-processor": (
+        "33333333-aaaa-4000-8000-000000000003",
+        "a3333333-0000-4000-8000-00000000000c",
+        "ManagedIdentity",
+    ),
+    "reporting-agent": (
+        "44444444-aaaa-4000-8000-000000000004",
+        "a4444444-0000-4000-8000-00000000000d",
+        "ManagedIdentity",
+    ),
+    "legacy-sync": (
+        "55555555-aaaa-4000-8000-000000000005",
+        "a5555555-0000-4000-8000-00000000000e",
+        "Application",
+    ),
+    "ops-automation": (
+        "66666666-aaaa-4000-8000-000000000006",
+        "a6666666-0000-4000-8000-00000000000f",
+        "Application",
+    ),
+    "break-glass": (
+        "77777777-aaaa-4000-8000-000000000007",
+        "a7777777-0000-4000-8000-000000000010",
+        "Application",
+    ),
+    "Microsoft Graph": (
+        "88888888-aaaa-4000-8000-000000000008",
+        "00000003-0000-0000-c000-000000000000",
+        "Application",
+    ),
 }
 APP_OBJECT = {name: f"{oid[:8]}-bbbb-4000-8000-{oid[-12:]}" for name, (oid, _, _) in SP.items()}
 GROUP = "99999999-aaaa-4000-8000-000000000009"
@@ -110,19 +142,82 @@ def assignment(
 
 def current_assignments() -> list[dict[str, Any]]:
     return [
-        assignment(1, "invoice-agent", "Reader", rg(PROD, "rg-invoices"), "2026-02-03T09:12:44.1234567Z"),
-        assignment(2, "invoice-agent", "Storage Blob Data Reader", rg(PROD, "rg-invoices"), "2026-02-03T09:13:02.7654321Z"),
-        assignment(3, "deploy-pipeline", "Contributor", f"/subscriptions/{PROD}", "2024-05-14T16:40:10.0000000Z"),
-        assignment(4, "orders-processor", "Storage Queue Data Contributor", rg(PROD, "rg-orders"), "2025-09-01T08:00:00.0000000Z"),
-        assignment(5, "orders-processor", "Website Contributor", rg(PROD, "rg-orders"), "2026-10-02T13:30:00.0000000Z"),
-        assignment(6, "reporting-agent", "Reader", rg(DEV, "rg-reporting"), "2025-11-20T10:00:00.0000000Z"),
-        assignment(7, "reporting-agent", "Monitoring Contributor", f"/subscriptions/{DEV}", "2026-10-15T10:00:00.0000000Z"),
-        assignment(8, "legacy-sync", "Storage Account Contributor", f"/subscriptions/{DEV}", "2023-04-11T12:00:00.0000000Z"),
-        assignment(9, "ops-automation", "Role Based Access Control Administrator", MG, "2025-01-20T07:45:00.0000000Z"),
-        assignment(10, "ops-automation", "Ops Lock Manager", f"/subscriptions/{DEV}", "2025-01-20T07:46:00.0000000Z"),
-        assignment(11, "break-glass", "Owner", f"/subscriptions/{PROD}", "2026-11-27T22:10:00.0000000Z"),
-        assignment(12, GROUP, "Contributor", f"/subscriptions/{DEV}", "2025-06-01T00:00:00.0000000Z", "Group"),
-        assignment(13, USER, "Owner", f"/subscriptions/{PROD}", "2023-01-01T00:00:00.0000000Z", "User"),
+        assignment(
+            1, "invoice-agent", "Reader", rg(PROD, "rg-invoices"), "2026-02-03T09:12:44.1234567Z"
+        ),
+        assignment(
+            2,
+            "invoice-agent",
+            "Storage Blob Data Reader",
+            rg(PROD, "rg-invoices"),
+            "2026-02-03T09:13:02.7654321Z",
+        ),
+        assignment(
+            3,
+            "deploy-pipeline",
+            "Contributor",
+            f"/subscriptions/{PROD}",
+            "2024-05-14T16:40:10.0000000Z",
+        ),
+        assignment(
+            4,
+            "orders-processor",
+            "Storage Queue Data Contributor",
+            rg(PROD, "rg-orders"),
+            "2025-09-01T08:00:00.0000000Z",
+        ),
+        assignment(
+            5,
+            "orders-processor",
+            "Website Contributor",
+            rg(PROD, "rg-orders"),
+            "2026-10-02T13:30:00.0000000Z",
+        ),
+        assignment(
+            6, "reporting-agent", "Reader", rg(DEV, "rg-reporting"), "2025-11-20T10:00:00.0000000Z"
+        ),
+        assignment(
+            7,
+            "reporting-agent",
+            "Monitoring Contributor",
+            f"/subscriptions/{DEV}",
+            "2026-10-15T10:00:00.0000000Z",
+        ),
+        assignment(
+            8,
+            "legacy-sync",
+            "Storage Account Contributor",
+            f"/subscriptions/{DEV}",
+            "2023-04-11T12:00:00.0000000Z",
+        ),
+        assignment(
+            9,
+            "ops-automation",
+            "Role Based Access Control Administrator",
+            MG,
+            "2025-01-20T07:45:00.0000000Z",
+        ),
+        assignment(
+            10,
+            "ops-automation",
+            "Ops Lock Manager",
+            f"/subscriptions/{DEV}",
+            "2025-01-20T07:46:00.0000000Z",
+        ),
+        assignment(
+            11, "break-glass", "Owner", f"/subscriptions/{PROD}", "2026-11-27T22:10:00.0000000Z"
+        ),
+        assignment(
+            12,
+            GROUP,
+            "Contributor",
+            f"/subscriptions/{DEV}",
+            "2025-06-01T00:00:00.0000000Z",
+            "Group",
+        ),
+        assignment(
+            13, USER, "Owner", f"/subscriptions/{PROD}", "2023-01-01T00:00:00.0000000Z", "User"
+        ),
     ]
 
 
@@ -144,7 +239,10 @@ def custom_roles() -> list[dict[str, Any]]:
             "name": ROLES["Ops Lock Manager"],
             "permissions": [
                 {
-                    "actions": ["Microsoft.Authorization/locks/*", "Microsoft.Resources/subscriptions/resourceGroups/read"],
+                    "actions": [
+                        "Microsoft.Authorization/locks/*",
+                        "Microsoft.Resources/subscriptions/resourceGroups/read",
+                    ],
                     "condition": None,
                     "conditionVersion": None,
                     "dataActions": [],
@@ -214,7 +312,12 @@ def service_principals() -> list[dict[str, Any]]:
         if name == "deploy-pipeline":
             # Added on the service principal object: the app blade does not show it.
             sp["passwordCredentials"] = [
-                password("d2f0c1a4-0000-4000-8000-0000000000d1", "ci-hotfix", "2025-03-03T10:00:00Z", None)
+                password(
+                    "d2f0c1a4-0000-4000-8000-0000000000d1",
+                    "ci-hotfix",
+                    "2025-03-03T10:00:00Z",
+                    None,
+                )
             ]
         out.append(sp)
     return out
@@ -223,27 +326,65 @@ def service_principals() -> list[dict[str, Any]]:
 def applications() -> list[dict[str, Any]]:
     creds: dict[str, tuple[list[Any], list[Any]]] = {
         "invoice-agent": (
-            [password("b1000000-0000-4000-8000-0000000000b1", "rotation-2026-06", "2026-06-01T00:00:00Z", "2026-12-01T00:00:00Z")],
+            [
+                password(
+                    "b1000000-0000-4000-8000-0000000000b1",
+                    "rotation-2026-06",
+                    "2026-06-01T00:00:00Z",
+                    "2026-12-01T00:00:00Z",
+                )
+            ],
             [],
         ),
         "deploy-pipeline": (
-            [password("b2000000-0000-4000-8000-0000000000b2", "github-actions", "2025-06-10T00:00:00Z", "2027-06-10T00:00:00Z")],
+            [
+                password(
+                    "b2000000-0000-4000-8000-0000000000b2",
+                    "github-actions",
+                    "2025-06-10T00:00:00Z",
+                    "2027-06-10T00:00:00Z",
+                )
+            ],
             [],
         ),
         "legacy-sync": (
             [
-                password("b5000000-0000-4000-8000-0000000000b5", "old-2024", "2024-01-15T00:00:00Z", "2025-01-15T00:00:00Z"),
-                password("b5000000-0000-4000-8000-0000000000b6", "sync-2025", "2025-01-10T00:00:00Z", "2028-01-10T00:00:00Z"),
+                password(
+                    "b5000000-0000-4000-8000-0000000000b5",
+                    "old-2024",
+                    "2024-01-15T00:00:00Z",
+                    "2025-01-15T00:00:00Z",
+                ),
+                password(
+                    "b5000000-0000-4000-8000-0000000000b6",
+                    "sync-2025",
+                    "2025-01-10T00:00:00Z",
+                    "2028-01-10T00:00:00Z",
+                ),
             ],
             [],
         ),
         "ops-automation": (
             [],
-            [certificate("b6000000-0000-4000-8000-0000000000c6", "CN=ops-automation", "2026-05-01T00:00:00Z", "2027-04-30T00:00:00Z")],
+            [
+                certificate(
+                    "b6000000-0000-4000-8000-0000000000c6",
+                    "CN=ops-automation",
+                    "2026-05-01T00:00:00Z",
+                    "2027-04-30T00:00:00Z",
+                )
+            ],
         ),
         "break-glass": (
             [],
-            [certificate("b7000000-0000-4000-8000-0000000000c7", "CN=break-glass", "2026-09-01T00:00:00Z", "2027-03-01T00:00:00Z")],
+            [
+                certificate(
+                    "b7000000-0000-4000-8000-0000000000c7",
+                    "CN=break-glass",
+                    "2026-09-01T00:00:00Z",
+                    "2027-03-01T00:00:00Z",
+                )
+            ],
         ),
     }
     out = []
@@ -252,7 +393,9 @@ def applications() -> list[dict[str, Any]]:
         out.append(
             {
                 "appId": app_id,
-                "createdDateTime": "2023-03-01T09:00:00Z" if name == "legacy-sync" else "2024-05-14T16:30:00Z",
+                "createdDateTime": "2023-03-01T09:00:00Z"
+                if name == "legacy-sync"
+                else "2024-05-14T16:30:00Z",
                 "displayName": name,
                 "id": APP_OBJECT[name],
                 "keyCredentials": keys,
@@ -278,8 +421,11 @@ def sign_ins() -> dict[str, Any]:
     for name, (client, credential) in last.items():
         oid, app_id, _ = SP[name]
 
-        def act(ts: str | None) -> dict[str, Any]:
-            return {"lastSignInDateTime": ts, "lastSignInRequestId": None if ts is None else f"req-{oid[:8]}"}
+        def act(ts: str | None, oid: str = oid) -> dict[str, Any]:
+            return {
+                "lastSignInDateTime": ts,
+                "lastSignInRequestId": None if ts is None else f"req-{oid[:8]}",
+            }
 
         rows.append(
             {
@@ -292,7 +438,10 @@ def sign_ins() -> dict[str, Any]:
                 "delegatedResourceSignInActivity": act(None),
             }
         )
-    return {"@odata.context": "https://graph.microsoft.com/beta/$metadata#reports/servicePrincipalSignInActivities", "value": rows}
+    return {
+        "@odata.context": "https://graph.microsoft.com/beta/$metadata#reports/servicePrincipalSignInActivities",
+        "value": rows,
+    }
 
 
 def event(name: str, op: str, ts: str, scope: str, by_app_id: bool = False) -> dict[str, Any]:
@@ -323,16 +472,69 @@ def activity_log() -> list[dict[str, Any]]:
     orders = f"{rg(PROD, 'rg-orders')}/providers/Microsoft.Storage/storageAccounts/stordersprod"
     blobs = f"{rg(PROD, 'rg-invoices')}/providers/Microsoft.Storage/storageAccounts/stinvoicesprod"
     return [
-        event("invoice-agent", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action", "2026-11-27T06:00:12.0000000Z", f"{blobs}/blobServices/default"),
-        event("deploy-pipeline", "Microsoft.Resources/deployments/write", "2026-11-26T18:21:03.5510000Z", f"{rg(PROD, 'rg-web')}/providers/Microsoft.Resources/deployments/storefront-4711", True),
-        event("deploy-pipeline", "Microsoft.Web/sites/write", "2026-11-26T18:22:40.1000000Z", web, True),
-        event("deploy-pipeline", "Microsoft.Web/sites/config/write", "2026-11-26T18:23:05.0000000Z", f"{web}/config/appsettings"),
-        event("deploy-pipeline", "Microsoft.Web/sites/restart/action", "2026-10-02T07:00:00.0000000Z", web),
-        event("orders-processor", "Microsoft.Storage/storageAccounts/queueServices/queues/write", "2026-11-02T11:00:00.0000000Z", f"{orders}/queueServices/default/queues/orders"),
-        event("orders-processor", "Microsoft.Web/sites/write", "2026-11-20T09:30:00.0000000Z", f"{rg(PROD, 'rg-orders')}/providers/Microsoft.Web/sites/orders-api"),
-        event("reporting-agent", "Microsoft.Insights/diagnosticSettings/write", "2026-11-10T02:00:00.0000000Z", f"{rg(DEV, 'rg-reporting')}/providers/Microsoft.Insights/diagnosticSettings/to-law"),
-        event("ops-automation", "Microsoft.Authorization/locks/write", "2026-11-20T12:01:00.0000000Z", f"{rg(DEV, 'rg-core')}/providers/Microsoft.Authorization/locks/no-delete"),
-        event("ops-automation", "Microsoft.Authorization/roleAssignments/write", "2026-09-15T12:00:00.0000000Z", f"{rg(DEV, 'rg-core')}/providers/Microsoft.Authorization/roleAssignments/00000014-cccc-4000-8000-000000000014"),
+        event(
+            "invoice-agent",
+            "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            "2026-11-27T06:00:12.0000000Z",
+            f"{blobs}/blobServices/default",
+        ),
+        event(
+            "deploy-pipeline",
+            "Microsoft.Resources/deployments/write",
+            "2026-11-26T18:21:03.5510000Z",
+            f"{rg(PROD, 'rg-web')}/providers/Microsoft.Resources/deployments/storefront-4711",
+            True,
+        ),
+        event(
+            "deploy-pipeline",
+            "Microsoft.Web/sites/write",
+            "2026-11-26T18:22:40.1000000Z",
+            web,
+            True,
+        ),
+        event(
+            "deploy-pipeline",
+            "Microsoft.Web/sites/config/write",
+            "2026-11-26T18:23:05.0000000Z",
+            f"{web}/config/appsettings",
+        ),
+        event(
+            "deploy-pipeline",
+            "Microsoft.Web/sites/restart/action",
+            "2026-10-02T07:00:00.0000000Z",
+            web,
+        ),
+        event(
+            "orders-processor",
+            "Microsoft.Storage/storageAccounts/queueServices/queues/write",
+            "2026-11-02T11:00:00.0000000Z",
+            f"{orders}/queueServices/default/queues/orders",
+        ),
+        event(
+            "orders-processor",
+            "Microsoft.Web/sites/write",
+            "2026-11-20T09:30:00.0000000Z",
+            f"{rg(PROD, 'rg-orders')}/providers/Microsoft.Web/sites/orders-api",
+        ),
+        event(
+            "reporting-agent",
+            "Microsoft.Insights/diagnosticSettings/write",
+            "2026-11-10T02:00:00.0000000Z",
+            f"{rg(DEV, 'rg-reporting')}/providers/Microsoft.Insights/diagnosticSettings/to-law",
+        ),
+        event(
+            "ops-automation",
+            "Microsoft.Authorization/locks/write",
+            "2026-11-20T12:01:00.0000000Z",
+            f"{rg(DEV, 'rg-core')}/providers/Microsoft.Authorization/locks/no-delete",
+        ),
+        event(
+            "ops-automation",
+            "Microsoft.Authorization/roleAssignments/write",
+            "2026-09-15T12:00:00.0000000Z",
+            f"{rg(DEV, 'rg-core')}/providers/Microsoft.Authorization/roleAssignments/"
+            "00000014-cccc-4000-8000-000000000014",
+        ),
     ]
 
 
@@ -342,7 +544,8 @@ def pim_instances() -> dict[str, Any]:
     return {
         "value": [
             {
-                "id": f"{scope}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances/4b2f0d1c-eeee-4000-8000-000000000001",
+                "id": f"{scope}/providers/Microsoft.Authorization/"
+                "roleAssignmentScheduleInstances/4b2f0d1c-eeee-4000-8000-000000000001",
                 "name": "4b2f0d1c-eeee-4000-8000-000000000001",
                 "type": "Microsoft.Authorization/roleAssignmentScheduleInstances",
                 "properties": {
@@ -352,7 +555,8 @@ def pim_instances() -> dict[str, Any]:
                     "principalId": oid,
                     "principalType": "ServicePrincipal",
                     "roleAssignmentOriginId": "00000011-cccc-4000-8000-000000000011",
-                    "roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{ROLES['Owner']}",
+                    "roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/"
+                    f"roleDefinitions/{ROLES['Owner']}",
                     "scope": scope,
                     "startDateTime": "2026-11-27T22:10:00Z",
                     "status": "Provisioned",

@@ -105,31 +105,42 @@ class Expander:
             self._actions_catalog = self.catalog.all_mask
         hit = self._actions.get(key)
         if hit is None:
-            hit = self._actions[key] = self._expand_actions(*key)
+            if st.actions and st.not_actions:  # Azure: actions minus notActions
+                hit = self._expand_except(st.actions, st.not_actions)
+            else:
+                hit = self._expand_actions(st.actions or st.not_actions, bool(st.not_actions))
+            self._actions[key] = hit
         return ExpandedStatement(
             st, hit[0], hit[1], st.effect == "Deny", bool(st.condition), st.any_resource, hit[2]
         )
 
-    def _expand_actions(
+    def _expand_except(
         self, actions: tuple[str, ...], not_actions: tuple[str, ...]
+    ) -> tuple[int, frozenset[str], dict[str, int] | None]:
+        mask, services, slices = self._expand_actions(actions, False)
+        excluded = 0
+        for pat in not_actions:
+            excluded |= self.catalog.expand(pat)
+        if not mask & excluded:
+            return mask, services, slices
+        kept = None
+        if slices is not None:
+            kept = {svc: part & ~excluded for svc, part in slices.items() if part & ~excluded}
+        return mask & ~excluded, services, kept
+
+    def _expand_actions(
+        self, patterns: tuple[str, ...], negated: bool
     ) -> tuple[int, frozenset[str], dict[str, int] | None]:
         cat = self.catalog
         mask = 0
         services: set[str] = set()
-        for pat in actions:
+        for pat in patterns:
             mask |= cat.expand(pat)
             services |= cat.services_of(pat)
-        if not_actions:
-            excluded = 0
-            for pat in not_actions:
-                excluded |= cat.expand(pat)
-            if actions:  # Azure: actions minus notActions
-                mask &= ~excluded
-            else:
-                # NotAction: every action except the listed ones (IAM semantics), in every
-                # service.
-                mask = cat.all_mask & ~excluded
-                services = set(cat.services())
+        if negated:
+            # NotAction: every action except the listed ones (IAM semantics), in every service.
+            mask = cat.all_mask & ~mask
+            services = set(cat.services())
         slices: dict[str, int] = {}
         covered = 0
         for svc in sorted(services):

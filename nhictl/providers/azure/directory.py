@@ -72,12 +72,17 @@ def _str(obj: dict[str, Any], key: str, source: str, path: str, required: bool =
     return str(expect(value, str, source, f"{path}.{key}"))
 
 
+def _list(obj: dict[str, Any], key: str, source: str, path: str) -> list[Any]:
+    value = obj.get(key)
+    return [] if value is None else list(expect(value, list, source, f"{path}.{key}"))
+
+
 def _secrets(
     obj: dict[str, Any], origin: str, owner: str, app_id: str, source: str, path: str
 ) -> list[Secret]:
     out: list[Secret] = []
     for key, kind in (("passwordCredentials", "client-secret"), ("keyCredentials", "certificate")):
-        for i, c in enumerate(expect(obj.get(key) or [], list, source, f"{path}.{key}")):
+        for i, c in enumerate(_list(obj, key, source, path)):
             cp = f"{path}.{key}[{i}]"
             expect(c, dict, source, cp)
             out.append(
@@ -102,11 +107,11 @@ def load_service_principals(path: Path) -> tuple[list[Identity], list[Secret]]:
         oid = _str(sp, "id", source, p, required=True).lower()
         app_id = _str(sp, "appId", source, p).lower()
         tags: dict[str, str] = {}
-        for i, t in enumerate(expect(sp.get("tags") or [], list, source, f"{p}.tags")):
+        for i, t in enumerate(_list(sp, "tags", source, p)):
             tag = str(expect(t, str, source, f"{p}.tags[{i}]"))
             k, _, v = tag.partition("=")
             tags[k] = v
-        alt = expect(sp.get("alternativeNames") or [], list, source, f"{p}.alternativeNames")
+        alt = _list(sp, "alternativeNames", source, p)
         identities.append(
             Identity(
                 object_id=oid,

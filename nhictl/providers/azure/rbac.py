@@ -122,7 +122,11 @@ def load_role_definitions(path: Path) -> list[RoleDefinition]:
         if "/" in guid:  # some exports put the full id in "name"
             guid = guid.rstrip("/").rsplit("/", 1)[-1]
         perms = []
-        for i, perm in enumerate(expect(item.get("permissions") or [], list, source, p)):
+        raw_perms = item.get("permissions")
+        perms_list = (
+            [] if raw_perms is None else expect(raw_perms, list, source, f"{p}.permissions")
+        )
+        for i, perm in enumerate(perms_list):
             pp = f"{p}.permissions[{i}]"
             expect(perm, dict, source, pp)
             perms.append(
