@@ -79,12 +79,17 @@ def activity_for(
     for svc in reported:
         seen |= per_service[svc]
     act.never_used = eff.allowed & ~seen
-    act.never_services = [
-        s for s in per_service if s not in used_services and per_service[s] & ~hidden
-    ]
+    if hidden:
+        visible = eff.allowed & ~hidden
+        act.never_services = [
+            s for s in per_service if s not in used_services and per_service[s] & visible
+        ]
+    else:
+        visible = eff.allowed
+        act.never_services = [s for s in per_service if s not in used_services]
     act.unused |= act.never_used
     for svc in reported:
-        granted = eff.per_service[svc] & ~hidden if hidden else eff.per_service[svc]
+        granted = eff.per_service[svc] & visible if hidden else eff.per_service[svc]
         if not granted:
             continue
         svc_last = usage.services.get(svc)

@@ -26,12 +26,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import compress
 from typing import Any, cast
 
 from nhictl.creep.catalog import AccessLevel, iter_bits
 from nhictl.providers.azure.levels import access_level, scopable
 
 DATA = "data:"
+_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
 ROLE = "role:"
 
 _LEVELS: dict[str, AccessLevel] = {
@@ -119,12 +121,17 @@ class AzureCatalog:
         return self._scopable
 
     def names(self, mask: int, limit: int | None = None) -> list[str]:
-        out: list[str] = []
-        for bit in iter_bits(mask):
-            if limit is not None and len(out) >= limit:
-                break
-            out.append(self._names[bit])
-        return out
+        if limit is not None or mask.bit_count() <= 64:
+            out: list[str] = []
+            for bit in iter_bits(mask):
+                if limit is not None and len(out) >= limit:
+                    break
+                out.append(self._names[bit])
+            return out
+        # Thousands of names (a least-privilege role keeps every granted read): select them in
+        # C, one byte per bit, instead of a Python step per set bit.
+        flags = bin(mask)[:1:-1].encode().translate(_FLAGS)
+        return list(compress(self._names, flags))
 
     def index(self, action: str) -> int | None:
         """Bit of a concrete control-plane operation: ``Microsoft.Compute/disks/write``, or
