@@ -68,6 +68,12 @@ class ProviderKnowledge:
     # Patterns of actions the provider's usage data cannot observe (Azure's Activity Log has no
     # reads and no data-plane operations): neither used nor unused, but unknown.
     unobserved: tuple[str, ...] = ()
-    # Wording: the manifest field that names a principal, and the name of the usage data.
+    # Wording: the manifest field that names a principal, the name of the usage data, and the
+    # fixes of priv.escalation and of creep.beyond-declared's resource finding.
     principal_ref: str = "spec.entitlements.aws.roleArn"
     usage_source: str = "last-accessed"
+    escalation_fix: str = (
+        "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
+        "or scope it to specific ARNs."
+    )
+    scope_fix: str = "Scope the statements' Resource to the declared ARNs."

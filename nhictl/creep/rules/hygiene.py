@@ -89,7 +89,7 @@ def orphan_manifest(ctx: Context, decl: Declaration) -> list[Finding]:
             f"manifest {decl.manifest!r} names {decl.principal_id}, which does not exist in the "
             "snapshot",
             {"manifest": decl.manifest, "source": decl.source},
-            f"Fix {ctx.knowledge.principal_ref.rsplit('.', 1)[-1]}, or retire the manifest if "
+            f"Fix the {ctx.knowledge.principal_ref.rsplit('.', 1)[-1]}, or retire the manifest if "
             "the agent is gone.",
             location=loc,
         )

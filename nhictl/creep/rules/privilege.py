@@ -386,7 +386,6 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
                 "methods": hits,
                 "policies": [pid for pid, _ in ordered],
             },
-            "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
-            "or scope it to specific ARNs.",
+            ctx.knowledge.escalation_fix,
         )
     ]

@@ -55,4 +55,7 @@ def azure_knowledge(inventory: AzureInventory) -> ProviderKnowledge:
         unobserved=UNOBSERVED,
         principal_ref="spec.entitlements.azure.principalId",
         usage_source="activity-log",
+        escalation_fix="Remove one operation of each method from the roles (a custom role "
+        "without it), or assign the role at the resource it is needed on.",
+        scope_fix="Assign the roles at the declared scope (or below it), not above it.",
     )
