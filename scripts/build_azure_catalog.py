@@ -167,8 +167,17 @@ _PERMISSION_KEYS = ("actions", "notActions", "dataActions", "notDataActions")
 
 
 def _best(spellings: Counter[str]) -> str:
-    """Most common spelling; ties go to the one with the most capitals ("Microsoft.Web")."""
-    return max(spellings.items(), key=lambda kv: (kv[1], sum(c.isupper() for c in kv[0]), kv[0]))[0]
+    """The spelling to show: mixed case first ("Microsoft.HDInsight" over "MICROSOFT.HDINSIGHT"
+    and "microsoft.insights"), then the most common, then the one with the most capitals."""
+    return max(
+        spellings.items(),
+        key=lambda kv: (
+            not kv[0].isupper() and not kv[0].islower(),
+            kv[1],
+            sum(c.isupper() for c in kv[0]),
+            kv[0],
+        ),
+    )[0]
 
 
 def _op_order(item: tuple[str, str]) -> tuple[bool, str]:
