@@ -39,6 +39,7 @@ class Activity:
     last_activity: datetime | None = None
     never_used: int = 0  # granted in services the usage data does not list at all
     never_services: list[str] = field(default_factory=list)
+    unobserved: int = 0  # granted, but the usage data cannot see these actions: unknown
 
 
 def activity_for(
@@ -46,8 +47,14 @@ def activity_for(
     usage: Usage | None,
     catalog: ActionCatalog,
     window_start: datetime,
+    unobserved: int = 0,
+    source: str = "last-accessed",
 ) -> Activity:
-    """Classify every granted action as used or unused within the window."""
+    """Classify every granted action as used or unused within the window.
+
+    ``unobserved``: actions the usage data cannot see (kept apart as unknown, never unused);
+    ``source``: the usage data's name, for the reason of an unknown verdict.
+    """
     p = eff.principal
     last = p.last_used
     if usage is not None:
@@ -55,7 +62,7 @@ def activity_for(
             if ts is not None and (last is None or ts > last):
                 last = ts
     if usage is None:
-        return Activity(False, "no last-accessed data for this principal", last_activity=last)
+        return Activity(False, f"no {source} data for this principal", last_activity=last)
     if p.created is not None and p.created > window_start:
         return Activity(False, "created inside the window: too new to judge", last_activity=last)
     act = Activity(True, last_activity=last)
@@ -65,15 +72,26 @@ def activity_for(
     # Granted services absent from the usage data were never used: one bulk subtraction
     # instead of a loop over (for "*" or NotAction grants) hundreds of services.
     per_service, used_services = eff.per_service, usage.services  # per_service: name order
+    hidden = eff.allowed & unobserved
+    act.unobserved = hidden
     reported = [s for s in per_service if s in used_services]
-    seen = 0
+    seen = hidden
     for svc in reported:
         seen |= per_service[svc]
     act.never_used = eff.allowed & ~seen
-    act.never_services = [s for s in per_service if s not in used_services]
+    if hidden:
+        visible = eff.allowed & ~hidden
+        act.never_services = [
+            s for s in per_service if s not in used_services and per_service[s] & visible
+        ]
+    else:
+        visible = eff.allowed
+        act.never_services = [s for s in per_service if s not in used_services]
     act.unused |= act.never_used
     for svc in reported:
-        granted = eff.per_service[svc]
+        granted = eff.per_service[svc] & visible if hidden else eff.per_service[svc]
+        if not granted:
+            continue
         svc_last = usage.services.get(svc)
         svc_used = svc_last is not None and svc_last >= window_start
         if svc in usage.action_services:
@@ -86,7 +104,9 @@ def activity_for(
                 if ts is not None and ts >= window_start:
                     used |= 1 << bit
             untracked = granted & ~tracked
-            used_mask = (granted & used) | (untracked if svc_used else 0)
+            # An exhaustive source saw every observable action: one it did not list is unused.
+            keep = svc_used and not usage.exhaustive
+            used_mask = (granted & used) | (untracked if keep else 0)
             unused_mask = granted & ~used_mask
             gran = "action"
         else:  # all or nothing: no need for big-int arithmetic

@@ -81,7 +81,8 @@ class Expander:
         # (202 distinct lists for 14,981 statements at 5k roles), while the catalog is as it
         # was: an action new to it joins later expansions of "svc:*" and NotAction.
         self._actions: dict[
-            tuple[tuple[str, ...], bool], tuple[int, frozenset[str], dict[str, int] | None]
+            tuple[tuple[str, ...], tuple[str, ...]],
+            tuple[int, frozenset[str], dict[str, int] | None],
         ] = {}
         self._actions_catalog = catalog.all_mask
         self.expanded_documents = 0
@@ -98,16 +99,34 @@ class Expander:
         return tuple(self._expand(s) for s in statements)
 
     def _expand(self, st: Statement) -> ExpandedStatement:
-        key = (st.actions or st.not_actions, bool(st.not_actions))
+        key = (st.actions, st.not_actions)
         if self.catalog.all_mask is not self._actions_catalog:
             self._actions.clear()
             self._actions_catalog = self.catalog.all_mask
         hit = self._actions.get(key)
         if hit is None:
-            hit = self._actions[key] = self._expand_actions(*key)
+            if st.actions and st.not_actions:  # Azure: actions minus notActions
+                hit = self._expand_except(st.actions, st.not_actions)
+            else:
+                hit = self._expand_actions(st.actions or st.not_actions, bool(st.not_actions))
+            self._actions[key] = hit
         return ExpandedStatement(
             st, hit[0], hit[1], st.effect == "Deny", bool(st.condition), st.any_resource, hit[2]
         )
+
+    def _expand_except(
+        self, actions: tuple[str, ...], not_actions: tuple[str, ...]
+    ) -> tuple[int, frozenset[str], dict[str, int] | None]:
+        mask, services, slices = self._expand_actions(actions, False)
+        excluded = 0
+        for pat in not_actions:
+            excluded |= self.catalog.expand(pat)
+        if not mask & excluded:
+            return mask, services, slices
+        kept = None
+        if slices is not None:
+            kept = {svc: part & ~excluded for svc, part in slices.items() if part & ~excluded}
+        return mask & ~excluded, services, kept
 
     def _expand_actions(
         self, patterns: tuple[str, ...], negated: bool

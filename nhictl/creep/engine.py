@@ -83,6 +83,7 @@ def analyse(
         names,
         exclusion_list,
         weight(cat, cat.all_mask),
+        _unobserved_mask(knowledge),
     )
     pids = sorted(snapshot.principals)
     expanded_before = expander.expanded_documents
@@ -93,9 +94,10 @@ def analyse(
     remediations, suppressed = chunk.remediations, chunk.suppressed
 
     tail: list[Finding] = []
+    credential_rule = knowledge.credential_rule or hygiene.stale_key
     for c in snapshot.credentials:
         if c.principal_id not in snapshot.principals:
-            tail += hygiene.stale_key(ctx, c)
+            tail += credential_rule(ctx, c)
     for d in orphans:
         tail += hygiene.orphan_manifest(ctx, d)
     suppressed += apply_exclusions(tail, exclusion_list, today, names)
@@ -138,6 +140,13 @@ def analyse(
     return Report(snapshot.provider, options.now, summary, results, findings, remediations)
 
 
+def _unobserved_mask(knowledge: ProviderKnowledge) -> int:
+    mask = 0
+    for pat in knowledge.unobserved:
+        mask |= knowledge.catalog.expand(pat)
+    return mask
+
+
 def _granted(eff: Effective) -> dict[str, Any]:
     # Often all of the grant is unconditional, and on any resource: compare, not recount.
     if eff.unconditional == eff.allowed:
@@ -172,7 +181,7 @@ def _used(act: Activity) -> dict[str, Any]:
             "last_activity": act.last_activity.isoformat() if act.last_activity else None,
         }
     grans = {s.granularity for s in act.services}
-    return {
+    out: dict[str, Any] = {
         "known": True,
         "granularity": "mixed" if len(grans) > 1 else (grans.pop() if grans else None),
         "actions": act.used.bit_count(),
@@ -180,6 +189,9 @@ def _used(act: Activity) -> dict[str, Any]:
         "services_used": sorted(s.service for s in act.services if s.used),
         "last_activity": act.last_activity.isoformat() if act.last_activity else None,
     }
+    if act.unobserved:  # the usage data cannot see these: neither used nor unused
+        out["unobserved_actions"] = act.unobserved.bit_count()
+    return out
 
 
 def over_threshold(report: Report, fail_on: str | None) -> bool:
@@ -261,6 +273,7 @@ class _Run:
     names: dict[str, str]
     exclusions: list[Exclusion]
     catalog_weight: int
+    unobserved: int = 0  # actions the usage data cannot see (ProviderKnowledge.unobserved)
 
     def chunk(self, pids: list[str]) -> _Chunk:
         out = _Chunk()
@@ -278,7 +291,15 @@ class _Run:
         if not _is_nonhuman(p, creds, self.keys_known):
             return
         eff = effective_for(p, snapshot, ctx.expander)
-        act = activity_for(eff, snapshot.usage.get(pid), cat, options.window_start)
+        knowledge = ctx.knowledge
+        act = activity_for(
+            eff,
+            snapshot.usage.get(pid),
+            cat,
+            options.window_start,
+            self.unobserved,
+            knowledge.usage_source,
+        )
         pf: list[Finding] = []
         pf += usage.unused_permission(ctx, eff, act)
         pf += usage.unused_principal(ctx, eff, act)
@@ -287,7 +308,7 @@ class _Run:
             pf += r_declared.beyond_declared(ctx, eff, decl)
         base = None if self.baseline_allowed is None else self.baseline_allowed.get(pid)
         pf += r_declared.growth(ctx, eff, base, self.versions)
-        admin = privilege.admin(ctx, eff)
+        admin = (knowledge.admin_rule or privilege.admin)(ctx, eff)
         pf += admin
         pf += privilege.wildcard(ctx, eff)
         full_admin = any(
@@ -298,19 +319,18 @@ class _Run:
             pf += hygiene.broad_trust(ctx, p)
         if options.manifests_given and decl is None and hygiene.is_workload(p, creds):
             pf += hygiene.unregistered(ctx, p)
+        credential_rule = knowledge.credential_rule or hygiene.stale_key
         for c in creds.get(pid, ()):
-            pf += hygiene.stale_key(ctx, c)
-        for rule in ctx.knowledge.extra_rules:
+            pf += credential_rule(ctx, c)
+        for rule in knowledge.extra_rules:
             pf += rule(ctx, eff)
         if options.remediate:
-            rem = least_privilege(
-                cat,
-                eff,
-                act.used if act.known else None,
-                r_declared.declared_mask(ctx, decl) if decl else None,
-                decl,
-                ctx.knowledge.policy_size_limit,
-            )
+            used = act.used if act.known else None
+            dmask = r_declared.declared_mask(ctx, decl) if decl else None
+            if knowledge.remediate is not None:
+                rem = knowledge.remediate(ctx, eff, used, dmask, decl)
+            else:
+                rem = least_privilege(cat, eff, used, dmask, decl, knowledge.policy_size_limit)
             if rem is not None:
                 out.remediations[pid] = rem
         # Finish the principal now and keep only small results: holding every principal's

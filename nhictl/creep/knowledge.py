@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nhictl.creep.catalog import ActionCatalog
 
 if TYPE_CHECKING:
     from nhictl.creep.context import Context
     from nhictl.creep.effective import Effective
-    from nhictl.creep.model import Finding
+    from nhictl.creep.model import Credential, Declaration, Finding
 
 # A provider's own rule: judges one principal's effective grant on the common model only.
 PrincipalRule = Callable[["Context", "Effective"], "list[Finding]"]
+# Judges one long-lived credential (replaces the shared age/idle test where a cloud's
+# credentials have other failure modes, e.g. Azure secrets without expiry).
+CredentialRule = Callable[["Context", "Credential"], "list[Finding]"]
+# Builds the least-privilege proposal for one principal from (used, declared) bitsets, each
+# None when unknown; None when there is nothing to propose.
+Remediator = Callable[
+    ["Context", "Effective", "int | None", "int | None", "Declaration | None"],
+    "dict[str, Any] | None",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +73,25 @@ class ProviderKnowledge:
     # Rules only this provider has (e.g. GCP's default compute service account with Editor);
     # they run after the shared rules, for every non-human principal.
     extra_rules: tuple[PrincipalRule, ...] = ()
+    # Where the shared rules assume AWS, a provider may replace the AWS reading. None keeps it.
+    # priv.admin: AWS judges "every action / all of IAM on Resource *"; Azure judges roles and
+    # their scope. A finding with evidence scope "full" (unconditional) silences priv.escalation.
+    admin_rule: PrincipalRule | None = None
+    credential_rule: CredentialRule | None = None
+    remediate: Remediator | None = None  # default: an AWS IAM policy document
+    # Which pattern is a wildcard over a whole service ("svc:*" -> "svc"; "*" -> ""), None for
+    # any other pattern. None: the AWS "service:action" syntax.
+    wildcard_service: Callable[[str], str | None] | None = None
+    # Patterns of actions the provider's usage data cannot observe (Azure's Activity Log has no
+    # reads and no data-plane operations): neither used nor unused, but unknown.
+    unobserved: tuple[str, ...] = ()
+    # Wording: the manifest field that names a principal, the name of the usage data, and the
+    # fixes of priv.escalation and of creep.beyond-declared's resource finding.
+    principal_ref: str = "spec.entitlements.aws.roleArn"
+    usage_source: str = "last-accessed"
+    escalation_fix: str = (
+        "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
+        "or scope it to specific ARNs; for a path that needs an existing target, check "
+        "whether that target exists and is more privileged than this principal."
+    )
+    scope_fix: str = "Scope the statements' Resource to the declared ARNs."

@@ -25,9 +25,13 @@ Granularity = Literal["action", "service"]
 class Statement:
     """One permission statement of a policy: the provider-neutral shape of a grant pattern.
 
-    ``actions``/``not_actions`` are permission patterns (may contain ``*``/``?``); exactly one of
-    them is used. ``resources``/``not_resources`` likewise. ``condition`` is kept verbatim so a
-    conditional grant is never reported as unconditional.
+    ``actions``/``not_actions`` are permission patterns (may contain ``*``/``?``). One of them
+    alone is IAM's Action / NotAction; both together mean "``actions`` except ``not_actions``"
+    (an Azure role's actions minus its notActions). ``resources``/``not_resources`` likewise
+    (Resource / NotResource). ``condition`` is kept verbatim so a conditional grant is never
+    reported as unconditional. ``account_wide``: the statement reaches every resource of its
+    account although ``resources`` names a scope rather than ``*`` (an Azure assignment at
+    subscription, management-group or root scope).
     """
 
     effect: Effect
@@ -37,11 +41,13 @@ class Statement:
     not_resources: tuple[str, ...] = ()
     condition: Mapping[str, Any] | None = None
     sid: str | None = None
+    account_wide: bool = False
 
     @property
     def any_resource(self) -> bool:
-        """True when the statement applies to every resource (``*`` and no NotResource)."""
-        return not self.not_resources and "*" in self.resources
+        """True when the statement applies to every resource (``*`` or account-wide, and no
+        NotResource)."""
+        return not self.not_resources and (self.account_wide or "*" in self.resources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,9 @@ class Principal:
     trust: tuple[TrustEntry, ...] = ()
     groups: tuple[str, ...] = ()
     human: bool = False  # federated human access (SSO/SAML), not a workload
+    # Where ``last_used`` comes from when that source covers the principal (e.g. "sign-ins"):
+    # then None means "never used" within its history. None: only AWS RoleLastUsed semantics.
+    last_used_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +120,18 @@ class Usage:
     """Activity for one principal: per service and, where tracked, per action.
 
     ``services`` maps a service namespace to its last use (None: never, within the history).
-    ``action_services`` names services whose data is action-level; ``actions`` maps a lowercase
-    ``service:action`` to its last use for those.
+    ``action_services`` names services whose data is action-level; ``actions`` maps
+    ``service:action`` (the service as the catalog names it, the action lowercase) to its last
+    use for those. ``exhaustive``: the source records every
+    observable action (Azure's Activity Log), so an action missing from ``actions`` in an
+    action-level service was not used (otherwise it is untracked and follows its service).
     """
 
     principal_id: str
     services: Mapping[str, datetime | None]
     actions: Mapping[str, datetime | None] = field(default_factory=dict)
     action_services: frozenset[str] = frozenset()
+    exhaustive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,8 @@ RULES: dict[str, RuleInfo] = {
             "cred.stale-key",
             "Stale access key",
             "medium",
-            "Active access key older than the maximum age, or unused that long.",
+            "Long-lived credential older than the maximum age or unused that long; Azure "
+            "secrets and certificates also when expired, without expiry or over a year long.",
         ),
         RuleInfo(
             "inv.unregistered",
@@ -77,6 +78,18 @@ RULES: dict[str, RuleInfo] = {
             "Orphan manifest",
             "medium",
             "A registration manifest whose principal does not exist.",
+        ),
+        RuleInfo(
+            "azure.standing-privileged-assignment",
+            "Standing privileged assignment",
+            "high",
+            "A privileged Azure role held permanently where PIM shows no time-bound assignment.",
+        ),
+        RuleInfo(
+            "azure.custom-role-locks",
+            "Custom role administers locks",
+            "medium",
+            "A custom Azure role that can write or delete resource locks.",
         ),
         RuleInfo(
             "trust.broad",

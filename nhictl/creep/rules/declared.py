@@ -81,7 +81,7 @@ def beyond_declared(ctx: Context, eff: Effective, decl: Declaration) -> list[Fin
                         "actions": ctx.sample(wide_mask),
                         "policies": policies_granting(eff, wide_mask),
                     },
-                    "Scope the statements' Resource to the declared ARNs.",
+                    ctx.knowledge.scope_fix,
                     location=loc,
                 )
             )

@@ -43,7 +43,8 @@ def stale_key(ctx: Context, cred: Credential) -> list[Finding]:
             "cred.stale-key",
             sev,
             cred.principal_id,
-            f"active access key {cred.id} is stale ({', '.join(reasons)}; limit {max_age} days)",
+            f"active {cred.kind.replace('-', ' ')} {cred.id} is stale "
+            f"({', '.join(reasons)}; limit {max_age} days)",
             {
                 "key_id": cred.id,
                 "created": cred.created.isoformat() if cred.created else None,
@@ -73,7 +74,7 @@ def unregistered(ctx: Context, p: Principal) -> list[Finding]:
             p.id,
             f"{p.kind} {p.name} acts as a workload but has no registration manifest",
             {"kind": p.kind, "path": p.path, "tags": dict(p.tags)},
-            "Register it (an AgentRegistration with spec.entitlements.aws.roleArn) or delete it.",
+            f"Register it (an AgentRegistration with {ctx.knowledge.principal_ref}) or delete it.",
         )
     ]
 
@@ -88,7 +89,8 @@ def orphan_manifest(ctx: Context, decl: Declaration) -> list[Finding]:
             f"manifest {decl.manifest!r} names {decl.principal_id}, which does not exist in the "
             "snapshot",
             {"manifest": decl.manifest, "source": decl.source},
-            "Fix the roleArn, or retire the manifest if the agent is gone.",
+            f"Fix the {ctx.knowledge.principal_ref.rsplit('.', 1)[-1]}, or retire the manifest if "
+            "the agent is gone.",
             location=loc,
         )
     ]

@@ -110,13 +110,14 @@ def _grant_wildcards(
     """``sizes``: actions per scope ("" for the catalog), for the catalog as it is now."""
     cat = ctx.catalog
     kinds: dict[str, str | None] = ctx.cache.setdefault("wildcard_kinds", {})
+    classify = ctx.knowledge.wildcard_service or _wildcard_service
     hits: list[str] = []
     sev_rank = 0  # 0 low, 1 medium, 2 high
     for pat in actions:
         if pat in kinds:
             svc = kinds[pat]
         else:  # classify each distinct pattern once
-            svc = kinds[pat] = _wildcard_service(pat)
+            svc = kinds[pat] = classify(pat)
         if svc is None:
             continue
         # Judge the wildcard by what survives Deny and the boundary: "s3:*" cut down to
@@ -130,7 +131,8 @@ def _grant_wildcards(
                 sev_rank = 2
             elif cat.service_mask(svc) & cat.level_mask("Permissions management"):
                 sev_rank = max(sev_rank, 1)
-    if not_actions and mask.bit_count() * 2 >= _scope_size(sizes, "", cat.all_mask):
+    # NotAction alone grants everything else; beside actions it only narrows them (Azure).
+    if not actions and not_actions and mask.bit_count() * 2 >= _scope_size(sizes, "", cat.all_mask):
         hits.append("NotAction:" + ",".join(not_actions))
         sev_rank = 2
     return tuple(hits), sev_rank
@@ -199,20 +201,36 @@ def wildcard(ctx: Context, eff: Effective) -> list[Finding]:
     risky = eff.unconditional_star & base
     if risky:
         n_risky = risky.bit_count()
+        # Resource "*" (AWS), or the account-wide scopes that grant them (Azure subscription,
+        # management group, root).
+        scopes = sorted(
+            {
+                r
+                for g in eff.grants
+                if g.any_resource and not g.conditional and g.mask & risky
+                for r in (("*",) if "*" in g.statement.resources else g.statement.resources)
+            }
+        )
+        resource: str | list[str] = "*"
+        where, fix = "Resource '*'", "Scope Resource to the ARNs the workload touches."
+        if scopes != ["*"]:
+            where = "account-wide scope " + ", ".join(scopes[:3])
+            resource = scopes
+            fix = "Assign the roles at the resource groups or resources the workload touches."
         out.append(
             Finding(
                 "priv.wildcard",
                 "medium" if risky & cat.level_mask("Permissions management") else "low",
                 eff.principal.id,
                 f"{n_risky} write/permissions actions that support resource scoping are "
-                f"granted on Resource '*' without a condition",
+                f"granted on {where} without a condition",
                 {
-                    "resource": "*",
+                    "resource": resource,
                     "actions": n_risky,
                     "sample": ctx.sample(risky, n_risky),
                     "by_service": ctx.by_service(risky, eff.per_service),
                 },
-                "Scope Resource to the ARNs the workload touches.",
+                fix,
             )
         )
     return out
@@ -415,8 +433,6 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
                 "methods": hits,
                 "policies": [pid for pid, _ in ordered],
             },
-            "Remove one action of each method (usually iam:PassRole on '*' or the IAM write), "
-            "or scope it to specific ARNs; for a path that needs an existing target, check "
-            "whether that target exists and is more privileged than this principal.",
+            ctx.knowledge.escalation_fix,
         )
     ]

@@ -40,7 +40,7 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
         # Evidence stays small for "*" grants: the first services by name, and the total.
         for svc in act.never_services[: max(0, MAX_SERVICES - len(services))]:
             services[svc] = {
-                "actions": eff.per_service[svc].bit_count(),
+                "actions": (eff.per_service[svc] & ~act.unobserved).bit_count(),
                 "granularity": "service",
                 "last_used": None,
             }
@@ -103,6 +103,8 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
 def _whole_principal_unused(ctx: Context, act: Activity) -> bool:
     """The principal is idle altogether: creep.unused-principal reports it, once."""
     start = ctx.options.window_start
+    if act.unobserved and act.last_activity is None:
+        return False  # it may use what the usage data cannot see: no verdict on the whole
     return not act.used and (act.last_activity is None or act.last_activity < start)
 
 
@@ -112,12 +114,16 @@ def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Findin
     start = ctx.options.window_start
     if p.created is not None and p.created > start:
         return []
+    covered = p.last_used_source is not None  # None last_used then means "never"
     if act.known:
+        if act.unobserved and act.last_activity is None and not covered:
+            return []  # granted actions the usage data cannot see, and no sign-in data
         idle = not act.used and (act.last_activity is None or act.last_activity < start)
     else:
         # Without last-accessed data only last-used stamps can tell: RoleLastUsed for roles,
-        # access-key last use for users (None for a user means no key data, so no verdict).
-        if p.kind != "role" and p.last_used is None:
+        # access-key last use for users (None for a user means no key data, so no verdict),
+        # a provider's sign-in data where it covers the principal.
+        if p.kind != "role" and p.last_used is None and not covered:
             return []
         idle = p.last_used is None or p.last_used < start
         if p.last_used is None and p.created is None:
@@ -143,7 +149,9 @@ def unused_principal(ctx: Context, eff: Effective, act: Activity) -> list[Findin
                 "last_activity": last.isoformat() if last else None,
                 "window_days": days,
                 "granted_actions": eff.allowed_count,
-                "source": "last-accessed" if act.known else "RoleLastUsed",
+                "source": ctx.knowledge.usage_source
+                if act.known
+                else (p.last_used_source or "RoleLastUsed"),
             },
             "Confirm with the owner, then delete the identity (or detach all its policies).",
             mask=eff.allowed,

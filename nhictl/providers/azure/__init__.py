@@ -1,0 +1,1 @@
+"""Azure provider: role assignments, role definitions, service principals, usage -> common model."""
