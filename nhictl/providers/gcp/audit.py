@@ -128,4 +128,5 @@ def _in_gcp_terms(ctx: Context, f: Finding) -> None:
     if isinstance(source, str) and source in _SOURCES:
         f.evidence["source"] = _SOURCES[source]
     if f.rule_id == "cred.stale-key":
-        f.message = f.message.replace("active access key", "user-managed key")
+        # The shared rule names the credential by its kind ("active sa key K is stale").
+        f.message = f.message.replace("active sa key", "user-managed key")
