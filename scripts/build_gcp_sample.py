@@ -2,7 +2,7 @@
 
     python scripts/build_gcp_sample.py
 
-Two projects under one folder of one organization (``snapshot/``), the same estate as it was
+Two projects under one folder of one organization (in sample-configs/gcp itself), the same estate as it was
 before a drift (``baseline/``), registration manifests (``manifests/``) and exclusions. Dates
 are fixed around the sample's audit date, 2026-11-28 (``--as-of 2026-11-28``). Exercised
 permissions in ``insights.json`` are taken from the shipped role catalog, so they always belong
@@ -387,12 +387,14 @@ def sa_insights1() -> list[dict[str, Any]]:
 
 
 def build() -> None:
+    # The project folders sit in sample-configs/gcp itself, so the folder is what
+    # `--snapshot` and `--snapshot-dir DIR` (DIR/gcp) take; baseline/ holds the earlier state.
     if OUT.exists():
-        for sub in ("snapshot", "baseline"):
+        for sub in (P1, P2, "baseline"):
             shutil.rmtree(OUT / sub, ignore_errors=True)
-    for kind in ("snapshot", "baseline"):
-        drifted = kind == "snapshot"
-        base = OUT / kind
+    for kind in ("current", "baseline"):
+        drifted = kind == "current"
+        base = OUT if drifted else OUT / kind
         d1, d2 = base / P1, base / P2
         for d, pid, num in ((d1, P1, N1), (d2, P2, N2)):
             write(d / "project.json", project_doc(pid, num))
@@ -471,7 +473,7 @@ def build() -> None:
             d2 / "key-activity.json",
             [key_activity(sa("test-runner", P2), P2, N2, tk, "2026-11-20T08:00:00Z")],
         )
-    print(f"wrote {OUT}/snapshot and {OUT}/baseline")
+    print(f"wrote the projects under {OUT}/ and {OUT}/baseline/")
 
 
 if __name__ == "__main__":

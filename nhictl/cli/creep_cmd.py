@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+import click
 import typer
 
 from nhictl.cli.common import DataFormat, format_option, output_option
@@ -42,22 +43,35 @@ def _parse_now(value: str | None) -> datetime | None:
 
 
 def audit_creep(
+    provider: str = typer.Option(
+        "aws",
+        "--provider",
+        help="Cloud to audit; all: every provider found under --snapshot-dir, in one report.",
+        click_type=click.Choice(["aws", "gcp", "azure", "all"]),
+    ),
     snapshot: Path | None = typer.Option(
         None,
         "--snapshot",
-        help="`aws iam get-account-authorization-details` output (one or several pages) or an "
-        "nhictl bundle from `nhictl collect aws`; - reads stdin.",
+        help="AWS: `aws iam get-account-authorization-details` output (one or several pages), "
+        "an nhictl bundle from `nhictl collect aws`, or a folder holding them; - reads stdin. "
+        "GCP: a project folder of gcloud outputs, or a folder of project folders. Azure: a "
+        "tenant folder of az outputs (docs/audit-creep.md lists the files).",
+    ),
+    snapshot_dir: Path | None = typer.Option(
+        None,
+        "--snapshot-dir",
+        help="With --provider all: a folder holding aws/, gcp/ and azure/ snapshots.",
     ),
     last_accessed: Path | None = typer.Option(
         None,
         "--last-accessed",
-        help="GetServiceLastAccessedDetails responses: JSON object ARN -> response, or a "
+        help="AWS: GetServiceLastAccessedDetails responses: JSON object ARN -> response, or a "
         "directory of such files; - reads stdin.",
     ),
     access_keys: Path | None = typer.Option(
         None,
         "--access-keys",
-        help="ListAccessKeys output with AccessKeyLastUsed merged in; - reads stdin.",
+        help="AWS: ListAccessKeys output with AccessKeyLastUsed merged in; - reads stdin.",
     ),
     manifests: list[str] | None = typer.Option(
         None,
@@ -67,13 +81,16 @@ def audit_creep(
     baseline: Path | None = typer.Option(
         None,
         "--baseline",
-        help="An earlier snapshot or bundle to measure growth against; - reads stdin.",
+        help="An earlier snapshot of the same kind to measure growth against (with "
+        "--snapshot-dir: a folder of the same layout); - reads stdin (AWS).",
     ),
     exclusions: Path | None = typer.Option(
         None, "--exclusions", help="Exclusions file (YAML/JSON), a reason per entry; - reads stdin."
     ),
     unused_days: int = typer.Option(90, "--unused-days", help="Usage window in days."),
-    key_max_age: int = typer.Option(90, "--key-max-age", help="Access-key age limit in days."),
+    key_max_age: int = typer.Option(
+        90, "--key-max-age", help="Age limit in days of access keys, SA keys and client secrets."
+    ),
     fmt: str = format_option("sarif", "markdown"),
     output: Path | None = output_option("Write the report to this file instead of stdout."),
     fail_on: FailOn | None = typer.Option(
@@ -84,7 +101,7 @@ def audit_creep(
     remediate_out: Path | None = typer.Option(
         None,
         "--remediate-out",
-        help="Write a least-privilege IAM policy per principal here (never applied).",
+        help="Write a least-privilege proposal per principal here (never applied).",
     ),
     as_of: str | None = typer.Option(
         None,
@@ -93,12 +110,19 @@ def audit_creep(
         "reproducible reports.",
     ),
     live: bool = typer.Option(
-        False, "--live", help="Collect from AWS now (as `nhictl collect aws`), then audit."
+        False,
+        "--live",
+        help="Collect now (as `nhictl collect PROVIDER`, read-only), then audit.",
     ),
     profile: str | None = typer.Option(None, "--profile", help="AWS profile for --live."),
     role_arn: str | None = typer.Option(None, "--role-arn", help="Role to assume for --live."),
+    project: str | None = typer.Option(None, "--project", help="GCP project for --live."),
+    subscription: list[str] | None = typer.Option(
+        None, "--subscription", help="Azure subscription for --live; repeatable."
+    ),
 ) -> None:
-    """Audit privilege creep of non-human AWS principals: declared vs granted vs used vs grown.
+    """Audit privilege creep of non-human principals in AWS, GCP and Azure: declared vs
+    granted vs used vs grown, with a creep index and a least-privilege proposal each.
 
     Exit code 0, or 1 when --fail-on is set and an unsuppressed finding is at or above it;
     2 for unreadable or malformed input.
@@ -107,18 +131,23 @@ def audit_creep(
     Examples:
       nhictl audit-creep --snapshot authz.json --last-accessed la.json --manifests agents/
       nhictl audit-creep --snapshot bundle.json --format sarif -o creep.sarif --fail-on high
+      nhictl audit-creep --provider gcp --snapshot gcp/ --manifests agents/
+      nhictl audit-creep --provider all --snapshot-dir exports/ --manifests agents/
       nhictl audit-creep --live --profile audit --remediate-out fixes/
     """
     from nhictl.core.inputfile import check_one_stdin
     from nhictl.creep.engine import over_threshold
     from nhictl.creep.remediation import write_remediations
-    from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
+    from nhictl.providers.audit import (
+        AuditRequest,
+        LiveSource,
+        audit,
+        audit_live,
+        audit_snapshot_dir,
+    )
     from nhictl.render import creep as render
 
     check_output(output)  # before the analysis (or a live collection), not after
-
-    if live and snapshot is not None:
-        raise InputError("use either --live or --snapshot, not both")
     check_one_stdin(
         {
             "--snapshot": snapshot,
@@ -129,10 +158,19 @@ def audit_creep(
             **{f"--manifests {m}": m for m in manifests or []},
         }
     )
-    inputs = AwsAuditInputs(
+    if provider == "all":
+        if snapshot_dir is None:
+            raise InputError("--provider all needs --snapshot-dir DIR (with aws/, gcp/, azure/)")
+        if snapshot is not None or live:
+            raise InputError("--provider all reads --snapshot-dir only, not --snapshot or --live")
+        if last_accessed is not None or access_keys is not None:
+            raise InputError(
+                "with --snapshot-dir, AWS usage files go in DIR/aws (docs/audit-creep.md)"
+            )
+    elif snapshot_dir is not None:
+        raise InputError("--snapshot-dir goes with --provider all; use --snapshot for one provider")
+    request = AuditRequest(
         snapshot=snapshot,
-        last_accessed=last_accessed,
-        access_keys=access_keys,
         manifests=list(manifests or []),
         baseline=baseline,
         exclusions=exclusions,
@@ -140,18 +178,20 @@ def audit_creep(
         unused_days=unused_days,
         key_max_age_days=key_max_age,
         remediate=remediate_out is not None,
+        last_accessed=last_accessed,
+        access_keys=access_keys,
     )
-    snap = None
-    keys_known = False
+    report = None
     if live:
-        from nhictl.providers.aws.collect import CollectOptions, collect_aws
-        from nhictl.providers.aws.load import snapshot_from_bundle
-
-        bundle = collect_aws(CollectOptions(profile=profile, role_arn=role_arn), progress())
-        snap, keys_known = snapshot_from_bundle(bundle, "<live>")
-    # Collection (boto3, threads) keeps the collector; the offline batch does not need it.
+        source = LiveSource(profile, role_arn, project, list(subscription or []))
+        # Collection (threads, SDKs) keeps the cyclic collector; the offline batch does not.
+        report = audit_live(provider, request, source, progress())
     with cyclic_gc_paused():
-        report = audit_aws(inputs, snap, keys_known)
+        if report is None:  # not collected and audited live
+            if snapshot_dir is not None:
+                report = audit_snapshot_dir(snapshot_dir, request)
+            else:
+                report = audit(provider, request)
         if remediate_out is not None:
             written = write_remediations(remediate_out, report.remediations)
             message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")

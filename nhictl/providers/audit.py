@@ -7,6 +7,7 @@ catalog (and the reverse).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -146,3 +147,63 @@ def audit_snapshot_dir(root: Path, request: AuditRequest) -> Report:
             base = request.baseline / provider
         reports.append(audit(provider, replace(request, snapshot=root / provider, baseline=base)))
     return combine_reports(reports)
+
+
+@dataclass(slots=True)
+class LiveSource:
+    """What ``audit-creep --live`` collects from (read-only), per provider."""
+
+    aws_profile: str | None = None
+    aws_role_arn: str | None = None
+    gcp_project: str | None = None
+    azure_subscriptions: list[str] = field(default_factory=list)
+
+
+def audit_live(
+    provider: str,
+    request: AuditRequest,
+    source: LiveSource,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Report:
+    """Collect now, then audit what was collected. GCP and Azure are collected into a private
+    temporary folder in exactly the offline layout (removed afterwards), so a live audit and
+    an offline one of the same data agree."""
+    if request.snapshot is not None:
+        raise InputError("use either --live or --snapshot, not both")
+    if provider == "aws":
+        from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
+        from nhictl.providers.aws.collect import CollectOptions, collect_aws
+        from nhictl.providers.aws.load import snapshot_from_bundle
+
+        opts = CollectOptions(profile=source.aws_profile, role_arn=source.aws_role_arn)
+        snap, keys_known = snapshot_from_bundle(collect_aws(opts, progress), "<live>")
+        inputs = AwsAuditInputs(
+            manifests=request.manifests,
+            baseline=request.baseline,
+            exclusions=request.exclusions,
+            now=request.now,
+            unused_days=request.unused_days,
+            key_max_age_days=request.key_max_age_days,
+            remediate=request.remediate,
+        )
+        return audit_aws(inputs, snap, keys_known)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nhictl-live-") as tmp:
+        folder = Path(tmp) / provider
+        if provider == "gcp":
+            from nhictl.providers.gcp.collect import GcpCollectOptions, collect_gcp
+
+            if not source.gcp_project:
+                raise InputError("--live --provider gcp needs --project")
+            collect_gcp(GcpCollectOptions(project=source.gcp_project, output=folder), progress)
+        elif provider == "azure":
+            from nhictl.providers.azure.collect import AzureCollectOptions, collect_azure
+
+            if not source.azure_subscriptions:
+                raise InputError("--live --provider azure needs --subscription")
+            opts_az = AzureCollectOptions(subscriptions=source.azure_subscriptions, output=folder)
+            collect_azure(opts_az, progress)
+        else:
+            raise InputError(f"--live audits one provider: aws, gcp or azure, not {provider!r}")
+        return audit(provider, replace(request, snapshot=folder))

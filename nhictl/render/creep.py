@@ -313,42 +313,53 @@ def render_table(
     s = report.summary
     accounts = sorted(s.get("accounts", {}))
     several = len(accounts) > 1
+    clouds = several_providers(report)
     head = Text()
     head.append("audit-creep", style="bold")
     head.append(f" {report.provider}: {s['principals']} principals")
-    if accounts:
+    if clouds:
+        head.append(f" in {len(s['providers'])} clouds")
+    elif accounts:
         head.append(f" in {'accounts' if several else 'account'} {', '.join(accounts)}")
     head.append(", creep index ")
     head.append(str(s["creep_index"]), style="bold")
     head.append(f" ({s['bucket']})\nfindings: {s['findings']} active, {s['suppressed']} suppressed")
     if summary:
         console.print(head, soft_wrap=wide)
+        if clouds:  # the clouds side by side
+            console.print()
+            console.print(_clouds_table(s, width), soft_wrap=True)
     with_findings = {f.principal for f in report.findings}
+    shown = [
+        p
+        for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id))
+        if p.creep_index or p.id in with_findings
+    ]
+    # Opaque ids (Azure object ids) get their readable name beside them; an ARN or e-mail
+    # that already holds the name does not.
+    named = any(p.name and p.name not in _short(p.id) for p in shown)
     rows = []
-    for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
-        if p.creep_index == 0 and p.id not in with_findings:
-            continue
+    for p in shown:
         used = str(p.used.get("actions")) if p.used.get("known") else "?"
         declared = p.declared["manifest"] if p.declared else None
         rows.append(
-            [
-                _short(p.id, with_account=several),
-                p.kind,
-                f"{p.creep_index} {p.bucket}",
-                p.granted["actions"],
-                used,
-                declared,
-            ]
+            ([p.provider] if clouds else [])
+            + [_short(p.id, with_account=several)]
+            + ([p.name if p.name not in _short(p.id) else None] if named else [])
+            + [p.kind, f"{p.creep_index} {p.bucket}", p.granted["actions"], used, declared]
         )
+    columns = ["cloud"] if clouds else []
+    columns += ["principal"] + (["name"] if named else [])
+    columns += ["kind", "index", "granted", "used", "declared"]
     if summary:
         console.print()
     console.print(
         build_table(
-            ["principal", "kind", "index", "granted", "used", "declared"],
+            columns,
             rows,
             title="Principals (with findings or a non-zero index)",
             width=width,
-            drop=["kind", "declared", "used", "granted"],
+            drop=["kind", "declared", "name", "used", "granted"],
             keys=["index"],
         ),
         soft_wrap=True,
@@ -367,6 +378,25 @@ def render_table(
         console.print(_finding_lines(group, report.findings, width, several), soft_wrap=True)
     for w in s.get("warnings", []):
         console.print(Text.assemble(("warning:", "yellow"), f" {w}"), soft_wrap=wide)
+
+
+def _clouds_table(summary: dict[str, Any], width: int | None) -> Any:
+    """One row per provider of a combined report: its own counts and creep index."""
+    from nhictl.render.table import build_table
+
+    rows = [
+        [
+            cloud,
+            part["principals"],
+            part["findings"],
+            part["suppressed"],
+            f"{part['creep_index']} {part['bucket']}",
+            ", ".join(sorted(part.get("accounts", {}))),
+        ]
+        for cloud, part in summary["providers"].items()
+    ]
+    columns = ["cloud", "principals", "active", "suppressed", "index", "accounts"]
+    return build_table(columns, rows, width=width, keys=["cloud", "index"])
 
 
 def _finding_lines(

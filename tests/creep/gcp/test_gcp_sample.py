@@ -19,7 +19,7 @@ P1 = "acme-agents-prod.iam.gserviceaccount.com"
 def run_sample() -> Report:
     return audit_gcp(
         GcpAuditInputs(
-            snapshot=SAMPLE / "snapshot",
+            snapshot=SAMPLE,
             manifests=[str(SAMPLE / "manifests")],
             baseline=SAMPLE / "baseline",
             exclusions=SAMPLE / "exclusions.yaml",
