@@ -87,4 +87,20 @@ expect_fail 1 "The same audit as a pipeline gate: high findings fail the build" 
     --last-accessed "$AWS/last-accessed.json" --manifests "$AWS/manifests" \
     --as-of 2026-11-28 --format markdown --fail-on high -o "$NHICTL_HOME/creep.md"
 
+# --- The same engine on GCP and Azure, then all three clouds in one report -------------------
+GCP=sample-configs/gcp AZ=sample-configs/azure
+step "GCP: service accounts of two projects under one folder (gcloud outputs, with a baseline)" \
+  nhictl audit-creep --provider gcp --snapshot "$GCP" --baseline "$GCP/baseline" \
+    --manifests "$GCP/manifests" --exclusions "$GCP/exclusions.yaml" --as-of 2026-11-28 -q
+step "Azure: service principals and managed identities of one tenant (az and Graph outputs)" \
+  nhictl audit-creep --provider azure --snapshot "$AZ" --baseline "$AZ/baseline" \
+    --manifests "$AZ/manifests" --exclusions "$AZ/exclusions.yaml" --as-of 2026-11-28 -q
+step "All three clouds in one report: the clouds side by side, every principal ranked together" \
+  nhictl audit-creep --provider all --snapshot-dir sample-configs \
+    --manifests "$AWS/manifests" --manifests "$GCP/manifests" --manifests "$AZ/manifests" \
+    --as-of 2026-11-28 --format sarif -o "$NHICTL_HOME/all-clouds.sarif"
+nhictl audit-creep --provider all --snapshot-dir sample-configs --as-of 2026-11-28 \
+  --manifests "$AWS/manifests" --manifests "$GCP/manifests" --manifests "$AZ/manifests" \
+  | sed -n '1,8p'
+
 printf '\ndemo finished: NHICTL_HOME was %s\n' "$NHICTL_HOME"
