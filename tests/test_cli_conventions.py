@@ -205,3 +205,16 @@ def test_quiet_drops_the_audit_creep_summary_but_keeps_the_findings(cli: CliRunn
     assert "creep index" not in quiet.stdout and "active," not in quiet.stdout
     assert "priv.admin" in quiet.stdout and "Principals" in quiet.stdout
     assert not quiet.stdout.startswith("\n")
+
+
+@pytest.mark.parametrize("name", all_commands())
+def test_every_argument_explains_itself(cli: CliRunner, name: str) -> None:
+    # Positional arguments are what a new user types first: each says what it takes.
+    result = cli(*name.split(), "--help")
+    if "Arguments:" not in result.stdout:
+        return
+    section = result.stdout.split("Arguments:", 1)[1].split("Options:", 1)[0]
+    for line in section.strip().splitlines():
+        if line.startswith("  ") and not line.startswith("   "):  # an argument's first line
+            metavar, _, text = line.strip().partition("  ")
+            assert text.strip() and text.strip() != "[required]", f"{name}: {metavar} has no help"

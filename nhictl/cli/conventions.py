@@ -9,6 +9,7 @@ Commands are written as plain Typer functions; nothing here is imported by them.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,9 +106,26 @@ def leaf_commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterato
         yield path, command
 
 
+def _restore_argument_help(command: click.Command) -> None:
+    """typer 0.25 sets an argument's help, then click 8.5's ``Argument.__init__`` resets it to
+    None: take it back from the command function's ``typer.Argument(help=...)``."""
+    function = getattr(command.callback, "__wrapped__", None)
+    if function is None:
+        return
+    declared = inspect.signature(function).parameters
+    for param in command.params:
+        if isinstance(param, click.Argument) and not getattr(param, "help", None):
+            info = declared.get(param.name or "")
+            text = getattr(info.default, "help", None) if info is not None else None
+            if text:
+                param.help = text
+
+
 def apply_conventions(root: click.Command) -> click.Command:
-    """Add the global options to every leaf and hide legacy aliases; return ``root``."""
+    """Add the global options to every leaf, show argument help and hide legacy aliases;
+    return ``root``."""
     for _path, command in leaf_commands(root):
+        _restore_argument_help(command)
         for param in command.params:
             if isinstance(param, click.Option):
                 _hide_legacy_aliases(param)
