@@ -148,16 +148,12 @@ def refresh_predefined_roles(path: Path, catalog: GcpCatalog) -> RoleRefresh | N
     known = len(catalog)
     shipped = catalog_label(catalog.source)
     changed = added = 0
-    for role, _ in chosen.values():
-        before = catalog.role_permissions(role.name)
-        if before is None:
-            added += 1
-        elif set(before) != set(role.permissions):
-            changed += 1
     for f in files:
         name = display_name(f)
         mine = [r for r, src in chosen.values() if src == name]
-        catalog.refresh_roles(((r.name, r.title, r.stage, r.permissions) for r in mine), name)
+        got = catalog.refresh_roles(((r.name, r.title, r.stage, r.permissions) for r in mine), name)
+        changed += got[0]
+        added += got[1]
     return RoleRefresh(
         tuple(display_name(f) for f in files),
         len(chosen),
@@ -180,9 +176,9 @@ def _role(raw: Any, source: str, at: str) -> PredefinedRole:
             "belong in custom-roles.json"
         )
     perms = expect(raw.get("includedPermissions", []), list, source, f"{at}.includedPermissions")
-    for j, p in enumerate(perms):
-        if not isinstance(p, str) or not p:
-            raise InputError(f"{source}: {at}.includedPermissions[{j}]: expected a permission")
+    if not all(isinstance(p, str) and p for p in perms):
+        j = next(j for j, p in enumerate(perms) if not isinstance(p, str) or not p)
+        raise InputError(f"{source}: {at}.includedPermissions[{j}]: expected a permission")
     text = {}
     for key in ("title", "stage", "description"):
         value = raw.get(key, "")
