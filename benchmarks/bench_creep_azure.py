@@ -1,9 +1,10 @@
 """Wall time and peak memory of the Azure audit at 1k and 5k principals (3 runs each).
 
-Two catalogs: the shipped one (~4,000 operations, the ones built-in roles name) and one padded
-to ~25,000 operations (the size of Azure's full provider-operations list; see
-``gen_azure_estate.py --pad-operations``). Each run is a fresh process doing what
-``audit-creep --provider azure`` will do: load the raw-output directory and the manifests,
+Two catalogs: the shipped one (~4,000 operations, the ones built-in roles name) and one grown
+to ~25,000 operations (the size of Azure's full list) by a ``provider-operations.json`` of that
+size in the folder (``gen_azure_estate.py --pad-operations``). Each run is a fresh process
+doing what ``audit-creep --provider azure`` will do: load the raw-output directory and the
+manifests,
 analyse, compute the least-privilege roles, and write the JSON report. Estates come from
 ``gen_azure_estate.py`` (cached under ``benchmarks/out/azure-estate-N*``).
 Usage: ``python benchmarks/bench_creep_azure.py [1000 5000]``.
@@ -32,7 +33,7 @@ d = Path(sys.argv[1])
 report = audit_azure(AzureAuditInputs(
     snapshot=d, manifests=[str(d / "manifests")], now=datetime(2026, 11, 28, tzinfo=UTC),
     remediate=True))
-Path(sys.argv[2]).write_text(render_json(report), encoding="utf-8")
+Path(sys.argv[2]).write_bytes(render_json(report))
 print(len(report.principals), len(report.findings))
 """
 

@@ -8,6 +8,11 @@ writes the JSON report, each run in a fresh process, and prints wall time and pe
 
     python benchmarks/bench_creep_gcp.py                 # 1k and 5k accounts, 3 runs each
     python benchmarks/bench_creep_gcp.py --sizes 1000,5000,20000 --runs 1
+    python benchmarks/bench_creep_gcp.py --predefined-roles   # + a full predefined-roles.json
+
+``--predefined-roles`` puts a ``predefined-roles.json`` holding every shipped role (2,461, as
+``nhictl collect gcp --roles`` writes them) beside the project folders for the runs, so the
+audit reads it and redefines every predefined role from it: the refresh path at real size.
 
 Prowler, the peer one would pick, checks GCP only against live APIs (it has no offline input),
 so there is no side-by-side run here; see docs/audit-creep.md.
@@ -35,7 +40,7 @@ from nhictl.render.creep import render_json
 d = Path(sys.argv[1])
 report = audit_gcp(GcpAuditInputs(snapshot=d / "snapshot", manifests=[str(d / "manifests")],
                                   now=datetime(2026, 11, 28, tzinfo=UTC), remediate=True))
-Path(sys.argv[2]).write_text(render_json(report), encoding="utf-8")
+Path(sys.argv[2]).write_bytes(render_json(report))
 print(len(report.principals), len(report.findings))
 """
 
@@ -47,6 +52,30 @@ def estate(n: int, per_project: int) -> Path:
                "--per-project", str(per_project)]  # fmt: skip
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return d
+
+
+def write_predefined_roles(path: Path) -> None:
+    """Every shipped predefined role as IAM roles.list (view FULL) lists it."""
+    import json
+
+    from nhictl.providers.gcp.catalog import load_catalog
+
+    cat = load_catalog()
+    roles = []
+    for name in sorted(cat.roles()):
+        info = cat.role(name)
+        assert info is not None
+        roles.append(
+            {
+                "name": name,
+                "title": info.title,
+                "description": f"{info.title} role",
+                "stage": info.stage,
+                "etag": "AA==",
+                "includedPermissions": list(cat.role_permissions(name) or ()),
+            }
+        )
+    path.write_text(json.dumps(roles, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def measure(d: Path, report: Path) -> tuple[float, float, str]:
@@ -71,17 +100,24 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,5000")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--per-project", type=int, default=250)
+    ap.add_argument("--predefined-roles", action="store_true")
     args = ap.parse_args()
     sizes = sorted(int(x) for x in args.sizes.split(",") if x.strip())
     OUT.mkdir(exist_ok=True)
     print(f"{'accounts':>9} {'run':>4} {'wall s':>8} {'peak MB':>8}  principals findings")
     for n in sizes:
         d = estate(n, args.per_project)
+        roles_file = d / "snapshot" / "predefined-roles.json"
+        if args.predefined_roles:
+            write_predefined_roles(roles_file)
         walls = []
-        for i in range(args.runs):
-            wall, peak, line = measure(d, OUT / f"gcp-report-{n}.json")
-            walls.append(wall)
-            print(f"{n:>9} {i + 1:>4} {wall:>8.2f} {peak:>8.0f}  {line}")
+        try:
+            for i in range(args.runs):
+                wall, peak, line = measure(d, OUT / f"gcp-report-{n}.json")
+                walls.append(wall)
+                print(f"{n:>9} {i + 1:>4} {wall:>8.2f} {peak:>8.0f}  {line}")
+        finally:
+            roles_file.unlink(missing_ok=True)  # the cached estate stays as generated
         print(f"{n:>9}  min {min(walls):.2f} s, max {max(walls):.2f} s")
 
 

@@ -8,10 +8,11 @@ roles), ``service-principals.json`` (80 % applications, 20 % managed identities)
 ``activity-log.json`` (control-plane writes of ~70 % of the principals), ``pim-instances.json``
 and ``manifests/`` (half the principals). Real built-in roles, real operation names.
 
-``--pad-operations M`` adds an unassigned custom role naming M synthetic operations spread over
-the catalog's namespaces: the catalog learns them at load, as it learns a tenant's own, which
-brings it to the size of Azure's full provider-operations list (~25,000) that the shipped
-catalog lacks, so ``*`` and ``Microsoft.X/*`` grants are measured at real width.
+``--pad-operations M`` also writes ``provider-operations.json`` (as ``az provider operation
+list -o json`` prints it): the shipped catalog's operations plus M synthetic ones spread over
+its namespaces. The loader learns that list before roles expand, which brings the catalog to
+the size of Azure's full provider-operations list (~25,000) that the shipped catalog lacks, so
+``*`` and ``Microsoft.X/*`` grants are measured at real width, file reading included.
 
 Deterministic for a given N, seed and padding.
 Usage: ``python benchmarks/gen_azure_estate.py 5000 OUT [--pad-operations 21000]``.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nhictl.providers.azure.catalog import load_catalog
+from nhictl.providers.azure.catalog import AzureCatalog, load_catalog
 
 TENANT = "7f3c1a2e-5b4d-4c8e-9a01-2b3c4d5e6f70"
 AUTHZ = "/providers/Microsoft.Authorization"
@@ -50,6 +51,46 @@ DAYS_OLD = [f"2026-0{m}-15T12:00:00Z" for m in range(1, 8)]
 
 def _guid(kind: int, n: int) -> str:
     return f"{n:08x}-{kind:04x}-4000-8000-{n:012x}"
+
+
+def _provider_operations(cat: AzureCatalog, pad: int) -> list[dict[str, Any]]:
+    """``az provider operation list`` of the catalog's operations plus ``pad`` synthetic ones
+    spread over its namespaces: the size of Azure's full list, which the shipped catalog lacks."""
+    namespaces = sorted(cat.services())
+    verbs = ("read", "write", "delete", "start/action")
+    ops: dict[str, list[tuple[str, bool]]] = {ns: [] for ns in namespaces}
+    for ns in namespaces:
+        mask = cat.service_mask(ns)
+        for name in cat.names(mask & ~cat.data_mask):
+            ops[ns].append((name, False))
+        for name in cat.names(mask & cat.data_mask):
+            ops[ns].append((name, True))
+    for j in range(pad):
+        ns = namespaces[j % len(namespaces)]
+        ops[ns].append((f"{ns}/synthetic{j // 4:05d}/{verbs[j % 4]}", False))
+
+    def op(name: str, data: bool) -> dict[str, Any]:
+        words = name.split("/", 1)[1].replace("/", " ")
+        return {
+            "name": name,
+            "displayName": words.title(),
+            "description": f"Lets you {words} ({name}).",
+            "origin": "user,system",
+            "properties": None,
+            "isDataAction": data,
+        }
+
+    return [
+        {
+            "id": f"{AUTHZ}/providerOperations/{ns}",
+            "name": ns,
+            "type": "Microsoft.Authorization/providerOperations",
+            "displayName": ns.replace(".", " "),
+            "operations": [op(n, d) for n, d in ops[ns]],
+            "resourceTypes": [],
+        }
+        for ns in namespaces
+    ]
 
 
 @dataclass
@@ -92,22 +133,7 @@ class AzureEstate:
                     ],
                 }
             )
-        if self.pad_operations:
-            namespaces = sorted(cat.services())
-            verbs = ("read", "write", "delete", "start/action")
-            padding = [
-                f"{namespaces[j % len(namespaces)]}/synthetic{j // 4:05d}/{verbs[j % 4]}"
-                for j in range(self.pad_operations)
-            ]
-            customs.append(
-                {
-                    "name": _guid(0xCF, 0),
-                    "roleName": "catalog-padding (unassigned)",
-                    "roleType": "CustomRole",
-                    "assignableScopes": ["/"],
-                    "permissions": [{"actions": padding, "notActions": []}],
-                }
-            )
+        providers = _provider_operations(cat, self.pad_operations) if self.pad_operations else None
         weights = [w for _, _, w in ROLES] + [2]
         sps, apps, assignments, sign_ins, events, pim = [], [], [], [], [], []
         manifests: list[tuple[str, str, list[str], str]] = []
@@ -240,6 +266,8 @@ class AzureEstate:
         put("sign-ins.json", {"value": sign_ins})
         put("activity-log.json", events)
         put("pim-instances.json", {"value": pim})
+        if providers is not None:
+            put("provider-operations.json", providers)
         mdir = out / "manifests"
         mdir.mkdir(exist_ok=True)
         for name, oid, roles, scope in manifests:

@@ -15,14 +15,17 @@ built-in roles** (actions, notActions, dataActions, notDataActions): about 3,200
 and 850 data-plane operations. Wildcards (``*``, ``Microsoft.Compute/*``, ``*/read``) expand over
 that set; at run time the catalog also learns the concrete operations of the tenant's custom
 roles and of its Activity Log, and the expansion code is the same whichever list is shipped.
-Point ``--operations`` at an ``az provider operation list -o json`` output to ship the full list.
+Point ``--operations`` at an ``az provider operation list -o json`` output (or the
+``provider-operations.json`` that ``nhictl collect azure`` writes) to ship the full list; it is
+read by ``nhictl.providers.azure.operations``, the parser the offline loader uses for the same
+file in a snapshot folder.
 
 Run again (from the repository root, with the dataset fetched as a git mirror)::
 
     python scripts/build_azure_catalog.py \
         --dataset /work/.mirror/iann0036+iam-dataset/repo \
         --commit 2073fa52ac008a45477aa0b1b4580cd99135bf60 \
-        [--operations provider-operations.json]
+        [--operations provider-operations.json] [--out roles.v1.json.gz]
 
 Output: ``nhictl/providers/azure/data/roles.v1.json.gz`` (gzip JSON, byte-identical across
 rebuilds of the same input).
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from nhictl.providers.azure.levels import access_level, scopable
+from nhictl.providers.azure.operations import read_provider_operations
 
 OUT = Path(__file__).resolve().parents[1] / "nhictl/providers/azure/data/roles.v1.json.gz"
 REPO = "iann0036/iam-dataset"
@@ -88,18 +92,6 @@ def _git_show(dataset: Path, commit: str, path: str) -> tuple[bytes, str]:
     return blob, date
 
 
-def _provider_operations(path: Path) -> list[tuple[str, bool]]:
-    """(name, isDataAction) from ``az provider operation list -o json``."""
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    out: list[tuple[str, bool]] = []
-    for provider in raw:
-        ops = list(provider.get("operations") or [])
-        for rt in provider.get("resourceTypes") or []:
-            ops += rt.get("operations") or []
-        out += [(str(o["name"]).strip(), bool(o.get("isDataAction"))) for o in ops if o.get("name")]
-    return out
-
-
 def build(dataset: Path, commit: str, operations: Path | None = None) -> dict[str, Any]:
     blob, date = _git_show(dataset, commit, ROLES_FILE)
     roles_raw = json.loads(blob)
@@ -119,7 +111,8 @@ def build(dataset: Path, commit: str, operations: Path | None = None) -> dict[st
             blocks.append([*lists, perm.get("condition")])
         roles.append([str(role["name"]), str(role["roleName"]), blocks])
     if operations is not None:
-        for name, data in _provider_operations(operations):
+        ops, _ = read_provider_operations(operations)  # the loader's reader: one parser
+        for name, data in ops:
             spellings[(name.lower(), data)][name] += 1
         ops_source = f"az provider operation list output {operations.name}"
     else:
@@ -190,11 +183,13 @@ def main() -> None:
     ap.add_argument("--dataset", type=Path, required=True, help="git mirror of iam-dataset")
     ap.add_argument("--commit", required=True)
     ap.add_argument("--operations", type=Path, help="az provider operation list -o json output")
+    ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = json.dumps(build(args.dataset, args.commit, args.operations), separators=(",", ":"))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_bytes(gzip.compress(data.encode(), compresslevel=9, mtime=0))
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(gzip.compress(data.encode(), compresslevel=9, mtime=0))
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,16 @@ commit):
     python scripts/build_gcp_catalog.py --git-dir /path/to/iam-dataset/.git \\
         [--commit 2073fa52ac008a45477aa0b1b4580cd99135bf60]
 
+Or rebuild from a live listing of the predefined roles, ``predefined-roles.json`` as
+``nhictl collect gcp --roles`` writes it (IAM ``roles.list view=FULL``; read by
+``nhictl.providers.gcp.predefined``, the reader the offline audit uses for the same file):
+
+    python scripts/build_gcp_catalog.py --roles-file snapshots/gcp/P/predefined-roles.json \
+        [--date 2026-12-01T00:00:00+00:00]
+
+Its ``source`` then records the file's name, SHA-256 and date (``--date``, else the
+``collectedAt`` of the ``notes.json`` beside it, else the file's modification time).
+
 The output, ``nhictl/providers/gcp/data/roles.v1.json.gz``, keeps what the creep engine needs:
 every permission once, in sorted order, with its access level (``nhictl.providers.gcp.levels``),
 and every role's name, title, stage and permissions as indices into that list (the gaps between
@@ -21,17 +31,22 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from nhictl.core.errors import InputError  # noqa: E402
 from nhictl.providers.gcp.levels import LEVEL_CODES, level_of  # noqa: E402
+from nhictl.providers.gcp.predefined import read_predefined_roles  # noqa: E402
+from nhictl.providers.rawdir import NOTES_FILE  # noqa: E402
 
 REPOSITORY = "iann0036/iam-dataset"
 COMMIT = "2073fa52ac008a45477aa0b1b4580cd99135bf60"
@@ -69,8 +84,34 @@ def read_roles(git_dir: Path, commit: str) -> tuple[list[dict[str, Any]], str]:
     return roles, date
 
 
-def build(roles: list[dict[str, Any]], commit: str, date: str) -> dict[str, Any]:
-    """The compact catalog of ``roles`` (``gcloud iam roles describe`` documents)."""
+def read_roles_file(
+    path: Path, date: str | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The roles of a ``predefined-roles.json`` and the ``source`` recording where they are from."""
+    roles = [
+        {"name": r.name, "title": r.title, "stage": r.stage, "includedPermissions": r.permissions}
+        for r in read_predefined_roles(path)
+    ]
+    if date is None:
+        notes = path.parent / NOTES_FILE
+        if notes.is_file():
+            date = json.loads(notes.read_text(encoding="utf-8")).get("collectedAt")
+    if date is None:
+        date = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    source = {
+        "file": path.name,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "date": date,
+        "origin": "IAM v1 roles.list view=FULL (nhictl collect gcp --roles)",
+    }
+    return roles, source
+
+
+def build(
+    roles: list[dict[str, Any]], commit: str, date: str, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The compact catalog of ``roles`` (``gcloud iam roles describe`` documents); ``source``
+    replaces the dataset's (repository, commit, date) when the roles come from a file."""
     by_name: dict[str, dict[str, Any]] = {}
     for r in roles:
         name = r["name"]
@@ -90,7 +131,8 @@ def build(roles: list[dict[str, Any]], commit: str, date: str) -> dict[str, Any]
     stages = Counter(r.get("stage", "") for r in roles)
     return {
         "format": FORMAT,
-        "source": {
+        "source": source
+        or {
             "repository": REPOSITORY,
             "url": f"https://github.com/{REPOSITORY}",
             "path": ROLES_DIR + "*.json",
@@ -120,9 +162,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--git-dir", type=Path, default=GIT_DIR, help="iam-dataset git directory")
     ap.add_argument("--commit", default=COMMIT)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--roles-file", type=Path, help="predefined-roles.json (instead of the dataset)"
+    )
+    ap.add_argument("--date", help="with --roles-file: when the roles were listed (ISO 8601)")
     args = ap.parse_args(argv)
-    roles, date = read_roles(args.git_dir, args.commit)
-    catalog = build(roles, args.commit, date)
+    if args.roles_file is not None:
+        try:
+            roles, source = read_roles_file(args.roles_file, args.date)
+        except InputError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        catalog = build(roles, "", str(source["date"]), source)
+    else:
+        roles, date = read_roles(args.git_dir, args.commit)
+        catalog = build(roles, args.commit, date)
     args.out.write_bytes(encode(catalog))
     c = catalog["counts"]
     print(

@@ -108,6 +108,12 @@ def collect_gcp_cmd(
     no_usage: bool = typer.Option(
         False, "--no-usage", help="Skip insights and activity (the optional usage data)."
     ),
+    roles: bool = typer.Option(
+        False,
+        "--roles",
+        help="Also write predefined-roles.json: every predefined role as Google defines it "
+        "now (~2,400 roles), used by audit-creep in place of the shipped catalog.",
+    ),
     concurrency: int = typer.Option(
         4, "--concurrency", help="Service accounts read at once (1-16)."
     ),
@@ -117,7 +123,8 @@ def collect_gcp_cmd(
 
     Files: project.json, iam-policy.json, ancestors/, service-accounts.json, keys/,
     sa-policies/, custom-roles.json, and when readable insights.json, sa-insights.json,
-    activity.json, key-activity.json; notes.json says what was left out and why.
+    activity.json, key-activity.json (and with --roles predefined-roles.json); notes.json
+    says what was left out and why.
 
     \b
     Examples:
@@ -136,6 +143,7 @@ def collect_gcp_cmd(
         quota_project=quota_project,
         force=force,
         usage=not no_usage,
+        roles=roles,
         concurrency=concurrency,
     )
     _summary(collect_gcp(opts, progress()))

@@ -24,6 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import Certificate
 
+from tests.providers.fake_azure_operations import PROVIDER_OPERATION_PAGES
 from tests.providers.loopback import Reply, Request
 
 TENANT = "7f3c2b1a-5d4e-4f60-8a7b-9c0d1e2f3a4b"
@@ -342,6 +343,12 @@ class FakeAzure:
             ),
             (
                 "GET",
+                re.compile(r"^/arm/providers/Microsoft\.Authorization/providerOperations$"),
+                "providerOperations",
+                self.provider_operations,
+            ),
+            (
+                "GET",
                 re.compile(r"^/graph/v1\.0/servicePrincipals$"),
                 "servicePrincipals",
                 self.graph_pages(SERVICE_PRINCIPAL_PAGES, "v1.0/servicePrincipals"),
@@ -511,6 +518,11 @@ class FakeAzure:
         ):
             return arm_error(400, "BadRequest", f"$filter {window!r}")
         return self.page(req, EVENT_PAGES[m.group("sub")], "nextLink")
+
+    def provider_operations(self, req: Request, _m: re.Match[str]) -> Reply:
+        if req.arg("api-version") != "2022-04-01" or req.arg("$expand") != "resourceTypes":
+            return arm_error(400, "BadRequest", "expected api-version 2022-04-01, $expand")
+        return self.page(req, PROVIDER_OPERATION_PAGES, "nextLink")
 
     def graph_pages(self, pages: list[list[Any]], path: str) -> Handler:
         def answer(req: Request, _m: re.Match[str]) -> Reply:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from nhictl.core.errors import InputError, ProviderError
+from nhictl.providers.azure.audit import AzureAuditInputs, audit_azure
 from nhictl.providers.azure.auth import AzureAuth
 from nhictl.providers.azure.collect import AzureCollectOptions, collect_azure
 from nhictl.providers.rest import RetryPolicy
@@ -53,6 +54,7 @@ from tests.providers.fake_azure import (
     definition_id,
     graph_error,
 )
+from tests.providers.fake_azure_operations import PROVIDER_OPERATION_PAGES
 from tests.providers.loopback import LoopbackServer, Reply, Request
 from tests.providers.support import leaked, leftovers, pem_body_lines, read_tree
 from tests.providers.tlsca import LoopbackCA
@@ -142,7 +144,39 @@ def _events() -> list[dict[str, Any]]:
     ]
 
 
+def az_operation(op: dict[str, Any]) -> dict[str, Any]:
+    """What `az provider operation list` prints for one operation: every field of its model."""
+    return {
+        "description": op["description"],
+        "displayName": op["displayName"],
+        "isDataAction": op["isDataAction"],
+        "name": op["name"],
+        "origin": op.get("origin"),
+        "properties": op.get("properties"),
+    }
+
+
+def az_provider(p: dict[str, Any]) -> dict[str, Any]:
+    ops = p.get("operations")
+    return {
+        "displayName": p["displayName"],
+        "id": p["id"],
+        "name": p["name"],
+        "operations": None if ops is None else [az_operation(o) for o in ops],
+        "resourceTypes": [
+            {
+                "displayName": rt["displayName"],
+                "name": rt["name"],
+                "operations": [az_operation(o) for o in rt["operations"]],
+            }
+            for rt in p["resourceTypes"]
+        ],
+        "type": p["type"],
+    }
+
+
 CORE: dict[str, Any] = {
+    "provider-operations.json": [az_provider(p) for pg in PROVIDER_OPERATION_PAGES for p in pg],
     "role-assignments.json": ROLE_ASSIGNMENTS,
     "role-definitions.json": ROLE_DEFINITIONS,
     "service-principals.json": [p for page in SERVICE_PRINCIPAL_PAGES for p in page],
@@ -421,3 +455,48 @@ def test_an_unknown_tenant_is_one_line(site: Site, tmp_path: Path) -> None:
     assert info.value.message.startswith("Azure authentication failed:")
     assert "\n" not in info.value.message
     assert site.api_calls() == []
+
+
+def test_provider_operations_are_collected_in_pages_and_make_the_audit_complete(
+    site: Site, tmp_path: Path
+) -> None:
+    out = tmp_path / "azure"
+
+    result = collect_azure(_options(site, out, usage=False))
+
+    calls = [r for r in site.api_calls() if r.path.endswith("/providerOperations")]
+    assert [r.arg("$skipToken") for r in calls] == [None, "p1"]
+    assert {(r.arg("api-version"), r.arg("$expand")) for r in calls} == {
+        ("2022-04-01", "resourceTypes")
+    }
+    written = json.loads((out / "provider-operations.json").read_text())
+    assert written == CORE["provider-operations.json"]
+    assert result.counts["providerOperations"] == sum(
+        len(p.get("operations") or []) + sum(len(rt["operations"]) for rt in p["resourceTypes"])
+        for page in PROVIDER_OPERATION_PAGES
+        for p in page
+    )
+    report = audit_azure(AzureAuditInputs(snapshot=out))
+    info = report.summary["inputs"]["operation_list"]
+    assert info["complete"] is True
+    assert info["files"] == [str(out / "provider-operations.json")]
+
+
+def test_provider_operations_forbidden_or_off_leave_the_list_partial(
+    site: Site, tmp_path: Path
+) -> None:
+    site.fake.forbidden.add("providerOperations")
+    out = tmp_path / "forbidden"
+    result = collect_azure(_options(site, out, usage=False))
+    assert not (out / "provider-operations.json").exists()
+    ((file, status, reason),) = [(s.file, s.status, s.reason) for s in result.skipped]
+    assert (file, status) == ("provider-operations.json", 403)
+    assert "providerOperations/read" in reason
+    report = audit_azure(AzureAuditInputs(snapshot=out))
+    assert report.summary["inputs"]["operation_list"]["complete"] is False
+
+    site.fake.forbidden.clear()
+    before = len(site.server.requests)
+    collect_azure(_options(site, tmp_path / "off", usage=False, operations=False))
+    assert not (tmp_path / "off/provider-operations.json").exists()
+    assert not [r for r in site.server.requests[before:] if "providerOperations" in r.path]

@@ -17,6 +17,7 @@ from nhictl.cli.output import reset_consoles
 from tests.conftest import ROOT, CliRunner
 from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, FakeAzure
 from tests.providers.fake_gcp import COLLECTOR_SA, PROJECT, FakeGoogle, ServiceAccountKey
+from tests.providers.fake_gcp_roles import PREDEFINED_ROLE_PAGES, serve_predefined_roles
 from tests.providers.loopback import LoopbackServer
 from tests.providers.support import read_tree
 from tests.providers.tlsca import LoopbackCA
@@ -87,3 +88,22 @@ def test_no_cloud_sdk_is_imported_by_the_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_collect_gcp_roles_flag_writes_the_predefined_roles(
+    cli: CliRunner, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = ServiceAccountKey(COLLECTOR_SA)
+    fake = FakeGoogle(key)
+    serve_predefined_roles(fake)
+    with LoopbackServer(loopback_ca, fake) as server:
+        fake.base = server.base
+        monkeypatch.setenv("NHICTL_GCP_API_BASE", server.base)
+        key_file = key.key_file(tmp_path, f"{server.base}/token")
+        out = tmp_path / "gcp"
+        args = ["--project", PROJECT, "--credentials-file", str(key_file), "-o", str(out)]
+        result = cli("collect", "gcp", *args, "--roles", "--no-usage")
+    assert result.code == 0, result.stderr
+    assert "3 predefinedRoles" in result.stderr
+    roles = json.loads(read_tree(out)["predefined-roles.json"])
+    assert [r["name"] for r in roles] == [r["name"] for p in PREDEFINED_ROLE_PAGES for r in p]

@@ -16,7 +16,10 @@ import google.auth  # noqa: F401  (the test extra installs it: missing must fail
 import pytest
 
 from nhictl.core.errors import InputError, ProviderError
+from nhictl.providers.gcp.audit import GcpAuditInputs, audit_gcp
+from nhictl.providers.gcp.catalog import load_catalog
 from nhictl.providers.gcp.collect import GcpCollectOptions, collect_gcp
+from nhictl.providers.gcp.snapshot import load_snapshot_dir
 from nhictl.providers.rest import RetryPolicy
 from tests.providers.fake_gcp import (
     ACCOUNTS_PAGES,
@@ -44,6 +47,11 @@ from tests.providers.fake_gcp import (
     ServiceAccountKey,
     flat,
     google_error,
+)
+from tests.providers.fake_gcp_roles import (
+    NEW_PERMISSION,
+    PREDEFINED_ROLE_PAGES,
+    serve_predefined_roles,
 )
 from tests.providers.loopback import LoopbackServer, Reply, Request
 from tests.providers.support import leaked, leftovers, pem_body_lines, read_tree
@@ -338,3 +346,46 @@ def test_an_unreachable_api_is_retried_then_one_line(site: Site, tmp_path: Path)
     assert err.message.startswith(f"GCP projects.get ({PROJECT}): no answer from 127.0.0.1:9/")
     assert err.hint is not None and "network" in err.hint
     assert [r.path for r in site.server.requests] == ["/token"]  # signed in, then no API answered
+
+
+def test_roles_writes_every_predefined_role_page_and_the_audit_uses_them(
+    site: Site, tmp_path: Path
+) -> None:
+    serve_predefined_roles(site.fake)
+    out = tmp_path / "gcp"
+
+    result = collect_gcp(_options(site, out, usage=False, roles=True))
+
+    calls = [r for r in site.api_calls() if r.path == "/v1/roles"]
+    assert [r.arg("pageToken") for r in calls] == [None, "page-1"]
+    assert {(r.arg("view"), r.arg("pageSize")) for r in calls} == {("FULL", "1000")}
+    files = read_tree(out)
+    assert json.loads(files["predefined-roles.json"]) == flat(PREDEFINED_ROLE_PAGES)
+    assert result.counts["predefinedRoles"] == len(flat(PREDEFINED_ROLE_PAGES))
+    assert "predefined-roles.json" in json.loads(files["notes.json"])["files"]
+
+    report = audit_gcp(GcpAuditInputs(snapshot=out))
+    assert report.summary["inputs"]["predefined_roles"]["files"] == [
+        str(out / "predefined-roles.json")
+    ]
+    # agent-a holds storage.objectViewer: the listed role's new permission is in its grant
+    snap = load_snapshot_dir(out, load_catalog())
+    (viewer,) = [
+        snap.policies[a.policy_id]
+        for a in snap.principals[AGENT_A].attachments
+        if snap.policies[a.policy_id].name == "roles/storage.objectViewer"
+    ]
+    assert NEW_PERMISSION in viewer.statements[0].actions
+
+
+def test_roles_are_off_by_default_and_a_refusal_is_noted(site: Site, tmp_path: Path) -> None:
+    serve_predefined_roles(site.fake)
+    collect_gcp(_options(site, tmp_path / "default", usage=False))
+    assert not [r for r in site.api_calls() if r.path == "/v1/roles"]
+    assert not (tmp_path / "default/predefined-roles.json").exists()
+
+    site.fake.forbidden.add("roles.list")
+    result = collect_gcp(_options(site, tmp_path / "denied", usage=False, roles=True))
+    assert not (tmp_path / "denied/predefined-roles.json").exists()
+    assert [(s.file, s.status) for s in result.skipped] == [("predefined-roles.json", 403)]
+    assert "roles.list" in result.skipped[0].reason

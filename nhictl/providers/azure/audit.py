@@ -19,6 +19,7 @@ from nhictl.providers.azure.catalog import load_catalog
 from nhictl.providers.azure.knowledge import azure_knowledge, prepare_catalog
 from nhictl.providers.azure.load import load_azure
 from nhictl.providers.azure.manifests import check_roles, load_declarations
+from nhictl.providers.azure.operations import operation_list_status
 from nhictl.providers.azure.snapshot import RawInputs, build_snapshot
 
 __all__ = ["AzureAuditInputs", "audit_azure", "load_declarations"]
@@ -66,4 +67,9 @@ def audit_azure(inputs: AzureAuditInputs, raw: RawInputs | None = None) -> Repor
         manifests_given=bool(inputs.manifests),
         remediate=inputs.remediate,
     )
-    return analyse(snapshot, azure_knowledge(inventory), opts, exclusions)
+    operation_list, partial = operation_list_status(catalog)
+    if partial:
+        snapshot.warnings.append(partial)
+    report = analyse(snapshot, azure_knowledge(inventory), opts, exclusions)
+    report.summary["inputs"]["operation_list"] = operation_list
+    return report

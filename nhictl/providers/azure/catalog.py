@@ -92,6 +92,9 @@ class AzureCatalog:
         self.all_mask = 0
         self._roles: dict[str, RoleDefinition] = {}
         self._role_names: dict[str, str] = {}  # lowercase roleName -> id
+        # Full operation lists learned (provider-operations.json files): wildcards then
+        # expand over every operation Azure has, not only those the shipped list names.
+        self.operation_lists: list[str] = []
         for svc, ops in services.items():
             for rest, code in ops:
                 self._add(f"{svc}/{rest}", _LEVELS[code[0]], "d" in code, "s" in code)
@@ -192,6 +195,30 @@ class AzureCatalog:
         }
         self._svc_cache.clear()
         return bit
+
+    def learn(self, operations: Iterable[tuple[str, bool]], source: str) -> int:
+        """Add every (name, isDataAction) of a full operation list; the number that were new.
+        Caches are dropped once, not once per operation (a full list has ~20,000)."""
+        new = 0
+        for name, data in operations:
+            name = name.strip()
+            if name.lower() not in (self._data_index if data else self._index):
+                self._add(name, access_level(name, data), data, scopable(name, data))
+                new += 1
+        self.operation_lists.append(source)
+        if new:
+            self._cache = {
+                k: v
+                for k, v in self._cache.items()
+                if "*" not in k and "?" not in k and not k.startswith(ROLE)
+            }
+            self._svc_cache.clear()
+        return new
+
+    @property
+    def operations_complete(self) -> bool:
+        """Whether wildcards expand over a full operation list (shipped, or learned)."""
+        return bool(self.operation_lists) or bool(self.source.get("operations_complete"))
 
     def register_role(self, role: RoleDefinition) -> None:
         """Add a role definition (custom roles of the tenant join the built-in ones)."""

@@ -15,6 +15,8 @@ with ``-o json`` (see `nhictl.providers.azure.azcli` for the flattening az appli
   ``Microsoft.Insights/eventtypes/management/values`` (2015-04-01), every page.
 - ``sign-ins.json`` (optional): ``{"value": [...]}`` of Graph
   ``GET /beta/reports/servicePrincipalSignInActivities``.
+- ``provider-operations.json`` (optional): ``az provider operation list``; ARM
+  ``providerOperations`` (2022-04-01), see `nhictl.providers.azure.collect_operations`.
 
 Several subscriptions: their lists are concatenated, entries seen twice (assignments inherited
 from a management group, built-in role definitions) kept once. An optional file is written only
@@ -42,6 +44,7 @@ from nhictl.providers.azure.auth import (
     make_credential,
     session_factory,
 )
+from nhictl.providers.azure.collect_operations import collect_provider_operations
 from nhictl.providers.azure.endpoints import AzureEndpoints
 from nhictl.providers.rawdir import CollectResult, OutputDir, Skipped, check_target
 from nhictl.providers.rest import ApiError, Progress, RestClient, RetryPolicy
@@ -71,6 +74,7 @@ class AzureCollectOptions:
     force: bool = False
     usage: bool = True  # PIM instances, Activity Log, sign-in activity (optional parts)
     activity_days: int = 90
+    operations: bool = True  # provider-operations.json: Azure's full operation list (optional)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -242,6 +246,8 @@ class _AzureRun:
         )
         if self.opts.usage:
             self.usage()
+        if self.opts.operations:
+            collect_provider_operations(self.arm, self.ep.arm, self.out, self.result)
 
     def principal_names(self, assignments: list[Any], principals: list[Any]) -> dict[str, str]:
         """principalId -> az's principalName; service principals from the list we have."""

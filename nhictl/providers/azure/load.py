@@ -9,6 +9,11 @@ Layout (each file exactly as the named command writes it; see docs/audit-creep.m
     sign-ins.json            Graph beta reports/servicePrincipalSignInActivities      (optional)
     activity-log.json        az monitor activity-log list --offset 90d -o json        (optional)
     pim-instances.json       ARM roleAssignmentScheduleInstances                       (optional)
+    provider-operations.json az provider operation list -o json                       (optional)
+
+With ``provider-operations.json`` the catalog learns Azure's full operation list first, so
+``*``, ``Microsoft.Compute/*`` and ``*/read`` expand over every operation, not only those the
+shipped catalog names.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from nhictl.core.errors import InputError
 from nhictl.creep.model import Snapshot
 from nhictl.providers.azure.catalog import AzureCatalog
 from nhictl.providers.azure.directory import load_applications, load_service_principals
+from nhictl.providers.azure.operations import FILE as OPERATIONS_FILE
+from nhictl.providers.azure.operations import learn_provider_operations
 from nhictl.providers.azure.rbac import load_assignments, load_role_definitions
 from nhictl.providers.azure.snapshot import AzureInventory, RawInputs, build_snapshot
 from nhictl.providers.azure.usage import load_activity_log, load_pim_instances, load_sign_ins
@@ -30,6 +37,7 @@ OPTIONAL = (
     "sign-ins.json",
     "activity-log.json",
     "pim-instances.json",
+    "provider-operations.json",
 )
 
 
@@ -45,6 +53,9 @@ def load_azure(directory: Path, catalog: AzureCatalog) -> tuple[Snapshot, AzureI
     def opt(name: str) -> Path | None:
         path = directory / name
         return path if path.is_file() else None
+
+    if p := opt(OPERATIONS_FILE):
+        learn_provider_operations(p, catalog)  # before any role is expanded over the catalog
 
     identities, sp_secrets = load_service_principals(directory / "service-principals.json")
     raw = RawInputs(

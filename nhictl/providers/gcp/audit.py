@@ -28,6 +28,7 @@ from nhictl.creep.model import Finding, Report, Snapshot
 from nhictl.providers.gcp.catalog import GcpCatalog
 from nhictl.providers.gcp.knowledge import gcp_knowledge
 from nhictl.providers.gcp.manifests import load_declarations
+from nhictl.providers.gcp.predefined import catalog_label, refreshed_summary, shipped_summary
 from nhictl.providers.gcp.remediation import RoleIndex, gcp_proposal
 from nhictl.providers.gcp.rules import binding_evidence
 from nhictl.providers.gcp.snapshot import load_snapshot_dir
@@ -110,10 +111,9 @@ def audit_gcp(inputs: GcpAuditInputs, snapshot: Snapshot | None = None) -> Repor
             pid: gcp_proposal(catalog, snapshot, pid, rem, roles)
             for pid, rem in report.remediations.items()
         }
-    source = catalog.source
-    report.summary["inputs"]["role_catalog"] = (
-        f"{source.get('repository', '')}@{str(source.get('commit', ''))[:7]} "
-        f"({str(source.get('date', ''))[:10]})"
+    report.summary["inputs"]["role_catalog"] = catalog_label(catalog.source)
+    report.summary["inputs"]["predefined_roles"] = (
+        refreshed_summary(catalog) if catalog.refreshed else shipped_summary(catalog)
     )
     return report
 

@@ -100,6 +100,8 @@ class GcpCatalog:
         self._level_mask["Unknown"] = 0
         self.all_mask = (1 << len(self._names)) - 1
         self._roles: dict[str, RoleInfo] = {r[0]: RoleInfo(*r) for r in roles}
+        # Predefined roles redefined at run time (predefined-roles.json): name -> its file.
+        self.refreshed: dict[str, str] = {}
         self._roles_lower: dict[str, str] | None = None
         self._cache: dict[str, int] = {}
         self._svc_cache: dict[str, frozenset[str]] = {}
@@ -153,6 +155,40 @@ class GcpCatalog:
         self._roles_lower = None
         self._cache = {k: v for k, v in self._cache.items() if "roles/" not in k}
         return info
+
+    def refresh_roles(
+        self, roles: Iterable[tuple[str, str, str, Iterable[str]]], source: str
+    ) -> tuple[int, int]:
+        """Predefined roles as Google lists them now, (name, title, stage, permissions), in
+        place of the shipped definitions of the same names; (changed, added) role counts."""
+        exact, lower = self._exact, self._index
+        changed = added = 0
+        for name, title, stage, permissions in roles:
+            bits = set()
+            for p in permissions:
+                if not p:
+                    continue
+                bit = exact.get(p)
+                if bit is None:
+                    bit = lower.get(p.lower())
+                bits.add(bit if bit is not None else self._add_unknown(p))
+            ordered = sorted(bits)
+            deltas = ",".join(str(b - a) for a, b in zip([-1, *ordered], ordered, strict=False))
+            old = self._roles.get(name)
+            if old is None:
+                added += 1
+            elif old._deltas != deltas:
+                changed += 1
+            elif old.title == title and old.stage == stage:
+                self.refreshed[name] = source
+                continue  # as shipped: keep its decoded bits
+            self._roles[name] = RoleInfo(name, title, stage, deltas)
+            self.refreshed[name] = source
+        self._roles_lower = None
+        # Role expansions (and a role's services) cached before are stale now.
+        self._cache = {k: v for k, v in self._cache.items() if "roles/" not in k}
+        self._svc_cache = {k: v for k, v in self._svc_cache.items() if "roles/" not in k}
+        return changed, added
 
     # -- protocol ---------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -17,6 +17,8 @@ the REST resource; list commands print the array of resources, not the list resp
   ``serviceAccounts.getIamPolicy`` (version 3).
 - ``custom-roles.json``: a list of ``gcloud iam roles describe`` outputs; ``projects.roles.list``
   (and ``organizations.roles.list`` for the project's organization) with ``view=FULL``.
+- ``predefined-roles.json`` (optional, ``--roles``): ``gcloud iam roles list`` with the FULL
+  view; iam v1 ``roles.list``, see `nhictl.providers.gcp.collect_roles`.
 - ``insights.json``, ``sa-insights.json`` (optional): ``gcloud recommender insights list
   --location=global --insight-type=google.iam.policy.Insight|google.iam.serviceAccount.Insight``;
   recommender v1 ``insights.list``.
@@ -49,6 +51,7 @@ from nhictl.providers.gcp.auth import (
     source_credentials,
     universe_of,
 )
+from nhictl.providers.gcp.collect_roles import collect_predefined_roles
 from nhictl.providers.gcp.endpoints import GcpEndpoints
 from nhictl.providers.rawdir import CollectResult, OutputDir, Skipped, check_target
 from nhictl.providers.rest import ApiError, Progress, RestClient, RetryPolicy
@@ -78,6 +81,7 @@ class GcpCollectOptions:
     quota_project: str | None = None
     force: bool = False
     usage: bool = True  # policy / SA insights and Policy Analyzer activity (optional parts)
+    roles: bool = False  # predefined-roles.json: every predefined role, FULL view (~2,400)
     concurrency: int = 4
     endpoints: Mapping[str, str] | None = None  # service -> base URL; "*" for all
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -218,6 +222,8 @@ class _GcpRun:
         self.result.counts["serviceAccounts"] = len(accounts)
         self.per_account(accounts)
         self.out.write_json("custom-roles.json", self.custom_roles())
+        if self.opts.roles:
+            collect_predefined_roles(self.client, self.ep.iam, self.out, self.result)
         if self.opts.usage:
             self.usage()
 

@@ -44,6 +44,7 @@ from nhictl.providers.gcp.catalog import GcpCatalog
 from nhictl.providers.gcp.inputs import Doc, ProjectInputs, read_snapshot_dir
 from nhictl.providers.gcp.levels import service_of
 from nhictl.providers.gcp.members import home_project, is_service_agent, parse_member
+from nhictl.providers.gcp.predefined import refresh_predefined_roles
 from nhictl.providers.gcp.usage import (
     BindingUsage,
     binding_usage,
@@ -80,10 +81,16 @@ def load_snapshot_dir(
 ) -> Snapshot:
     """Read ``path`` (a project folder, or a folder of them) into a snapshot.
 
-    ``register``: add the custom roles to ``catalog`` (so declarations can name them); off
-    for a baseline, whose custom roles may differ from today's.
+    ``register``: add the custom roles to ``catalog`` (so declarations can name them), and
+    the predefined roles of any ``predefined-roles.json`` in place of the shipped ones; off
+    for a baseline, whose roles may differ from today's.
     """
-    return build_snapshot(read_snapshot_dir(path), catalog, str(path), now, register)
+    projects = read_snapshot_dir(path)
+    refresh = refresh_predefined_roles(path, catalog) if register else None
+    snap = build_snapshot(projects, catalog, str(path), now, register)
+    if refresh is not None:
+        snap.warnings.insert(0, refresh.warning())
+    return snap
 
 
 def build_snapshot(

@@ -1,4 +1,5 @@
-"""The Azure benchmark's generator writes inputs ``audit_azure`` accepts, padded or not."""
+"""The Azure benchmark's generator writes inputs ``audit_azure`` accepts, with a full-size
+``provider-operations.json`` or without."""
 
 from __future__ import annotations
 
@@ -24,3 +25,7 @@ def test_generated_tenant_is_audited(tmp_path: Path, pad: int) -> None:
     assert {"creep.beyond-declared", "azure.standing-privileged-assignment"} <= rules
     owner = max(report.principals, key=lambda p: p.granted["actions"])
     assert owner.granted["actions"] > (3000 + pad // 2 if pad else 3000)
+    # padded: the list comes as provider-operations.json, learned before roles expand
+    listed = report.summary["inputs"]["operation_list"]
+    assert listed["complete"] is bool(pad)
+    assert listed["operations"] >= 4000 + pad

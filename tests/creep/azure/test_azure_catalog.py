@@ -154,3 +154,41 @@ def test_build_script_reproduces_the_shipped_file(tmp_path: Path) -> None:
         assert out.read_bytes() == before
     finally:
         out.write_bytes(before)
+
+
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="iam-dataset mirror not on this machine")
+def test_build_script_ships_a_full_operation_list_when_given_one(tmp_path: Path) -> None:
+    from nhictl.providers.azure.catalog import roles_from_raw
+    from nhictl.providers.azure.operations import az_provider
+    from tests.providers.fake_azure_operations import (
+        NEW_COMPUTE_OPERATIONS,
+        PROVIDER_OPERATION_PAGES,
+    )
+
+    ops = tmp_path / "provider-operations.json"
+    ops.write_text(json.dumps([az_provider(p) for pg in PROVIDER_OPERATION_PAGES for p in pg]))
+    out = tmp_path / "roles.v1.json.gz"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/build_azure_catalog.py"),
+            "--dataset",
+            str(MIRROR),
+            "--commit",
+            COMMIT,
+            "--operations",
+            str(ops),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    data = json.loads(gzip.decompress(out.read_bytes()))
+    assert data["source"]["operations_complete"] is True
+    assert "provider-operations.json" in data["source"]["operations"]
+    cat = AzureCatalog(data["services"], roles_from_raw(data["roles"]), data["source"])
+    assert cat.operations_complete
+    reached = set(cat.names(cat.expand("Microsoft.Compute/*")))
+    assert set(NEW_COMPUTE_OPERATIONS) <= reached
+    assert cat.index("data:Microsoft.Compute/virtualMachines/login/action") is not None

@@ -161,3 +161,61 @@ def test_rebuilding_from_the_pinned_commit_gives_the_shipped_bytes(tmp_path: Pat
     assert out.read_bytes() == shipped
     data = json.loads(gzip.decompress(shipped))
     assert data["counts"]["roles"] == len(data["roles"]) == 2461
+
+
+def _build_from_roles_file(roles_file: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/build_gcp_catalog.py"),
+            "--roles-file",
+            str(roles_file),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_build_from_a_predefined_roles_file_records_its_source(tmp_path: Path) -> None:
+    import hashlib
+
+    from nhictl.providers.gcp.predefined import catalog_label
+    from tests.providers.fake_gcp_roles import NEW_PERMISSION, PREDEFINED_ROLE_PAGES
+
+    listed = tmp_path / "predefined-roles.json"
+    listed.write_text(json.dumps([r for page in PREDEFINED_ROLE_PAGES for r in page]))
+    (tmp_path / "notes.json").write_text(json.dumps({"collectedAt": "2026-12-01T08:00:00Z"}))
+    out = tmp_path / "roles.v1.json.gz"
+
+    done = _build_from_roles_file(listed, out)
+
+    assert done.returncode == 0, done.stderr
+    data = json.loads(gzip.decompress(out.read_bytes()))
+    assert data["source"] == {
+        "file": "predefined-roles.json",
+        "sha256": hashlib.sha256(listed.read_bytes()).hexdigest(),
+        "date": "2026-12-01T08:00:00Z",
+        "origin": "IAM v1 roles.list view=FULL (nhictl collect gcp --roles)",
+    }
+    assert data["counts"]["roles"] == 3
+    cat = GcpCatalog(data["permissions"], data["codes"], data["roles"], data["source"])
+    viewer = cat.role_permissions("roles/storage.objectViewer")
+    assert viewer is not None and NEW_PERMISSION in viewer
+    assert catalog_label(cat.source).startswith("predefined-roles.json sha256:")
+    first = out.read_bytes()
+    assert _build_from_roles_file(listed, out).returncode == 0
+    assert out.read_bytes() == first  # same file, same bytes
+
+
+def test_build_refuses_a_roles_file_without_permissions(tmp_path: Path) -> None:
+    basic = tmp_path / "predefined-roles.json"
+    basic.write_text(json.dumps([{"name": "roles/browser", "title": "Browser", "stage": "GA"}]))
+    done = _build_from_roles_file(basic, tmp_path / "out.json.gz")
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f"error: {basic}: $[0].includedPermissions: missing in every role: list them with "
+        "view=FULL (nhictl collect gcp --roles); gcloud iam roles list alone omits them"
+    ]
+    assert not (tmp_path / "out.json.gz").exists()
