@@ -25,6 +25,11 @@ collect_app = typer.Typer(
 
 
 AZURE_CLOUDS = ("public", "usgov", "china")
+# gcp and azure write the same kind of directory (nhictl.providers.rawdir): the same two flags
+DIRECTORY_OPTION = output_option(
+    "Directory to write; must not exist or be empty (--force).", required=True
+)
+FORCE_OPTION = typer.Option(False, "--force", help="Replace a non-empty output directory.")
 
 
 def _summary(result: CollectResult) -> None:
@@ -83,9 +88,7 @@ def collect_aws_cmd(
 
 def collect_gcp_cmd(
     project: str = typer.Option(..., "--project", help="Project id (or number) to collect."),
-    output: Path = output_option(
-        "Directory to write; must not exist or be empty (--force).", required=True
-    ),
+    output: Path = DIRECTORY_OPTION,
     organization: str | None = typer.Option(
         None,
         "--organization",
@@ -117,7 +120,7 @@ def collect_gcp_cmd(
     concurrency: int = typer.Option(
         4, "--concurrency", help="Service accounts read at once (1-16)."
     ),
-    force: bool = typer.Option(False, "--force", help="Replace a non-empty output directory."),
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Collect a GCP project's IAM data (read-only) into a directory of gcloud-shaped JSON.
 
@@ -153,9 +156,7 @@ def collect_azure_cmd(
     subscription: list[str] = typer.Option(
         ..., "--subscription", help="Subscription id to collect; repeatable (one tenant)."
     ),
-    output: Path = output_option(
-        "Directory to write; must not exist or be empty (--force).", required=True
-    ),
+    output: Path = DIRECTORY_OPTION,
     tenant: str | None = typer.Option(
         None, "--tenant", help="Tenant id or domain (default: AZURE_TENANT_ID / the sign-in's)."
     ),
@@ -187,7 +188,7 @@ def collect_azure_cmd(
     activity_days: int = typer.Option(
         90, "--activity-days", help="Activity Log window in days (1-90)."
     ),
-    force: bool = typer.Option(False, "--force", help="Replace a non-empty output directory."),
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Collect an Azure tenant's role assignments and workload identities (read-only) into a
     directory of az-shaped JSON.

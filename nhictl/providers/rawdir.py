@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -143,3 +144,26 @@ class OutputDir:
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def write_collection(
+    directory: Path,
+    force: bool,
+    collector: str,
+    target: dict[str, Any],
+    run: Callable[[OutputDir, CollectResult], None],
+) -> CollectResult:
+    """``run(out, result)``, then ``notes.json``: ``directory`` appears whole, or not at all.
+
+    A file that cannot be written is an `InputError`; whatever else ``run`` raises passes
+    through, after the temporary directory is removed.
+    """
+    result = CollectResult(directory)
+    try:
+        with OutputDir(directory, force) as out:
+            run(out, result)
+            out.write_notes(result, collector, target)
+            result.files = sorted(out.files)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot write: {exc.strerror or exc}") from None
+    return result

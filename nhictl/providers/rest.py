@@ -224,6 +224,18 @@ class RestClient:
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
+    def _page(
+        self, url: str, params: Mapping[str, Any] | None, items_key: str, shown: str
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """One page of a list and its ``items_key`` items; errors name ``shown`` (the list)."""
+        page = self.call("GET", url, params=params)
+        if not isinstance(page, dict):
+            raise ApiError(200, "InvalidAnswer", "expected a JSON object", where(shown))
+        found = page.get(items_key, [])
+        if not isinstance(found, list):
+            raise ApiError(200, "InvalidAnswer", f"{items_key} is not a list", where(shown))
+        return page, found
+
     def pages_by_token(
         self,
         url: str,
@@ -236,12 +248,7 @@ class RestClient:
         query = dict(params or {})
         seen: set[str] = set()
         while True:
-            page = self.call("GET", url, params=query)
-            if not isinstance(page, dict):
-                raise ApiError(200, "InvalidAnswer", "expected a JSON object", where(url))
-            found = page.get(items_key, [])
-            if not isinstance(found, list):
-                raise ApiError(200, "InvalidAnswer", f"{items_key} is not a list", where(url))
+            page, found = self._page(url, query, items_key, url)
             items.extend(found)
             token = page.get("nextPageToken")
             if not token:
@@ -266,12 +273,7 @@ class RestClient:
         query: Mapping[str, Any] | None = params
         seen: set[str] = set()
         while next_url:
-            page = self.call("GET", next_url, params=query)
-            if not isinstance(page, dict):
-                raise ApiError(200, "InvalidAnswer", "expected a JSON object", where(url))
-            found = page.get(items_key, [])
-            if not isinstance(found, list):
-                raise ApiError(200, "InvalidAnswer", f"{items_key} is not a list", where(url))
+            page, found = self._page(next_url, query, items_key, url)
             items.extend(found)
             link = page.get(link_key)
             if not link:

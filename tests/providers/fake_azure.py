@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import jwt
@@ -25,7 +27,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import Certificate
 
 from tests.providers.fake_azure_operations import PROVIDER_OPERATION_PAGES
-from tests.providers.loopback import Reply, Request
+from tests.providers.loopback import (
+    Faults,
+    Reply,
+    Request,
+    Route,
+    RouteHandler,
+    Site,
+    find_route,
+    route,
+    serve,
+)
+from tests.providers.tlsca import LoopbackCA
+
+if TYPE_CHECKING:
+    import pytest
 
 TENANT = "7f3c2b1a-5d4e-4f60-8a7b-9c0d1e2f3a4b"
 CLIENT_ID = "c0ffee00-1111-4222-8333-444455556666"
@@ -291,11 +307,8 @@ def graph_error(status: int, code: str, message: str) -> Reply:
     )
 
 
-Handler = Callable[[Request, re.Match[str]], Reply]
-
-
 class FakeAzure:
-    """The handler for a `LoopbackServer`; ``base`` must be set once the server listens."""
+    """The handler for a `LoopbackServer`; ``base`` must be set once it listens (`serve` does)."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
@@ -304,70 +317,65 @@ class FakeAzure:
         self.base = ""
         self.issued: dict[str, str] = {}  # access token -> scope
         self.grants: list[dict[str, str]] = []  # token request forms (to check what was sent)
-        self.faults: dict[str, list[Reply]] = {}
+        self.faults = Faults()
         self.forbidden: set[str] = set()
         self.next_link_host: str | None = None  # serve a nextLink to another host
         self._lock = threading.Lock()
         prov = r"/arm/subscriptions/(?P<sub>[0-9a-f-]{36})/providers/"
-        self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = [
-            (
+        self.routes: list[Route] = [
+            route(
                 "GET",
-                re.compile(rf"^/{TENANT}/v2\.0/\.well-known/openid-configuration$"),
+                rf"^/{TENANT}/v2\.0/\.well-known/openid-configuration$",
                 "openid",
                 self.openid,
             ),
-            ("POST", re.compile(rf"^/{TENANT}/oauth2/v2\.0/token$"), "token", self.token),
-            (
+            route("POST", rf"^/{TENANT}/oauth2/v2\.0/token$", "token", self.token),
+            route(
                 "GET",
-                re.compile(rf"^{prov}Microsoft\.Authorization/roleAssignments$"),
+                rf"^{prov}Microsoft\.Authorization/roleAssignments$",
                 "roleAssignments",
                 self.arm_pages(ASSIGNMENT_PAGES, "2022-04-01"),
             ),
-            (
+            route(
                 "GET",
-                re.compile(rf"^{prov}Microsoft\.Authorization/roleDefinitions$"),
+                rf"^{prov}Microsoft\.Authorization/roleDefinitions$",
                 "roleDefinitions",
                 self.arm_pages({S1: [DEFS_S1], S2: [DEFS_S2]}, "2022-04-01"),
             ),
-            (
+            route(
                 "GET",
-                re.compile(rf"^{prov}Microsoft\.Authorization/roleAssignmentScheduleInstances$"),
+                rf"^{prov}Microsoft\.Authorization/roleAssignmentScheduleInstances$",
                 "pim",
                 self.arm_pages({S1: [PIM_S1], S2: [[]]}, "2020-10-01"),
             ),
-            (
+            route(
                 "GET",
-                re.compile(rf"^{prov}Microsoft\.Insights/eventtypes/management/values$"),
+                rf"^{prov}Microsoft\.Insights/eventtypes/management/values$",
                 "activity",
                 self.activity,
             ),
-            (
+            route(
                 "GET",
-                re.compile(r"^/arm/providers/Microsoft\.Authorization/providerOperations$"),
+                r"^/arm/providers/Microsoft\.Authorization/providerOperations$",
                 "providerOperations",
                 self.provider_operations,
             ),
-            (
+            route(
                 "GET",
-                re.compile(r"^/graph/v1\.0/servicePrincipals$"),
+                r"^/graph/v1\.0/servicePrincipals$",
                 "servicePrincipals",
                 self.graph_pages(SERVICE_PRINCIPAL_PAGES, "v1.0/servicePrincipals"),
             ),
-            (
+            route(
                 "GET",
-                re.compile(r"^/graph/v1\.0/applications$"),
+                r"^/graph/v1\.0/applications$",
                 "applications",
                 self.graph_pages([APPLICATIONS], "v1.0/applications"),
             ),
-            (
-                "POST",
-                re.compile(r"^/graph/v1\.0/directoryObjects/getByIds$"),
-                "getByIds",
-                self.by_ids,
-            ),
-            (
+            route("POST", r"^/graph/v1\.0/directoryObjects/getByIds$", "getByIds", self.by_ids),
+            route(
                 "GET",
-                re.compile(r"^/graph/beta/reports/servicePrincipalSignInActivities$"),
+                r"^/graph/beta/reports/servicePrincipalSignInActivities$",
                 "signIns",
                 self.graph_pages([[]], "beta/reports/servicePrincipalSignInActivities"),
             ),
@@ -382,31 +390,27 @@ class FakeAzure:
         return f"{self.base}/graph/.default"
 
     def __call__(self, req: Request) -> Reply:
-        for method, pattern, name, handler in self.routes:
-            m = pattern.match(req.path)
-            if not m or req.method != method:
-                continue
-            if name not in ("openid", "token"):
-                scope = self.arm_scope if req.path.startswith("/arm/") else self.graph_scope
-                if req.bearer is None or self.issued.get(req.bearer) != scope:
-                    return arm_error(401, "InvalidAuthenticationToken", "The token is invalid.")
-            page = req.arg("$skipToken") or req.arg("$skiptoken")
-            key = name if page is None else f"{name}#{page}"
-            if name in ("roleAssignments", "activity", "pim", "roleDefinitions"):
-                key = f"{key}@{m.group('sub')}"
-            with self._lock:
-                queued = self.faults.get(key)
-                fault = queued.pop(0) if queued else None
-            if fault is not None:
-                return fault
-            if name in self.forbidden:
-                if req.path.startswith("/graph/"):
-                    return graph_error(
-                        403, "Authorization_RequestDenied", "Insufficient privileges"
-                    )
-                return arm_error(403, "AuthorizationFailed", f"no authorization for {name}")
-            return handler(req, m)
-        return arm_error(404, "NotFound", f"no route for {req.method} {req.path}")
+        found = find_route(self.routes, req)
+        if found is None:
+            return arm_error(404, "NotFound", f"no route for {req.method} {req.path}")
+        hit, m = found
+        name = hit.name
+        if name not in ("openid", "token"):
+            scope = self.arm_scope if req.path.startswith("/arm/") else self.graph_scope
+            if req.bearer is None or self.issued.get(req.bearer) != scope:
+                return arm_error(401, "InvalidAuthenticationToken", "The token is invalid.")
+        page = req.arg("$skipToken") or req.arg("$skiptoken")
+        key = name if page is None else f"{name}#{page}"
+        if name in ("roleAssignments", "activity", "pim", "roleDefinitions"):
+            key = f"{key}@{m.group('sub')}"
+        fault = self.faults.take(key)
+        if fault is not None:
+            return fault
+        if name in self.forbidden:
+            if req.path.startswith("/graph/"):
+                return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges")
+            return arm_error(403, "AuthorizationFailed", f"no authorization for {name}")
+        return hit.handler(req, m)
 
     # -- Entra ID ---------------------------------------------------------------------------
 
@@ -487,7 +491,7 @@ class FakeAzure:
 
     # -- ARM and Graph ----------------------------------------------------------------------
 
-    def arm_pages(self, pages: dict[str, list[list[Any]]], api: str) -> Handler:
+    def arm_pages(self, pages: dict[str, list[list[Any]]], api: str) -> RouteHandler:
         def answer(req: Request, m: re.Match[str]) -> Reply:
             if req.arg("api-version") != api:
                 return arm_error(400, "InvalidApiVersionParameter", f"expected {api}")
@@ -524,7 +528,7 @@ class FakeAzure:
             return arm_error(400, "BadRequest", "expected api-version 2022-04-01, $expand")
         return self.page(req, PROVIDER_OPERATION_PAGES, "nextLink")
 
-    def graph_pages(self, pages: list[list[Any]], path: str) -> Handler:
+    def graph_pages(self, pages: list[list[Any]], path: str) -> RouteHandler:
         def answer(req: Request, _m: re.Match[str]) -> Reply:
             if path.startswith("v1.0/") and req.arg("$top") != "999" and not req.arg("$skiptoken"):
                 return graph_error(400, "BadRequest", "expected $top=999")
@@ -539,3 +543,30 @@ class FakeAzure:
         if not isinstance(ids, list) or len(ids) > 1000:
             return graph_error(400, "BadRequest", "ids")
         return Reply(200, {"value": [DIRECTORY_OBJECTS[i] for i in ids if i in DIRECTORY_OBJECTS]})
+
+
+@dataclass
+class AzureSite(Site[FakeAzure]):
+    def api_calls(self) -> list[Request]:
+        return [r for r in self.server.requests if r.path.startswith(("/arm/", "/graph/"))]
+
+    def secrets(self) -> list[str]:
+        return [
+            self.fake.secret,
+            *self.fake.issued,
+            *(g.get("client_assertion", "") for g in self.fake.grants),
+        ]
+
+    def endpoints_env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point azure-identity's authority and the collector's ARM and Graph at the fake."""
+        monkeypatch.setenv("AZURE_AUTHORITY_HOST", self.base)
+        monkeypatch.setenv("NHICTL_AZURE_ARM_URL", f"{self.base}/arm")
+        monkeypatch.setenv("NHICTL_AZURE_GRAPH_URL", f"{self.base}/graph")
+
+
+@contextmanager
+def azure_site(ca: LoopbackCA, secret: str) -> Iterator[AzureSite]:
+    """Entra ID, ARM and Graph on loopback; ``secret`` is the app's client secret."""
+    fake = FakeAzure(secret)
+    with serve(ca, fake) as server:
+        yield AzureSite(fake, server)

@@ -18,7 +18,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,19 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.providers.loopback import Reply, Request
+from tests.providers.loopback import (
+    Faults,
+    Reply,
+    Request,
+    Route,
+    RouteHandler,
+    Site,
+    find_route,
+    route,
+    serve,
+)
+from tests.providers.support import pem_body_lines
+from tests.providers.tlsca import LoopbackCA
 
 PROJECT = "agents-prod"
 NUMBER = "123456789012"
@@ -274,11 +287,8 @@ class ServiceAccountKey:
         return path
 
 
-Route = tuple[str, re.Pattern[str], str, Callable[[Request, re.Match[str]], Reply]]
-
-
 class FakeGoogle:
-    """The handler for a `LoopbackServer`; ``base`` must be set once the server listens."""
+    """The handler for a `LoopbackServer`; ``base`` must be set once it listens (`serve` does)."""
 
     def __init__(self, key: ServiceAccountKey) -> None:
         self.key = key
@@ -287,108 +297,95 @@ class FakeGoogle:
         self.api_tokens: set[str] = set()  # tokens the APIs accept
         self.impersonation_grants: dict[str, str] = {}  # source token -> target SA
         self.assertions: list[str] = []
-        self.faults: dict[str, list[Reply]] = {}
+        self.faults = Faults()
         self.forbidden: set[str] = set()  # routes that answer 403
         self._lock = threading.Lock()
         self.accept_source_token = True  # False when only impersonated tokens may call APIs
         p = re.escape(PROJECT)
         sa = r"(?P<email>[^/:]+)"
         self.routes: list[Route] = [
-            ("POST", re.compile(r"^/token$"), "token", self.token),
-            (
+            route("POST", r"^/token$", "token", self.token),
+            route(
                 "POST",
-                re.compile(rf"^/v1/projects/-/serviceAccounts/{sa}:generateAccessToken$"),
+                rf"^/v1/projects/-/serviceAccounts/{sa}:generateAccessToken$",
                 "generateAccessToken",
                 self.generate_access_token,
             ),
-            ("GET", re.compile(rf"^/v1/projects/{p}$"), "projects.get", self.static(PROJECT_V1)),
-            (
+            route("GET", rf"^/v1/projects/{p}$", "projects.get", self.static(PROJECT_V1)),
+            route(
                 "POST",
-                re.compile(rf"^/v3/projects/{p}:getIamPolicy$"),
+                rf"^/v3/projects/{p}:getIamPolicy$",
                 "projects.getIamPolicy",
                 self.policy(PROJECT_POLICY, body_version=True),
             ),
-            (
+            route(
                 "POST",
-                re.compile(rf"^/v1/projects/{p}:getAncestry$"),
+                rf"^/v1/projects/{p}:getAncestry$",
                 "projects.getAncestry",
                 self.static(ANCESTRY),
             ),
-            (
+            route(
                 "POST",
-                re.compile(rf"^/v3/folders/{FOLDER}:getIamPolicy$"),
+                rf"^/v3/folders/{FOLDER}:getIamPolicy$",
                 "folders.getIamPolicy",
                 self.policy(FOLDER_POLICY, body_version=True),
             ),
-            (
+            route(
                 "POST",
-                re.compile(rf"^/v3/organizations/{ORG}:getIamPolicy$"),
+                rf"^/v3/organizations/{ORG}:getIamPolicy$",
                 "organizations.getIamPolicy",
                 self.policy(ORG_POLICY, body_version=True),
             ),
-            (
+            route(
                 "GET",
-                re.compile(rf"^/v1/projects/{p}/serviceAccounts$"),
+                rf"^/v1/projects/{p}/serviceAccounts$",
                 "serviceAccounts.list",
                 self.pages(ACCOUNTS_PAGES, "accounts", {"pageSize": "100"}),
             ),
-            (
-                "GET",
-                re.compile(rf"^/v1/projects/{p}/serviceAccounts/{sa}/keys$"),
-                "keys.list",
-                self.keys,
-            ),
-            (
+            route("GET", rf"^/v1/projects/{p}/serviceAccounts/{sa}/keys$", "keys.list", self.keys),
+            route(
                 "POST",
-                re.compile(rf"^/v1/projects/{p}/serviceAccounts/{sa}:getIamPolicy$"),
+                rf"^/v1/projects/{p}/serviceAccounts/{sa}:getIamPolicy$",
                 "serviceAccounts.getIamPolicy",
                 self.sa_policy,
             ),
-            (
+            route(
                 "GET",
-                re.compile(rf"^/v1/projects/{p}/roles$"),
+                rf"^/v1/projects/{p}/roles$",
                 "projects.roles.list",
                 self.pages(PROJECT_ROLES_PAGES, "roles", {"view": "FULL"}),
             ),
-            (
+            route(
                 "GET",
-                re.compile(rf"^/v1/organizations/{ORG}/roles$"),
+                rf"^/v1/organizations/{ORG}/roles$",
                 "organizations.roles.list",
                 self.pages([ORG_ROLES], "roles", {"view": "FULL"}),
             ),
-            (
+            route(
                 "GET",
-                re.compile(
-                    rf"^/v1/projects/{p}/locations/global/insightTypes/"
-                    r"google\.iam\.policy\.Insight/insights$"
-                ),
+                rf"^/v1/projects/{p}/locations/global/insightTypes/"
+                r"google\.iam\.policy\.Insight/insights$",
                 "policy-insights",
                 self.pages([POLICY_INSIGHTS], "insights", {}),
             ),
-            (
+            route(
                 "GET",
-                re.compile(
-                    rf"^/v1/projects/{p}/locations/global/insightTypes/"
-                    r"google\.iam\.serviceAccount\.Insight/insights$"
-                ),
+                rf"^/v1/projects/{p}/locations/global/insightTypes/"
+                r"google\.iam\.serviceAccount\.Insight/insights$",
                 "sa-insights",
                 self.pages([[]], "insights", {}),
             ),
-            (
+            route(
                 "GET",
-                re.compile(
-                    rf"^/v1/projects/{p}/locations/global/activityTypes/"
-                    r"serviceAccountLastAuthentication/activities:query$"
-                ),
+                rf"^/v1/projects/{p}/locations/global/activityTypes/"
+                r"serviceAccountLastAuthentication/activities:query$",
                 "sa-activity",
                 self.pages(ACTIVITY_PAGES, "activities", {"pageSize": "1000"}),
             ),
-            (
+            route(
                 "GET",
-                re.compile(
-                    rf"^/v1/projects/{p}/locations/global/activityTypes/"
-                    r"serviceAccountKeyLastAuthentication/activities:query$"
-                ),
+                rf"^/v1/projects/{p}/locations/global/activityTypes/"
+                r"serviceAccountKeyLastAuthentication/activities:query$",
                 "key-activity",
                 self.pages([KEY_ACTIVITY], "activities", {"pageSize": "1000"}),
             ),
@@ -397,23 +394,22 @@ class FakeGoogle:
     # -- dispatch ---------------------------------------------------------------------------
 
     def __call__(self, req: Request) -> Reply:
-        for method, pattern, name, handler in self.routes:
-            m = pattern.match(req.path)
-            if m and req.method == method:
-                if name not in ("token", "generateAccessToken"):
-                    denied = self.check_token(req)
-                    if denied:
-                        return denied
-                key = name if req.arg("pageToken") is None else f"{name}#{req.arg('pageToken')}"
-                with self._lock:
-                    queued = self.faults.get(key)
-                    fault = queued.pop(0) if queued else None
-                if fault is not None:
-                    return fault
-                if name in self.forbidden:
-                    return google_error(403, "PERMISSION_DENIED", f"Permission denied on {name}")
-                return handler(req, m)
-        return google_error(404, "NOT_FOUND", f"no route for {req.method} {req.path}")
+        found = find_route(self.routes, req)
+        if found is None:
+            return google_error(404, "NOT_FOUND", f"no route for {req.method} {req.path}")
+        hit, m = found
+        name = hit.name
+        if name not in ("token", "generateAccessToken"):
+            denied = self.check_token(req)
+            if denied:
+                return denied
+        key = name if req.arg("pageToken") is None else f"{name}#{req.arg('pageToken')}"
+        fault = self.faults.take(key)
+        if fault is not None:
+            return fault
+        if name in self.forbidden:
+            return google_error(403, "PERMISSION_DENIED", f"Permission denied on {name}")
+        return hit.handler(req, m)
 
     def check_token(self, req: Request) -> Reply | None:
         token = req.bearer
@@ -480,11 +476,11 @@ class FakeGoogle:
     # -- resources --------------------------------------------------------------------------
 
     @staticmethod
-    def static(data: Any) -> Callable[[Request, re.Match[str]], Reply]:
+    def static(data: Any) -> RouteHandler:
         return lambda _req, _m: Reply(200, data)
 
     @staticmethod
-    def policy(data: Any, body_version: bool) -> Callable[[Request, re.Match[str]], Reply]:
+    def policy(data: Any, body_version: bool) -> RouteHandler:
         def answer(req: Request, _m: re.Match[str]) -> Reply:
             if body_version and req.json() != {"options": {"requestedPolicyVersion": 3}}:
                 return google_error(400, "INVALID_ARGUMENT", "expected requestedPolicyVersion 3")
@@ -493,9 +489,7 @@ class FakeGoogle:
         return answer
 
     @staticmethod
-    def pages(
-        pages: list[list[Any]], key: str, expect: dict[str, str]
-    ) -> Callable[[Request, re.Match[str]], Reply]:
+    def pages(pages: list[list[Any]], key: str, expect: dict[str, str]) -> RouteHandler:
         def answer(req: Request, _m: re.Match[str]) -> Reply:
             for name, value in expect.items():
                 if req.arg(name) != value:
@@ -519,3 +513,24 @@ class FakeGoogle:
         if req.arg("options.requestedPolicyVersion") != "3":
             return google_error(400, "INVALID_ARGUMENT", "expected requestedPolicyVersion 3")
         return Reply(200, SA_POLICIES.get(m.group("email"), EMPTY_POLICY))
+
+
+@dataclass
+class GoogleSite(Site[FakeGoogle]):
+    key_file: Path  # the collector's service-account key file; its token_uri is the fake
+
+    def api_calls(self) -> list[Request]:
+        return [r for r in self.server.requests if r.path != "/token"]
+
+    def secrets(self) -> list[str]:
+        fake = self.fake
+        return [*fake.issued, *fake.assertions, *pem_body_lines(fake.key.private_pem)]
+
+
+@contextmanager
+def google_site(ca: LoopbackCA, key_folder: Path) -> Iterator[GoogleSite]:
+    """Google on loopback, and a key file for ``COLLECTOR_SA`` written to ``key_folder``."""
+    key = ServiceAccountKey(COLLECTOR_SA)
+    fake = FakeGoogle(key)
+    with serve(ca, fake) as server:
+        yield GoogleSite(fake, server, key.key_file(key_folder, f"{server.base}/token"))

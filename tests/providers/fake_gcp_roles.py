@@ -7,10 +7,10 @@ shipped catalog does not have, the other roles are as shipped.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tests.providers.fake_gcp import FakeGoogle
+from tests.providers.loopback import route
 
 
 def _role(name: str, title: str, perms: list[str], stage: str = "GA") -> dict[str, Any]:
@@ -79,9 +79,9 @@ PREDEFINED_ROLE_PAGES: list[list[Any]] = [
 def serve_predefined_roles(fake: FakeGoogle) -> None:
     """Add IAM ``roles.list`` (predefined roles, view FULL) to a fake Google."""
     fake.routes.append(
-        (
+        route(
             "GET",
-            re.compile(r"^/v1/roles$"),
+            r"^/v1/roles$",
             "roles.list",
             fake.pages(PREDEFINED_ROLE_PAGES, "roles", {"view": "FULL", "pageSize": "1000"}),
         )

@@ -1,18 +1,21 @@
 """A small HTTPS server on 127.0.0.1 for the live-collection tests.
 
 It answers with whatever its handler returns and records every request. It listens on loopback
-only, on a port the OS picks, and stops when the test's fixture ends.
+only, on a port the OS picks, and stops when the test's fixture ends. The fake clouds behind it
+(fake_gcp, fake_azure) share the route table and the queue of faults below.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.providers.tlsca import LoopbackCA
@@ -50,6 +53,41 @@ class Reply:
 
 
 Handler = Callable[[Request], Reply]
+RouteHandler = Callable[[Request, re.Match[str]], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    name: str  # what faults and forbidden are keyed by
+    handler: RouteHandler
+
+
+def route(method: str, pattern: str, name: str, handler: RouteHandler) -> Route:
+    return Route(method, re.compile(pattern), name, handler)
+
+
+def find_route(routes: Sequence[Route], req: Request) -> tuple[Route, re.Match[str]] | None:
+    """The first route with the request's method whose pattern matches its path."""
+    for r in routes:
+        m = r.pattern.match(req.path)
+        if m and req.method == r.method:
+            return r, m
+    return None
+
+
+class Faults(dict[str, list[Reply]]):
+    """Error replies queued per route key: the next request to that route gets the first one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> Reply | None:
+        with self._lock:
+            queued = self.get(key)
+            return queued.pop(0) if queued else None
 
 
 class LoopbackServer:
@@ -116,3 +154,32 @@ class LoopbackServer:
     def calls(self, method: str, path_part: str) -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.method == method and path_part in r.path]
+
+
+class Fake(Protocol):
+    base: str  # the server's own URL: the fake's next links and metadata point at it
+
+    def __call__(self, req: Request) -> Reply: ...
+
+
+FakeT = TypeVar("FakeT", bound=Fake)
+
+
+@contextmanager
+def serve(ca: LoopbackCA, fake: Fake) -> Iterator[LoopbackServer]:
+    """``fake`` on a loopback server, told its own base URL."""
+    with LoopbackServer(ca, fake) as server:
+        fake.base = server.base
+        yield server
+
+
+@dataclass
+class Site(Generic[FakeT]):
+    """A fake cloud being served: what a test sets up and then looks at."""
+
+    fake: FakeT
+    server: LoopbackServer
+
+    @property
+    def base(self) -> str:
+        return self.server.base

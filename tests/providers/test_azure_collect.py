@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,13 +48,14 @@ from tests.providers.fake_azure import (
     SP_MI,
     TENANT,
     USER,
-    FakeAzure,
     arm_error,
+    azure_site,
     definition_id,
     graph_error,
 )
+from tests.providers.fake_azure import AzureSite as Site
 from tests.providers.fake_azure_operations import PROVIDER_OPERATION_PAGES
-from tests.providers.loopback import LoopbackServer, Reply, Request
+from tests.providers.loopback import Reply
 from tests.providers.support import leaked, leftovers, pem_body_lines, read_tree
 from tests.providers.tlsca import LoopbackCA
 
@@ -185,32 +185,10 @@ CORE: dict[str, Any] = {
 USAGE: dict[str, Any] = {"pim-instances.json": {"value": PIM_S1}, "activity-log.json": _events()}
 
 
-@dataclass
-class Site:
-    fake: FakeAzure
-    server: LoopbackServer
-
-    @property
-    def base(self) -> str:
-        return self.server.base
-
-    def api_calls(self) -> list[Request]:
-        return [r for r in self.server.requests if r.path.startswith(("/arm/", "/graph/"))]
-
-    def secrets(self) -> list[str]:
-        return [
-            SECRET,
-            *self.fake.issued,
-            *(g.get("client_assertion", "") for g in self.fake.grants),
-        ]
-
-
 @pytest.fixture()
 def site(loopback_ca: LoopbackCA) -> Iterator[Site]:
-    fake = FakeAzure(SECRET)
-    with LoopbackServer(loopback_ca, fake) as server:
-        fake.base = server.base
-        yield Site(fake, server)
+    with azure_site(loopback_ca, SECRET) as served:
+        yield served
 
 
 def _options(
@@ -361,9 +339,7 @@ def test_default_azure_credential_from_the_environment(
     monkeypatch.setenv("AZURE_CLIENT_SECRET", SECRET)
     # only the environment credential of the chain: no managed-identity probe, no az CLI
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
-    monkeypatch.setenv("AZURE_AUTHORITY_HOST", site.base)
-    monkeypatch.setenv("NHICTL_AZURE_ARM_URL", f"{site.base}/arm")
-    monkeypatch.setenv("NHICTL_AZURE_GRAPH_URL", f"{site.base}/graph")
+    site.endpoints_env(monkeypatch)
     out = tmp_path / "azure"
     opts = AzureCollectOptions(
         subscriptions=[S1, S2], output=out, auth=AzureAuth(tenant=TENANT), usage=False, retry=FAST

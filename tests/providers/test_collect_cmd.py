@@ -15,8 +15,14 @@ import pytest
 from nhictl.cli.app import command
 from nhictl.cli.output import reset_consoles
 from tests.conftest import ROOT, CliRunner
-from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, FakeAzure
-from tests.providers.fake_gcp import COLLECTOR_SA, PROJECT, FakeGoogle, ServiceAccountKey
+from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, azure_site
+from tests.providers.fake_gcp import (
+    COLLECTOR_SA,
+    PROJECT,
+    FakeGoogle,
+    ServiceAccountKey,
+    google_site,
+)
 from tests.providers.fake_gcp_roles import PREDEFINED_ROLE_PAGES, serve_predefined_roles
 from tests.providers.loopback import LoopbackServer
 from tests.providers.support import read_tree
@@ -45,14 +51,10 @@ def test_registers_gcp_and_azure_with_the_shared_flags(collect: click.Command) -
 def test_collect_gcp_command(
     cli: CliRunner, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = ServiceAccountKey(COLLECTOR_SA)
-    fake = FakeGoogle(key)
-    with LoopbackServer(loopback_ca, fake) as server:
-        fake.base = server.base
-        monkeypatch.setenv("NHICTL_GCP_API_BASE", server.base)
-        key_file = key.key_file(tmp_path, f"{server.base}/token")
+    with google_site(loopback_ca, tmp_path) as site:
+        monkeypatch.setenv("NHICTL_GCP_API_BASE", site.base)
         out = tmp_path / "gcp"
-        args = ["--project", PROJECT, "--credentials-file", str(key_file), "-o", str(out)]
+        args = ["--project", PROJECT, "--credentials-file", str(site.key_file), "-o", str(out)]
         result = cli("collect", "gcp", *args)
     assert result.code == 0, result.stderr
     assert "wrote" in result.stderr and "3 serviceAccounts" in result.stderr
@@ -62,12 +64,9 @@ def test_collect_gcp_command(
 def test_collect_azure_command_takes_the_secret_from_the_environment(
     cli: CliRunner, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeAzure("s3cr3t-from-env-" + "z" * 20)
-    with LoopbackServer(loopback_ca, fake) as server:
-        fake.base = server.base
-        monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.base)
-        monkeypatch.setenv("NHICTL_AZURE_ARM_URL", f"{server.base}/arm")
-        monkeypatch.setenv("NHICTL_AZURE_GRAPH_URL", f"{server.base}/graph")
+    with azure_site(loopback_ca, "s3cr3t-from-env-" + "z" * 20) as site:
+        fake = site.fake
+        site.endpoints_env(monkeypatch)
         monkeypatch.setenv("AZURE_CLIENT_SECRET", fake.secret)
         out = tmp_path / "azure"
         args = ["azure", "--subscription", S1, "--tenant", TENANT, "--client-id", CLIENT_ID]

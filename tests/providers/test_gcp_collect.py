@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +42,18 @@ from tests.providers.fake_gcp import (
     PROJECT_ROLES_PAGES,
     PROJECT_V1,
     SA_POLICIES,
-    FakeGoogle,
     ServiceAccountKey,
     flat,
     google_error,
+    google_site,
 )
+from tests.providers.fake_gcp import GoogleSite as Site
 from tests.providers.fake_gcp_roles import (
     NEW_PERMISSION,
     PREDEFINED_ROLE_PAGES,
     serve_predefined_roles,
 )
-from tests.providers.loopback import LoopbackServer, Reply, Request
+from tests.providers.loopback import Reply
 from tests.providers.support import leaked, leftovers, pem_body_lines, read_tree
 from tests.providers.tlsca import LoopbackCA
 
@@ -80,33 +80,12 @@ USAGE: dict[str, Any] = {
 }
 
 
-@dataclass
-class Site:
-    fake: FakeGoogle
-    server: LoopbackServer
-    key_file: Path
-
-    @property
-    def base(self) -> str:
-        return self.server.base
-
-    def api_calls(self) -> list[Request]:
-        return [r for r in self.server.requests if r.path != "/token"]
-
-    def secrets(self) -> list[str]:
-        fake = self.fake
-        return [*fake.issued, *fake.assertions, *pem_body_lines(fake.key.private_pem)]
-
-
 @pytest.fixture()
 def site(loopback_ca: LoopbackCA, tmp_path: Path) -> Iterator[Site]:
-    key = ServiceAccountKey(COLLECTOR_SA)
-    fake = FakeGoogle(key)
     keys_dir = tmp_path / "secrets"
     keys_dir.mkdir()
-    with LoopbackServer(loopback_ca, fake) as server:
-        fake.base = server.base
-        yield Site(fake, server, key.key_file(keys_dir, f"{server.base}/token"))
+    with google_site(loopback_ca, keys_dir) as served:
+        yield served
 
 
 def _options(site: Site, out: Path, **kw: Any) -> GcpCollectOptions:

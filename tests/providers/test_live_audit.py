@@ -9,23 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliRunner
-from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, FakeAzure
-from tests.providers.fake_gcp import COLLECTOR_SA, PROJECT, FakeGoogle, ServiceAccountKey
-from tests.providers.loopback import LoopbackServer
+from tests.providers.fake_azure import CLIENT_ID, S1, TENANT, azure_site
+from tests.providers.fake_gcp import PROJECT, google_site
 from tests.providers.tlsca import LoopbackCA
 
 
 def test_live_gcp_audit_equals_collect_then_audit(
     cli: CliRunner, loopback_ca: LoopbackCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = ServiceAccountKey(COLLECTOR_SA)
-    fake = FakeGoogle(key)
-    with LoopbackServer(loopback_ca, fake) as server:
-        fake.base = server.base
-        monkeypatch.setenv("NHICTL_GCP_API_BASE", server.base)
-        monkeypatch.setenv(
-            "GOOGLE_APPLICATION_CREDENTIALS", str(key.key_file(tmp_path, f"{server.base}/token"))
-        )
+    with google_site(loopback_ca, tmp_path) as site:
+        monkeypatch.setenv("NHICTL_GCP_API_BASE", site.base)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(site.key_file))
         live = cli("audit-creep", "--provider", "gcp", "--live", "--project", PROJECT, "-f", "json")
         folder = tmp_path / "collected"
         assert cli("collect", "gcp", "--project", PROJECT, "-o", str(folder), "-q").code == 0
@@ -42,12 +36,9 @@ def test_live_gcp_audit_equals_collect_then_audit(
 def test_live_azure_audit(
     cli: CliRunner, loopback_ca: LoopbackCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeAzure("s3cr3t-from-env-" + "q" * 20)
-    with LoopbackServer(loopback_ca, fake) as server:
-        fake.base = server.base
-        monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.base)
-        monkeypatch.setenv("NHICTL_AZURE_ARM_URL", f"{server.base}/arm")
-        monkeypatch.setenv("NHICTL_AZURE_GRAPH_URL", f"{server.base}/graph")
+    with azure_site(loopback_ca, "s3cr3t-from-env-" + "q" * 20) as site:
+        fake = site.fake
+        site.endpoints_env(monkeypatch)
         # DefaultAzureCredential's environment credential: what --live signs in with
         monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
         monkeypatch.setenv("AZURE_CLIENT_ID", CLIENT_ID)

@@ -46,15 +46,15 @@ from nhictl.providers.azure.auth import (
 )
 from nhictl.providers.azure.collect_operations import collect_provider_operations
 from nhictl.providers.azure.endpoints import AzureEndpoints
-from nhictl.providers.rawdir import CollectResult, OutputDir, Skipped, check_target
-from nhictl.providers.rest import ApiError, Progress, RestClient, RetryPolicy
+from nhictl.providers.collectrun import DOCS, CollectRun, Hints
+from nhictl.providers.rawdir import CollectResult, OutputDir, check_target, write_collection
+from nhictl.providers.rest import Progress, RestClient, RetryPolicy
 
 AUTHZ_API = "2022-04-01"
 PIM_API = "2020-10-01"
 ACTIVITY_API = "2015-04-01"
 GRAPH_PAGE = 999  # Graph's largest $top for these collections
 BY_IDS_CHUNK = 1000  # directoryObjects/getByIds takes at most 1,000 ids
-DOCS = "see docs/audit-creep.md, 'Live collection (GCP, Azure)'"
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$")
@@ -91,18 +91,6 @@ def _check_options(opts: AzureCollectOptions) -> None:
         raise InputError("--activity-days: between 1 and 90 (the Activity Log keeps 90 days)")
 
 
-def _hint(exc: ApiError, permission: str) -> str:
-    if exc.status == 401:
-        return "the token was refused; check the tenant and the credentials"
-    if exc.status == 403:
-        return f"the identity needs {permission}; {DOCS}"
-    if exc.status == 404:
-        return "check the subscription id (and that it belongs to the tenant)"
-    if exc.status == 0:
-        return "check the network, proxy and TLS settings (REQUESTS_CA_BUNDLE)"
-    return DOCS
-
-
 def collect_azure(opts: AzureCollectOptions, progress: Progress | None = None) -> CollectResult:
     """Collect one tenant's subscriptions into ``opts.output`` (written whole, or not at all)."""
     _check_options(opts)
@@ -120,32 +108,34 @@ def collect_azure(opts: AzureCollectOptions, progress: Progress | None = None) -
     graph = RestClient(
         session_factory(BearerAuth(credential, endpoints.graph_scope, tenant)), opts.retry
     )
-    result = CollectResult(opts.output)
-    try:
-        with OutputDir(opts.output, opts.force) as out:
+
+    def run(out: OutputDir, result: CollectResult) -> None:
+        try:
             _AzureRun(arm, graph, endpoints, opts, out, result, progress).run()
-            out.write_notes(
-                result,
-                "nhictl collect azure",
-                {"tenant": tenant, "subscriptions": list(opts.subscriptions)},
-            )
-            result.files = sorted(out.files)
-    except ClientAuthenticationError as exc:
-        raise ProviderError(
-            f"Azure authentication failed: {auth_message(exc)}",
-            hint="check --tenant and the credentials (az login, AZURE_CLIENT_ID, ...)",
-        ) from None
-    except OSError as exc:
-        raise InputError(f"{opts.output}: cannot write: {exc.strerror or exc}") from None
+        except ClientAuthenticationError as exc:
+            raise ProviderError(
+                f"Azure authentication failed: {auth_message(exc)}",
+                hint="check --tenant and the credentials (az login, AZURE_CLIENT_ID, ...)",
+            ) from None
+
+    target = {"tenant": tenant, "subscriptions": list(opts.subscriptions)}
+    try:
+        return write_collection(opts.output, opts.force, "nhictl collect azure", target, run)
     finally:
         close = getattr(credential, "close", None)
         if close is not None:
             close()
-    return result
 
 
-class _AzureRun:
+class _AzureRun(CollectRun):
     """The calls of one collection, in order."""
+
+    CLOUD = "Azure"
+    HINTS = Hints(
+        unauthorized="the token was refused; check the tenant and the credentials",
+        forbidden=f"the identity needs {{permission}}; {DOCS}",
+        not_found="check the subscription id (and that it belongs to the tenant)",
+    )
 
     def __init__(
         self,
@@ -157,33 +147,11 @@ class _AzureRun:
         result: CollectResult,
         progress: Progress | None,
     ) -> None:
+        super().__init__(out, result, progress)
         self.arm = arm
         self.graph = graph
         self.ep = endpoints
         self.opts = opts
-        self.out = out
-        self.result = result
-        self.progress = progress
-
-    def required(self, what: str, permission: str, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except ApiError as exc:
-            raise ProviderError(f"Azure {what}: {exc}", hint=_hint(exc, permission)) from None
-
-    def optional(self, file: str, what: str, permission: str, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except ApiError as exc:
-            reason = f"{what}: {exc}"
-            if exc.status == 403:
-                reason += f" (needs {permission})"
-            self.result.skipped.append(Skipped(file, exc.status, reason))
-            return None
-
-    def step(self, stage: str, done: int = 1, total: int = 1) -> None:
-        if self.progress:
-            self.progress(stage, done, total)
 
     def arm_list(
         self, sub: str, path: str, api: str, params: dict[str, str] | None = None
@@ -275,22 +243,39 @@ class _AzureRun:
                 names[str(obj.get("id"))] = azcli.displayable_name(obj)
         return names
 
-    def usage(self) -> None:
-        subs = self.opts.subscriptions
-        pim: list[Any] = []
-        for sub in subs:
+    def every_subscription(
+        self,
+        file: str,
+        what: str,
+        permission: str,
+        path: str,
+        api: str,
+        params: dict[str, str] | None = None,
+    ) -> list[Any] | None:
+        """An optional list from every subscription, or None when one of them failed: a file
+        with some subscriptions only would make the others look unused (or standing)."""
+        items: list[Any] = []
+        for sub in self.opts.subscriptions:
             got = self.optional(
-                "pim-instances.json",
-                f"roleAssignmentScheduleInstances of subscription {sub}",
-                "Microsoft.Authorization/roleAssignmentScheduleInstances/read (and Entra ID P2)",
-                self.arm_list(
-                    sub, "Microsoft.Authorization/roleAssignmentScheduleInstances", PIM_API
-                ),
+                file,
+                f"{what} of subscription {sub}",
+                permission,
+                self.arm_list(sub, path, api, params),
             )
             if got is None:
-                break
-            pim.extend(got)
-        else:
+                return None
+            items.extend(got)
+        return items
+
+    def usage(self) -> None:
+        pim = self.every_subscription(
+            "pim-instances.json",
+            "roleAssignmentScheduleInstances",
+            "Microsoft.Authorization/roleAssignmentScheduleInstances/read (and Entra ID P2)",
+            "Microsoft.Authorization/roleAssignmentScheduleInstances",
+            PIM_API,
+        )
+        if pim is not None:
             self.out.write_json("pim-instances.json", {"value": pim})
             self.result.counts["pimInstances"] = len(pim)
         self.step("usage", 1, 3)
@@ -301,23 +286,16 @@ class _AzureRun:
             f"eventTimestamp ge '{start.strftime('%Y-%m-%dT%H:%M:%SZ')}' and "
             f"eventTimestamp le '{end.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
         )
-        events: list[Any] = []
-        for sub in subs:
-            got = self.optional(
-                "activity-log.json",
-                f"Activity Log of subscription {sub}",
-                "Microsoft.Insights/eventtypes/values/read (Reader)",
-                self.arm_list(
-                    sub,
-                    "Microsoft.Insights/eventtypes/management/values",
-                    ACTIVITY_API,
-                    {"$filter": window},
-                ),
-            )
-            if got is None:
-                break
-            events.extend(azcli.activity_event(e) for e in got)
-        else:
+        raw = self.every_subscription(
+            "activity-log.json",
+            "Activity Log",
+            "Microsoft.Insights/eventtypes/values/read (Reader)",
+            "Microsoft.Insights/eventtypes/management/values",
+            ACTIVITY_API,
+            {"$filter": window},
+        )
+        if raw is not None:
+            events = [azcli.activity_event(e) for e in raw]
             self.out.write_json("activity-log.json", events)
             self.result.counts["activityEvents"] = len(events)
         self.step("usage", 2, 3)

@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nhictl.core.errors import InputError, ProviderError
+from nhictl.providers.collectrun import DOCS, CollectRun, Hints
 from nhictl.providers.gcp.auth import (
     auth_message,
     collector_credentials,
@@ -53,20 +54,20 @@ from nhictl.providers.gcp.auth import (
 )
 from nhictl.providers.gcp.collect_roles import collect_predefined_roles
 from nhictl.providers.gcp.endpoints import GcpEndpoints
-from nhictl.providers.rawdir import CollectResult, OutputDir, Skipped, check_target
-from nhictl.providers.rest import ApiError, Progress, RestClient, RetryPolicy
+from nhictl.providers.rawdir import CollectResult, OutputDir, check_target, write_collection
+from nhictl.providers.rest import Progress, RestClient, RetryPolicy
 
 POLICY_V3 = {"options": {"requestedPolicyVersion": 3}}
 POLICY_INSIGHT = "google.iam.policy.Insight"
 SA_INSIGHT = "google.iam.serviceAccount.Insight"
 SA_ACTIVITY = "serviceAccountLastAuthentication"
 KEY_ACTIVITY = "serviceAccountKeyLastAuthentication"
-DOCS = "see docs/audit-creep.md, 'Live collection (GCP, Azure)'"
 
 _PROJECT = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[0-9]{1,20}$")
 _NUMBER = re.compile(r"^[0-9]{1,20}$")
 # Service-account e-mails name files (keys/<email>.json): letters, digits, . _ - @ only.
 _EMAIL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*$")
+_Part = tuple[str, str, str, Callable[[], Any]]  # an optional file: name, what, permission, call
 
 
 @dataclass(slots=True)
@@ -99,18 +100,6 @@ def _check_options(opts: GcpCollectOptions) -> None:
         raise InputError("--concurrency: between 1 and 16")
 
 
-def _hint(exc: ApiError, permission: str) -> str:
-    if exc.status == 401:
-        return "the credentials were refused; check them (gcloud auth application-default login)"
-    if exc.status == 403:
-        return f"the identity needs {permission} (or the API is disabled); {DOCS}"
-    if exc.status == 404:
-        return "check the project id, and that the API is enabled in the project"
-    if exc.status == 0:
-        return "check the network, proxy and TLS settings (REQUESTS_CA_BUNDLE)"
-    return DOCS
-
-
 def collect_gcp(opts: GcpCollectOptions, progress: Progress | None = None) -> CollectResult:
     """Collect one project into ``opts.output`` (written whole, or not at all)."""
     _check_options(opts)
@@ -124,32 +113,34 @@ def collect_gcp(opts: GcpCollectOptions, progress: Progress | None = None) -> Co
     from google.auth.transport.requests import AuthorizedSession
 
     client = RestClient(lambda: AuthorizedSession(creds), opts.retry)  # type: ignore[no-untyped-call]
-    result = CollectResult(opts.output)
-    try:
-        with OutputDir(opts.output, opts.force) as out:
+
+    def run(out: OutputDir, result: CollectResult) -> None:
+        try:
             _GcpRun(client, endpoints, opts, out, result, progress).run()
-            out.write_notes(
-                result,
-                "nhictl collect gcp",
-                {
-                    "project": opts.project,
-                    "organization": opts.organization,
-                    "impersonatedServiceAccount": opts.impersonate_service_account,
-                },
-            )
-            result.files = sorted(out.files)
-    except GoogleAuthError as exc:
-        raise ProviderError(
-            f"GCP authentication failed: {auth_message(exc)}",
-            hint="check the credentials (and, with impersonation, the Token Creator role)",
-        ) from None
-    except OSError as exc:
-        raise InputError(f"{opts.output}: cannot write: {exc.strerror or exc}") from None
-    return result
+        except GoogleAuthError as exc:  # before OSError: google-auth has an OSError of its own
+            raise ProviderError(
+                f"GCP authentication failed: {auth_message(exc)}",
+                hint="check the credentials (and, with impersonation, the Token Creator role)",
+            ) from None
+
+    target = {
+        "project": opts.project,
+        "organization": opts.organization,
+        "impersonatedServiceAccount": opts.impersonate_service_account,
+    }
+    return write_collection(opts.output, opts.force, "nhictl collect gcp", target, run)
 
 
-class _GcpRun:
+class _GcpRun(CollectRun):
     """The calls of one collection, in order."""
+
+    CLOUD = "GCP"
+    HINTS = Hints(
+        unauthorized="the credentials were refused; check them "
+        "(gcloud auth application-default login)",
+        forbidden=f"the identity needs {{permission}} (or the API is disabled); {DOCS}",
+        not_found="check the project id, and that the API is enabled in the project",
+    )
 
     def __init__(
         self,
@@ -160,36 +151,15 @@ class _GcpRun:
         result: CollectResult,
         progress: Progress | None,
     ) -> None:
+        super().__init__(out, result, progress)
         self.client = client
         self.ep = endpoints
         self.opts = opts
-        self.out = out
-        self.result = result
-        self.progress = progress
         self.project = quote(opts.project, safe=":")
         self.organization: str | None = opts.organization
 
-    def required(self, what: str, permission: str, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except ApiError as exc:
-            raise ProviderError(
-                f"GCP {what} ({self.opts.project}): {exc}", hint=_hint(exc, permission)
-            ) from None
-
-    def optional(self, file: str, what: str, permission: str, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except ApiError as exc:
-            reason = f"{what}: {exc}"
-            if exc.status == 403:
-                reason += f" (needs {permission})"
-            self.result.skipped.append(Skipped(file, exc.status, reason))
-            return None
-
-    def step(self, stage: str, done: int = 1, total: int = 1) -> None:
-        if self.progress:
-            self.progress(stage, done, total)
+    def call_name(self, what: str) -> str:
+        return f"GCP {what} ({self.opts.project})"
 
     def run(self) -> None:
         crm, iam = self.ep.cloudresourcemanager, self.ep.iam
@@ -349,43 +319,22 @@ class _GcpRun:
     def usage(self) -> None:
         parent = f"projects/{self.project}/locations/global"
         rec, pa = self.ep.recommender, self.ep.policyanalyzer
-        parts: list[tuple[str, str, str, Callable[[], Any]]] = [
-            (
-                "insights.json",
-                f"recommender insights {POLICY_INSIGHT}",
-                "recommender.iamPolicyInsights.list",
-                lambda: self.client.pages_by_token(
-                    f"{rec}/v1/{parent}/insightTypes/{POLICY_INSIGHT}/insights", "insights"
-                ),
-            ),
-            (
-                "sa-insights.json",
-                f"recommender insights {SA_INSIGHT}",
-                "recommender.iamServiceAccountInsights.list",
-                lambda: self.client.pages_by_token(
-                    f"{rec}/v1/{parent}/insightTypes/{SA_INSIGHT}/insights", "insights"
-                ),
-            ),
-            (
-                "activity.json",
-                f"policy analyzer {SA_ACTIVITY}",
-                "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
-                lambda: self.client.pages_by_token(
-                    f"{pa}/v1/{parent}/activityTypes/{SA_ACTIVITY}/activities:query",
-                    "activities",
-                    params={"pageSize": 1000},
-                ),
-            ),
-            (
-                "key-activity.json",
-                f"policy analyzer {KEY_ACTIVITY}",
-                "policyanalyzer.serviceAccountKeyLastAuthenticationActivities.query",
-                lambda: self.client.pages_by_token(
-                    f"{pa}/v1/{parent}/activityTypes/{KEY_ACTIVITY}/activities:query",
-                    "activities",
-                    params={"pageSize": 1000},
-                ),
-            ),
+
+        def insights(file: str, kind: str, permission: str) -> _Part:
+            url = f"{rec}/v1/{parent}/insightTypes/{kind}/insights"
+            call = partial(self.client.pages_by_token, url, "insights")
+            return file, f"recommender insights {kind}", permission, call
+
+        def activities(file: str, kind: str) -> _Part:  # its permission is named after kind
+            url = f"{pa}/v1/{parent}/activityTypes/{kind}/activities:query"
+            call = partial(self.client.pages_by_token, url, "activities", params={"pageSize": 1000})
+            return file, f"policy analyzer {kind}", f"policyanalyzer.{kind}Activities.query", call
+
+        parts = [
+            insights("insights.json", POLICY_INSIGHT, "recommender.iamPolicyInsights.list"),
+            insights("sa-insights.json", SA_INSIGHT, "recommender.iamServiceAccountInsights.list"),
+            activities("activity.json", SA_ACTIVITY),
+            activities("key-activity.json", KEY_ACTIVITY),
         ]
         for n, (file, what, permission, call) in enumerate(parts, 1):
             items = self.optional(file, what, permission, call)
