@@ -20,7 +20,6 @@ dataset and commit always give the same bytes (sorted keys and lists, gzip mtime
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import subprocess
 import sys
@@ -31,7 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nhictl.providers.gcp.levels import LEVEL_CODES, level_of  # noqa: E402
+from nhictl.providers.catalog_file import LEVEL_CODES, pack  # noqa: E402
+from nhictl.providers.gcp.levels import level_of  # noqa: E402
 
 REPOSITORY = "iann0036/iam-dataset"
 COMMIT = "2073fa52ac008a45477aa0b1b4580cd99135bf60"
@@ -111,8 +111,7 @@ def build(roles: list[dict[str, Any]], commit: str, date: str) -> dict[str, Any]
 
 
 def encode(catalog: dict[str, Any]) -> bytes:
-    data = json.dumps(catalog, separators=(",", ":"), sort_keys=True).encode()
-    return gzip.compress(data, compresslevel=9, mtime=0)  # mtime 0: byte-identical rebuilds
+    return pack(catalog, sort_keys=True)
 
 
 def main(argv: list[str] | None = None) -> None:
