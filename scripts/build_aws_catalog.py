@@ -13,20 +13,18 @@ management), so they carry over.
 
 from __future__ import annotations
 
-import gzip
 import json
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-LEVEL_CODES = {
-    "Read": "R",
-    "List": "L",
-    "Write": "W",
-    "Tagging": "T",
-    "Permissions management": "P",
-}
-OUT = Path(__file__).resolve().parents[1] / "nhictl/providers/aws/data/actions.v1.json.gz"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nhictl.providers.catalog_file import LEVEL_CODES, pack  # noqa: E402
+
+OUT = ROOT / "nhictl/providers/aws/data/actions.v1.json.gz"
 
 # Services most workloads are granted come first, smallest first. Permission sets are Python
 # ints used as bitsets, and an int costs as many machine words as its highest set bit: with these
@@ -100,9 +98,7 @@ def build() -> dict[str, Any]:
 
 def main() -> None:
     # Not sort_keys: the order of "services" is the bit order (see POPULAR).
-    data = json.dumps(build(), separators=(",", ":")).encode()
-    # mtime=0 keeps the file byte-identical across rebuilds of the same database.
-    OUT.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+    OUT.write_bytes(pack(build()))
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
 
 

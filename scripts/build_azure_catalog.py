@@ -34,27 +34,20 @@ rebuilds of the same input).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from nhictl.providers import catalog_file
 from nhictl.providers.azure.levels import access_level, scopable
 from nhictl.providers.azure.operations import read_provider_operations
 
 OUT = Path(__file__).resolve().parents[1] / "nhictl/providers/azure/data/roles.v1.json.gz"
 REPO = "iann0036/iam-dataset"
 ROLES_FILE = "azure/built-in-roles-raw.json"
-LEVEL_CODES = {
-    "Read": "R",
-    "List": "L",
-    "Write": "W",
-    "Tagging": "T",
-    "Permissions management": "P",
-    "Unknown": "U",
-}
+LEVEL_CODES = {**catalog_file.LEVEL_CODES, "Unknown": "U"}  # Azure's own levels can be Unknown
 # Namespaces most workloads are granted come first: permission sets are ints used as bitsets,
 # so keeping them at the low end keeps a typical principal's sets small.
 POPULAR = [
@@ -185,10 +178,10 @@ def main() -> None:
     ap.add_argument("--operations", type=Path, help="az provider operation list -o json output")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    data = json.dumps(build(args.dataset, args.commit, args.operations), separators=(",", ":"))
+    catalog = build(args.dataset, args.commit, args.operations)
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(gzip.compress(data.encode(), compresslevel=9, mtime=0))
+    out.write_bytes(catalog_file.pack(catalog))  # keys not sorted: "services" is in bit order
     print(f"wrote {out} ({out.stat().st_size} bytes)")
 
 

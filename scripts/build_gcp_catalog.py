@@ -30,7 +30,6 @@ dataset and commit always give the same bytes (sorted keys and lists, gzip mtime
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import subprocess
@@ -44,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nhictl.core.errors import InputError  # noqa: E402
-from nhictl.providers.gcp.levels import LEVEL_CODES, level_of  # noqa: E402
+from nhictl.providers.catalog_file import LEVEL_CODES, pack  # noqa: E402
+from nhictl.providers.gcp.levels import level_of  # noqa: E402
 from nhictl.providers.gcp.predefined import read_predefined_roles  # noqa: E402
 from nhictl.providers.rawdir import NOTES_FILE  # noqa: E402
 
@@ -153,8 +153,7 @@ def build(
 
 
 def encode(catalog: dict[str, Any]) -> bytes:
-    data = json.dumps(catalog, separators=(",", ":"), sort_keys=True).encode()
-    return gzip.compress(data, compresslevel=9, mtime=0)  # mtime 0: byte-identical rebuilds
+    return pack(catalog, sort_keys=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,31 +19,21 @@ Activity Log) is appended with a level derived from its name, so it is counted, 
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from itertools import compress
 from typing import Any, cast
 
-from nhictl.creep.catalog import AccessLevel, iter_bits
+from nhictl.creep.bitcatalog import BitCatalog, glob_regex
+from nhictl.creep.catalog import AccessLevel
 from nhictl.providers.azure.levels import access_level, scopable
+from nhictl.providers.catalog_file import CODE_LEVELS, unpack
 
 DATA = "data:"
-_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
 ROLE = "role:"
 
-_LEVELS: dict[str, AccessLevel] = {
-    "R": "Read",
-    "L": "List",
-    "W": "Write",
-    "T": "Tagging",
-    "P": "Permissions management",
-    "U": "Unknown",
-}
+# Azure's levels are derived from operation names, and some names tell none: only its file
+# holds "U".
+_LEVELS: dict[str, AccessLevel] = {**CODE_LEVELS, "U": "Unknown"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +57,9 @@ class RoleDefinition:
     assignable_scopes: tuple[str, ...] = ()
 
 
-class AzureCatalog:
-    """Implements ``nhictl.creep.catalog.ActionCatalog`` for Azure operations."""
+class AzureCatalog(BitCatalog):
+    """Implements ``nhictl.creep.catalog.ActionCatalog`` for Azure operations (the pattern
+    syntax is in the module docstring)."""
 
     def __init__(
         self,
@@ -76,20 +67,15 @@ class AzureCatalog:
         roles: Iterable[RoleDefinition] = (),
         source: dict[str, Any] | None = None,
     ) -> None:
+        super().__init__()
         self.source: dict[str, Any] = dict(source or {})
-        self._names: list[str] = []
         self._levels: list[AccessLevel] = []
         self._index: dict[str, int] = {}  # lowercase name -> bit (control plane)
         self._data_index: dict[str, int] = {}  # lowercase name -> bit (data plane)
         self._service: dict[str, str] = {}  # lowercase namespace -> canonical spelling
         self._service_ops: dict[str, list[tuple[str, int, bool]]] = {}  # canonical -> ops
-        self._service_mask: dict[str, int] = {}
-        self._level_mask: dict[str, int] = dict.fromkeys(_LEVELS.values(), 0)
+        self.level_masks = dict.fromkeys(_LEVELS.values(), 0)
         self.data_mask = 0
-        self._scopable = 0
-        # Replaced (never mutated in place) when the catalog grows: the engine compares it by
-        # identity to know when its caches are stale.
-        self.all_mask = 0
         self._roles: dict[str, RoleDefinition] = {}
         self._role_names: dict[str, str] = {}  # lowercase roleName -> id
         # Full operation lists learned (provider-operations.json files): wildcards then
@@ -98,43 +84,16 @@ class AzureCatalog:
         for svc, ops in services.items():
             for rest, code in ops:
                 self._add(f"{svc}/{rest}", _LEVELS[code[0]], "d" in code, "s" in code)
-        self._cache: dict[str, int] = {}
-        self._svc_cache: dict[str, frozenset[str]] = {}
         for role in roles:
             self.register_role(role)
 
     # -- protocol ---------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def services(self) -> Iterable[str]:
-        return self._service_mask.keys()
-
     def service_mask(self, service: str) -> int:
-        hit = self._service_mask.get(service)
+        hit = self.service_masks.get(service)
         if hit is not None:
             return hit
         canonical = self._service.get(service.lower())
-        return self._service_mask.get(canonical, 0) if canonical else 0
-
-    def level_mask(self, level: AccessLevel) -> int:
-        return self._level_mask.get(level, 0)
-
-    def scopable_mask(self) -> int:
-        return self._scopable
-
-    def names(self, mask: int, limit: int | None = None) -> list[str]:
-        if limit is not None or mask.bit_count() <= 64:
-            out: list[str] = []
-            for bit in iter_bits(mask):
-                if limit is not None and len(out) >= limit:
-                    break
-                out.append(self._names[bit])
-            return out
-        # Thousands of names (a least-privilege role keeps every granted read): select them in
-        # C, one byte per bit, instead of a Python step per set bit.
-        flags = bin(mask)[:1:-1].encode().translate(_FLAGS)
-        return list(compress(self._names, flags))
+        return self.service_masks.get(canonical, 0) if canonical else 0
 
     def index(self, action: str) -> int | None:
         """Bit of a concrete control-plane operation: ``Microsoft.Compute/disks/write``, or
@@ -155,22 +114,6 @@ class AzureCatalog:
             bit = self._data_index.get(action.lower())
         return "Unknown" if bit is None else self._levels[bit]
 
-    def services_of(self, pattern: str) -> frozenset[str]:
-        hit = self._svc_cache.get(pattern)
-        if hit is None:
-            hit = self._services_of(pattern)
-            self._svc_cache[pattern] = hit
-        return hit
-
-    def expand(self, pattern: str) -> int:
-        """Bitset for a pattern (see the module docstring); each one is matched once."""
-        key = pattern.strip().lower()
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self._expand(key)
-            self._cache[key] = hit
-        return hit
-
     # -- Azure specifics --------------------------------------------------------------------
     def is_data(self, bit: int) -> bool:
         return bool(self.data_mask >> bit & 1)
@@ -188,12 +131,8 @@ class AzureCatalog:
         name = name.strip()
         bit = self._add(name, access_level(name, data), data, scopable(name, data))
         # Cached wildcard patterns may match the new operation: match them again when asked.
-        self._cache = {
-            k: v
-            for k, v in self._cache.items()
-            if "*" not in k and "?" not in k and not k.startswith(ROLE)
-        }
-        self._svc_cache.clear()
+        self.forget_wildcards(ROLE)
+        self.services_cache.clear()
         return bit
 
     def learn(self, operations: Iterable[tuple[str, bool]], source: str) -> int:
@@ -207,12 +146,8 @@ class AzureCatalog:
                 new += 1
         self.operation_lists.append(source)
         if new:
-            self._cache = {
-                k: v
-                for k, v in self._cache.items()
-                if "*" not in k and "?" not in k and not k.startswith(ROLE)
-            }
-            self._svc_cache.clear()
+            self.forget_wildcards(ROLE)
+            self.services_cache.clear()
         return new
 
     @property
@@ -224,7 +159,7 @@ class AzureCatalog:
         """Add a role definition (custom roles of the tenant join the built-in ones)."""
         self._roles[role.id.lower()] = role
         self._role_names.setdefault(role.name.lower(), role.id.lower())
-        self._cache = {k: v for k, v in self._cache.items() if not k.startswith(ROLE)}
+        self.expand_cache = {k: v for k, v in self.expand_cache.items() if not k.startswith(ROLE)}
         # Concrete operations a custom role names are operations that exist: learn them now,
         # so wildcards expanded later reach them too.
         for perm in role.permissions:
@@ -270,23 +205,20 @@ class AzureCatalog:
 
     # -- internals --------------------------------------------------------------------------
     def _add(self, name: str, level: AccessLevel, data: bool, can_scope: bool) -> int:
-        bit = len(self._names)
         ns = name.split("/", 1)[0]
         svc = self._service.setdefault(ns.lower(), ns)
-        self._names.append(name)
+        bit = self.add_action(name, svc, level)
         self._levels.append(level)
         (self._data_index if data else self._index)[name.lower()] = bit
         self._service_ops.setdefault(svc, []).append((name.lower(), bit, data))
-        self._service_mask[svc] = self._service_mask.get(svc, 0) | (1 << bit)
-        self._level_mask[level] = self._level_mask.get(level, 0) | (1 << bit)
         if data:
             self.data_mask |= 1 << bit
         if can_scope:
-            self._scopable |= 1 << bit
-        self.all_mask = (1 << len(self._names)) - 1
+            self.scopable_bits |= 1 << bit
         return bit
 
-    def _services_of(self, pattern: str) -> frozenset[str]:
+    # -- pattern syntax (``BitCatalog`` caches what these return) ---------------------------
+    def services_of_uncached(self, pattern: str) -> frozenset[str]:
         key = pattern.strip().lower()
         if key.startswith(ROLE):
             role = self.role(key[len(ROLE) :])
@@ -295,18 +227,18 @@ class AzureCatalog:
             out: set[str] = set()
             for perm in role.permissions:
                 for pat in perm.actions + perm.data_actions:
-                    out |= self._services_of(pat)
+                    out |= self.services_of_uncached(pat)
             return frozenset(out)
         if key.startswith(DATA):
             key = key[len(DATA) :]
         ns = key.split("/", 1)[0]
         if "*" in ns or "?" in ns:
-            rx = _regex(ns)
+            rx = glob_regex(ns)
             return frozenset(s for low, s in self._service.items() if rx.fullmatch(low))
         svc = self._service.get(ns)
         return frozenset((svc,)) if svc else frozenset()
 
-    def _expand(self, key: str) -> int:
+    def expand_uncached(self, key: str) -> int:
         if key.startswith(ROLE):
             role = self.role(key[len(ROLE) :])
             return self.role_mask(role) if role is not None else 0
@@ -320,20 +252,13 @@ class AzureCatalog:
             return 1 << self.ensure(key, data)
         if key == "*":
             return plane
-        rx = _regex(key)
+        rx = glob_regex(key)
         mask = 0
-        for svc in self._services_of(key):
+        for svc in self.services_of_uncached(key):
             for low, bit, op_data in self._service_ops[svc]:
                 if op_data == data and rx.fullmatch(low):
                     mask |= 1 << bit
         return mask & plane
-
-
-@lru_cache(maxsize=4096)
-def _regex(glob: str) -> re.Pattern[str]:
-    return re.compile(
-        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
-    )
 
 
 def roles_from_raw(raw: Sequence[Any]) -> list[RoleDefinition]:
@@ -350,8 +275,7 @@ def roles_from_raw(raw: Sequence[Any]) -> list[RoleDefinition]:
 
 def load_catalog() -> AzureCatalog:
     """Load the shipped catalog (a fresh instance: custom roles and new operations join it)."""
-    raw = resources.files("nhictl.providers.azure").joinpath("data/roles.v1.json.gz").read_bytes()
-    data = json.loads(gzip.decompress(raw))
+    data = unpack("nhictl.providers.azure", "data/roles.v1.json.gz")
     return AzureCatalog(
         cast(dict[str, list[list[str]]], data["services"]),
         roles_from_raw(data["roles"]),

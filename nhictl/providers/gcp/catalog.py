@@ -15,22 +15,18 @@ Besides permissions, ``expand`` takes role names (``roles/storage.admin``,
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from nhictl.core.errors import InputError
-from nhictl.creep.catalog import AccessLevel, iter_bits
-from nhictl.providers.gcp.levels import CODE_LEVELS, LEVEL_CODES, level_of, service_of
+from nhictl.creep.bitcatalog import BitCatalog, glob_regex, letters_mask, mask_of
+from nhictl.creep.catalog import AccessLevel
+from nhictl.providers.catalog_file import CODE_LEVELS, LEVEL_CODES, unpack
+from nhictl.providers.gcp.levels import level_of, service_of
 
 DATA_FILE = "data/roles.v1.json.gz"
 FORMAT = "nhictl-gcp-roles/v1"
-_WINDOW = 64  # bits peeled at a time by names(): small ints
-_WINDOW_MASK = (1 << _WINDOW) - 1
 
 
 class RoleInfo:
@@ -62,8 +58,10 @@ class RoleInfo:
         return self.bits
 
 
-class GcpCatalog:
-    """Implements ``nhictl.creep.catalog.ActionCatalog`` over GCP IAM permissions."""
+class GcpCatalog(BitCatalog):
+    """Implements ``nhictl.creep.catalog.ActionCatalog`` over GCP IAM permissions: patterns are
+    ``service.resource.verb`` names (matched exactly first, then case-insensitively), globs
+    over them, and role names."""
 
     def __init__(
         self,
@@ -74,41 +72,37 @@ class GcpCatalog:
     ) -> None:
         if len(codes) != len(permissions):
             raise ValueError("one level code per permission")
+        super().__init__()
         self.source = dict(source or {})
-        self._names: list[str] = list(permissions)
+        self.action_names = list(permissions)
         self._codes: list[str] = list(codes)
         # Exact names first: GCP has permissions that differ only in case
         # (networkservices.httpFilters.get and networkservices.httpfilters.get).
-        self._exact: dict[str, int] = {p: i for i, p in enumerate(self._names)}
+        self._exact: dict[str, int] = {p: i for i, p in enumerate(self.action_names)}
         self._index: dict[str, int] = {}
-        for i, p in enumerate(self._names):
+        for i, p in enumerate(self.action_names):
             self._index.setdefault(p.lower(), i)
-        self._service_mask: dict[str, int] = {}
         # Sorted names: each service is a run of bits, one shifted block of ones per service.
         start, current = 0, None
-        for i, p in enumerate(self._names):
+        for i, p in enumerate(self.action_names):
             svc = service_of(p)
             if svc != current:
                 if current is not None:
                     self._add_run(current, start, i)
                 current, start = svc, i
         if current is not None:
-            self._add_run(current, start, len(self._names))
-        self._level_mask: dict[str, int] = {
-            lv: _letters_mask(codes, c) for lv, c in LEVEL_CODES.items()
-        }
-        self._level_mask["Unknown"] = 0
-        self.all_mask = (1 << len(self._names)) - 1
+            self._add_run(current, start, len(self.action_names))
+        self.level_masks = {lv: letters_mask(codes, c) for lv, c in LEVEL_CODES.items()}
+        self.level_masks["Unknown"] = 0
+        self.all_mask = (1 << len(self.action_names)) - 1
         self._roles: dict[str, RoleInfo] = {r[0]: RoleInfo(*r) for r in roles}
         # Predefined roles redefined at run time (predefined-roles.json): name -> its file.
         self.refreshed: dict[str, str] = {}
         self._roles_lower: dict[str, str] | None = None
-        self._cache: dict[str, int] = {}
-        self._svc_cache: dict[str, frozenset[str]] = {}
 
     def _add_run(self, svc: str, start: int, end: int) -> None:
-        self._service_mask[svc] = (
-            self._service_mask.get(svc, 0) | ((1 << (end - start)) - 1) << start
+        self.service_masks[svc] = (
+            self.service_masks.get(svc, 0) | ((1 << (end - start)) - 1) << start
         )
 
     # -- roles ------------------------------------------------------------------------------
@@ -131,7 +125,7 @@ class GcpCatalog:
         if info is None:
             return None
         if info.mask is None:
-            info.mask = _mask_of(info.decoded())
+            info.mask = mask_of(info.decoded())
         return info.mask
 
     def role_permissions(self, name: str) -> tuple[str, ...] | None:
@@ -140,7 +134,7 @@ class GcpCatalog:
         if info is None:
             return None
         if info.permissions is None:
-            names = self._names
+            names = self.action_names
             info.permissions = tuple(names[b] for b in info.decoded())
         return info.permissions
 
@@ -153,7 +147,7 @@ class GcpCatalog:
         info = RoleInfo(name, title, stage, deltas, custom=True)
         self._roles[name] = info
         self._roles_lower = None
-        self._cache = {k: v for k, v in self._cache.items() if "roles/" not in k}
+        self.expand_cache = {k: v for k, v in self.expand_cache.items() if "roles/" not in k}
         return info
 
     def refresh_roles(
@@ -186,49 +180,16 @@ class GcpCatalog:
             self.refreshed[name] = source
         self._roles_lower = None
         # Role expansions (and a role's services) cached before are stale now.
-        self._cache = {k: v for k, v in self._cache.items() if "roles/" not in k}
-        self._svc_cache = {k: v for k, v in self._svc_cache.items() if "roles/" not in k}
+        self.expand_cache = {k: v for k, v in self.expand_cache.items() if "roles/" not in k}
+        self.services_cache = {k: v for k, v in self.services_cache.items() if "roles/" not in k}
         return changed, added
 
     # -- protocol ---------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def services(self) -> Iterable[str]:
-        return self._service_mask.keys()
-
-    def service_mask(self, service: str) -> int:
-        hit = self._service_mask.get(service)
-        return hit if hit is not None else self._service_mask.get(service.lower(), 0)
-
-    def level_mask(self, level: AccessLevel) -> int:
-        return self._level_mask.get(level, 0)
-
     def scopable_mask(self) -> int:
         # A GCP role is bound to a resource (project, folder, organization, service account):
         # no statement has a per-permission resource list to narrow, so nothing is "scopable"
         # in the engine's sense (priv.wildcard's Resource-"*" test does not apply).
         return 0
-
-    def names(self, mask: int, limit: int | None = None) -> list[str]:
-        names = self._names
-        if limit is None:
-            if mask.bit_count() > 64:
-                return [names[i] for i in iter_bits(mask)]
-            limit = 64
-        out: list[str] = []
-        start = 0
-        while mask and len(out) < limit:
-            lowest = (mask & -mask).bit_length() - 1
-            window = (mask >> lowest) & _WINDOW_MASK
-            start += lowest
-            while window and len(out) < limit:
-                low = window & -window
-                out.append(names[start + low.bit_length() - 1])
-                window ^= low
-            mask >>= lowest + _WINDOW
-            start += _WINDOW
-        return out
 
     def index(self, action: str) -> int | None:
         # Usage rows are keyed "service:permission" (the common model's form): drop the prefix.
@@ -241,44 +202,40 @@ class GcpCatalog:
         bit = self.index(action)
         return "Unknown" if bit is None else CODE_LEVELS[self._codes[bit]]
 
-    def services_of(self, pattern: str) -> frozenset[str]:
-        hit = self._svc_cache.get(pattern)
-        if hit is None:
-            hit = self._services_of(pattern.strip())
-            self._svc_cache[pattern] = hit
-        return hit
-
     def expand(self, pattern: str) -> int:
-        """Bitset of a permission, a glob over permissions, or a role name."""
-        hit = self._cache.get(pattern)
+        """Bitset of a permission, a glob over permissions, or a role name. Cached as given,
+        not lowercased: GCP has permissions that differ only in case."""
+        hit = self.expand_cache.get(pattern)
         if hit is None:
-            hit = self._expand(pattern.strip())
-            self._cache[pattern] = hit
+            hit = self.expand_uncached(pattern)
+            self.expand_cache[pattern] = hit
         return hit
 
-    # -- internals --------------------------------------------------------------------------
-    def _services_of(self, pattern: str) -> frozenset[str]:
+    def services_of_uncached(self, pattern: str) -> frozenset[str]:
+        pattern = pattern.strip()
         if _is_role(pattern):
             mask = self.role_mask(pattern) or 0
-            return frozenset(s for s, m in self._service_mask.items() if m & mask)
+            return frozenset(s for s, m in self.service_masks.items() if m & mask)
         svc = service_of(pattern)
         if any(c in svc for c in "*?"):
-            rx = re.compile(_glob_to_regex(svc))
-            return frozenset(s for s in self._service_mask if rx.fullmatch(s))
+            rx = glob_regex(svc)
+            return frozenset(s for s in self.service_masks if rx.fullmatch(s))
         return frozenset((svc,))
 
-    def _expand(self, pattern: str) -> int:
+    def expand_uncached(self, key: str) -> int:
+        pattern = key.strip()
         if pattern == "*":
             return self.all_mask
         if _is_role(pattern):
             return self.role_mask(pattern) or 0
         if any(c in pattern for c in "*?"):
-            rx = re.compile(_glob_to_regex(pattern.lower()))
-            return _mask_of([b for name, b in self._exact.items() if rx.fullmatch(name.lower())])
+            rx = glob_regex(pattern.lower())
+            return mask_of([b for name, b in self._exact.items() if rx.fullmatch(name.lower())])
         if not pattern:
             return 0
         return 1 << self._bit(pattern)
 
+    # -- internals --------------------------------------------------------------------------
     def _bit(self, permission: str) -> int:
         bit = self._exact.get(permission)
         if bit is None:
@@ -289,18 +246,12 @@ class GcpCatalog:
 
     def _add_unknown(self, permission: str) -> int:
         """Give a permission the catalog does not know its own bit so it is still counted."""
-        bit = len(self._names)
-        self._names.append(permission)
         level = level_of(permission)
+        bit = self.add_action(permission, service_of(permission), level)
         self._codes.append(LEVEL_CODES[level])
         self._exact[permission] = bit
         self._index.setdefault(permission.lower(), bit)
-        svc = service_of(permission)
-        self._service_mask[svc] = self._service_mask.get(svc, 0) | (1 << bit)
-        self._level_mask[level] |= 1 << bit
-        self.all_mask |= 1 << bit
-        # Glob patterns cached before may match the new permission.
-        self._cache = {k: v for k, v in self._cache.items() if "*" not in k and "?" not in k}
+        self.forget_wildcards()  # glob patterns cached before may match the new permission
         return bit
 
 
@@ -308,35 +259,10 @@ def _is_role(pattern: str) -> bool:
     return pattern.startswith("roles/") or "/roles/" in pattern
 
 
-def _letters_mask(letters: str, letter: str) -> int:
-    """Bitset of the positions of ``letter`` in ``letters`` (position i is bit i)."""
-    if not letters:
-        return 0
-    table = {ord(c): "1" if c == letter else "0" for c in set(letters)}
-    return int(letters[::-1].translate(table), 2)
-
-
-def _mask_of(bits: Iterable[int]) -> int:
-    """Build a bitset in one go (OR-ing bits one by one into a big int is quadratic)."""
-    bits = list(bits)
-    if not bits:
-        return 0
-    buf = bytearray((max(bits) >> 3) + 1)
-    for b in bits:
-        buf[b >> 3] |= 1 << (b & 7)
-    return int.from_bytes(buf, "little")
-
-
-@lru_cache(maxsize=512)
-def _glob_to_regex(glob: str) -> str:
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
-
-
 @lru_cache(maxsize=1)
 def _shipped() -> dict[str, Any]:
     """The shipped file, parsed once per process (each catalog copies what it changes)."""
-    raw = resources.files("nhictl.providers.gcp").joinpath(DATA_FILE).read_bytes()
-    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    data: dict[str, Any] = unpack("nhictl.providers.gcp", DATA_FILE)
     if data.get("format") != FORMAT:
         raise InputError(f"{DATA_FILE}: not a {FORMAT} catalog")
     return data

@@ -81,15 +81,6 @@ _READ_PREFIXES = (
     "watch",
 )
 
-LEVEL_CODES: dict[AccessLevel, str] = {
-    "Read": "R",
-    "List": "L",
-    "Write": "W",
-    "Tagging": "T",
-    "Permissions management": "P",
-}
-CODE_LEVELS: dict[str, AccessLevel] = {c: lv for lv, c in LEVEL_CODES.items()}
-
 
 def level_of(permission: str) -> AccessLevel:
     """The access level of one permission (see the module docstring for the rule)."""
