@@ -2,11 +2,11 @@
 
     python scripts/build_gcp_sample.py
 
-Two projects under one folder of one organization (in sample-configs/gcp itself), the same estate as it was
-before a drift (``baseline/``), registration manifests (``manifests/``) and exclusions. Dates
-are fixed around the sample's audit date, 2026-11-28 (``--as-of 2026-11-28``). Exercised
-permissions in ``insights.json`` are taken from the shipped role catalog, so they always belong
-to the role of their binding.
+Two projects under one folder of one organization (in sample-configs/gcp itself), the same
+estate as it was before a drift (``baseline/``), registration manifests (``manifests/``) and
+exclusions. Dates are fixed around the sample's audit date, 2026-11-28 (``--as-of
+2026-11-28``). Exercised permissions in ``insights.json`` are taken from the shipped role
+catalog, so they always belong to the role of their binding.
 
 What the sample holds, and which rule each account makes fire:
 - invoice-agent, metrics-pusher (custom role), audit-reader, data-reader: registered, using what
