@@ -22,15 +22,11 @@ from nhictl.creep.effective import Effective
 from nhictl.creep.model import Declaration
 
 
-def least_privilege(
-    catalog: ActionCatalog,
-    eff: Effective,
-    used: int | None,
-    declared: int | None,
-    decl: Declaration | None,
-    size_limit: int,
-) -> dict[str, Any] | None:
-    """The proposal for one principal, or None when there is nothing to base it on."""
+def proposal_target(
+    eff: Effective, used: int | None, declared: int | None, decl: Declaration | None
+) -> tuple[int, str] | None:
+    """What a least-privilege proposal keeps of the grant, and its basis; None when there is
+    nothing to base it on, or nothing to remove (and no declared resources to narrow to)."""
     if used is not None and declared is not None:
         target, basis = used & declared & eff.allowed, "used ∩ declared"
     elif used is not None:
@@ -41,6 +37,22 @@ def least_privilege(
         return None
     if target == eff.allowed and not (decl and decl.resources):
         return None  # nothing to remove
+    return target, basis
+
+
+def least_privilege(
+    catalog: ActionCatalog,
+    eff: Effective,
+    used: int | None,
+    declared: int | None,
+    decl: Declaration | None,
+    size_limit: int,
+) -> dict[str, Any] | None:
+    """The proposal for one principal, or None when there is nothing to base it on."""
+    found = proposal_target(eff, used, declared, decl)
+    if found is None:
+        return None
+    target, basis = found
     scopable = catalog.scopable_mask()
     groups: dict[str, tuple[dict[str, Any], int]] = {}
     for g in eff.grants:

@@ -9,55 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import is_stdin
 from nhictl.creep.combine import combine_reports
 from nhictl.creep.model import Report
+from nhictl.providers.audit_inputs import AwsAuditInputs
 
 PROVIDERS = ("aws", "gcp", "azure")
 
-
-@dataclass(slots=True)
-class AuditRequest:
-    """What ``audit-creep`` asks, whatever the cloud. ``snapshot`` and ``baseline`` are what
-    the provider reads: an AWS export, bundle or folder; a GCP or Azure raw-output folder."""
-
-    snapshot: Path | None = None
-    manifests: list[str] = field(default_factory=list)
-    baseline: Path | None = None
-    exclusions: Path | None = None
-    now: datetime | None = None
-    unused_days: int = 90
-    key_max_age_days: int = 90
-    remediate: bool = False
-    last_accessed: Path | None = None  # AWS only
-    access_keys: Path | None = None  # AWS only
+# What ``audit-creep`` asks, whatever the cloud: AWS's inputs are every provider's plus AWS's
+# own usage files, so each provider's audit takes the request as it is.
+AuditRequest = AwsAuditInputs
 
 
 def audit(provider: str, request: AuditRequest) -> Report:
     """One provider's audit."""
     if provider == "aws":
-        from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
+        from nhictl.providers.aws.audit import audit_aws
 
-        request = _aws_folders(request)
-        return audit_aws(
-            AwsAuditInputs(
-                snapshot=request.snapshot,
-                last_accessed=request.last_accessed,
-                access_keys=request.access_keys,
-                manifests=request.manifests,
-                baseline=request.baseline,
-                exclusions=request.exclusions,
-                now=request.now,
-                unused_days=request.unused_days,
-                key_max_age_days=request.key_max_age_days,
-                remediate=request.remediate,
-            )
-        )
+        return audit_aws(_aws_folders(request))
     if request.last_accessed is not None or request.access_keys is not None:
         raise InputError(
             f"--last-accessed and --access-keys are AWS inputs; {provider} usage data is part "
@@ -67,13 +39,13 @@ def audit(provider: str, request: AuditRequest) -> Report:
         if is_stdin(value):
             raise InputError(f"{flag} -: a {provider} snapshot is a folder; stdin cannot hold one")
     if provider == "gcp":
-        from nhictl.providers.gcp.audit import GcpAuditInputs, audit_gcp
+        from nhictl.providers.gcp.audit import audit_gcp
 
-        return audit_gcp(_inputs(GcpAuditInputs, request))
+        return audit_gcp(request)
     if provider == "azure":
-        from nhictl.providers.azure.audit import AzureAuditInputs, audit_azure
+        from nhictl.providers.azure.audit import audit_azure
 
-        return audit_azure(_inputs(AzureAuditInputs, request))
+        return audit_azure(request)
     raise InputError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
 
 
@@ -94,39 +66,6 @@ def _aws_folders(request: AuditRequest) -> AuditRequest:
     if baseline is not None and not is_stdin(baseline) and baseline.is_dir():
         request = replace(request, baseline=aws_folder(baseline).snapshot)
     return request
-
-
-class _FolderInputs(Protocol):
-    """The inputs of a provider whose snapshot is a folder (GCP, Azure)."""
-
-    def __init__(
-        self,
-        *,
-        snapshot: Path | None,
-        manifests: list[str],
-        baseline: Path | None,
-        exclusions: Path | None,
-        now: datetime | None,
-        unused_days: int,
-        key_max_age_days: int,
-        remediate: bool,
-    ) -> None: ...
-
-
-_T = TypeVar("_T", bound=_FolderInputs)
-
-
-def _inputs(kind: type[_T], request: AuditRequest) -> _T:
-    return kind(
-        snapshot=request.snapshot,
-        manifests=request.manifests,
-        baseline=request.baseline,
-        exclusions=request.exclusions,
-        now=request.now,
-        unused_days=request.unused_days,
-        key_max_age_days=request.key_max_age_days,
-        remediate=request.remediate,
-    )
 
 
 def audit_snapshot_dir(root: Path, request: AuditRequest) -> Report:
@@ -171,22 +110,14 @@ def audit_live(
     if request.snapshot is not None:
         raise InputError("use either --live or --snapshot, not both")
     if provider == "aws":
-        from nhictl.providers.aws.audit import AwsAuditInputs, audit_aws
+        from nhictl.providers.aws.audit import audit_aws
         from nhictl.providers.aws.collect import CollectOptions, collect_aws
         from nhictl.providers.aws.load import snapshot_from_bundle
 
         opts = CollectOptions(profile=source.aws_profile, role_arn=source.aws_role_arn)
         snap, keys_known = snapshot_from_bundle(collect_aws(opts, progress), "<live>")
-        inputs = AwsAuditInputs(
-            manifests=request.manifests,
-            baseline=request.baseline,
-            exclusions=request.exclusions,
-            now=request.now,
-            unused_days=request.unused_days,
-            key_max_age_days=request.key_max_age_days,
-            remediate=request.remediate,
-        )
-        return audit_aws(inputs, snap, keys_known)
+        # The collected snapshot carries its usage: --last-accessed / --access-keys stay unread.
+        return audit_aws(request, snap, keys_known)
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="nhictl-live-") as tmp:

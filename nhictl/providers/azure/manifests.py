@@ -8,24 +8,21 @@ that scope or below it is within the declaration, a broader scope is not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from nhictl.core.errors import InputError
-from nhictl.core.inputfile import display_name, is_stdin, read_input
 from nhictl.creep.model import Declaration
-from nhictl.providers.aws.manifests import ParsedManifest
 from nhictl.providers.azure import scopes
 from nhictl.providers.azure.catalog import ROLE, AzureCatalog
+from nhictl.providers.manifests import (
+    ManifestReader,
+    ParsedManifest,
+    agent_name,
+    entitlements,
+    where,
+)
 
 PRINCIPAL_PATH = "$.spec.entitlements.azure.principalId"
-_PRINCIPAL = ("spec", "entitlements", "azure", "principalId")
-
-
-def _where(m: ParsedManifest, path: str) -> tuple[int, int] | None:
-    if m.locate is None:
-        return None
-    return m.locate(path) if callable(m.locate) else m.locate.get(path)
 
 
 def declarations(manifests: Iterable[ParsedManifest]) -> list[Declaration]:
@@ -33,13 +30,8 @@ def declarations(manifests: Iterable[ParsedManifest]) -> list[Declaration]:
     out: list[Declaration] = []
     for m in manifests:
         src = m.source or "<manifest>"
-        data = m.data
-        if data.get("kind") != "AgentRegistration":
-            continue
-        spec = data.get("spec")
-        ent = spec.get("entitlements") if isinstance(spec, Mapping) else None
-        az: Any = ent.get("azure") if isinstance(ent, Mapping) else None
-        if not isinstance(az, Mapping):
+        az = entitlements(m.data, "azure")
+        if az is None:
             continue
         pid = az.get("principalId")
         if not isinstance(pid, str) or not pid.strip():
@@ -54,12 +46,10 @@ def declarations(manifests: Iterable[ParsedManifest]) -> list[Declaration]:
         if scope:
             s = scopes.canonical(scope)
             resources = (s,) if s == "/" else (s, s + "/*")
-        meta = data.get("metadata")
-        name = str(meta.get("name")) if isinstance(meta, Mapping) and meta.get("name") else pid
-        pos = _where(m, PRINCIPAL_PATH)
+        pos = where(m, PRINCIPAL_PATH)
         out.append(
             Declaration(
-                name,
+                agent_name(m.data, pid),
                 pid.strip().lower(),
                 tuple(ROLE + r.strip() for r in roles),
                 resources,
@@ -82,24 +72,9 @@ def check_roles(decls: Iterable[Declaration], catalog: AzureCatalog) -> None:
                 )
 
 
+AZURE_MANIFESTS = ManifestReader(declarations, PRINCIPAL_PATH)
+
+
 def load_declarations(paths: Iterable[str]) -> list[Declaration]:
     """Read manifests (files, directories, globs) with the safe loader; keep Azure entitlements."""
-    from nhictl.core.manifest.inputs import expand_inputs
-    from nhictl.core.safeyaml import Limits, load_text, read_text
-
-    limits = Limits()
-    parsed: list[ParsedManifest] = []
-    for item in expand_inputs(paths):
-        if item.problem:
-            raise InputError(f"{item.path}: {item.problem}")
-        if is_stdin(item.path):
-            name = display_name(item.path)
-            text = read_text(name, limits, data=read_input(item.path, max_bytes=limits.max_bytes))
-        else:
-            name = item.path
-            text = read_text(item.path, limits)
-        for doc in load_text(name, text, limits, as_json=item.path.lower().endswith(".json")):
-            if isinstance(doc.data, dict):
-                pos = doc.locate(_PRINCIPAL)
-                parsed.append(ParsedManifest(doc.data, name, {PRINCIPAL_PATH: pos}))
-    return declarations(parsed)
+    return AZURE_MANIFESTS.load(paths)

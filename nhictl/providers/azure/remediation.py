@@ -21,6 +21,7 @@ from typing import Any
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.model import Declaration
+from nhictl.creep.remediation import proposal_target
 from nhictl.providers.azure.snapshot import AzureInventory
 
 
@@ -46,16 +47,10 @@ class AzureRemediator:
     ) -> dict[str, Any] | None:
         if used is not None:
             used |= eff.allowed & self._unseen()
-        if used is not None and declared is not None:
-            target, basis = used & declared & eff.allowed, "used ∩ declared"
-        elif used is not None:
-            target, basis = used & eff.allowed, "used"
-        elif declared is not None:
-            target, basis = declared & eff.allowed, "declared ∩ granted"
-        else:
+        found = proposal_target(eff, used, declared, decl)
+        if found is None:
             return None
-        if target == eff.allowed and not (decl and decl.resources):
-            return None  # nothing to remove
+        target, basis = found
         cat = self.inv.catalog
         p = eff.principal
         kept_scopes: dict[str, int] = {}

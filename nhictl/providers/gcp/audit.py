@@ -15,23 +15,21 @@ AWS-shaped; the numbers are not touched):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
-from nhictl.core.errors import InputError
-from nhictl.creep.context import AuditOptions, Context
+from nhictl.creep.context import Context
 from nhictl.creep.effective import Expander
 from nhictl.creep.engine import analyse
-from nhictl.creep.exclusions import load_exclusions
 from nhictl.creep.model import Finding, Report, Snapshot
+from nhictl.providers.audit_inputs import AuditInputs
 from nhictl.providers.gcp.catalog import GcpCatalog
 from nhictl.providers.gcp.knowledge import gcp_knowledge
-from nhictl.providers.gcp.manifests import load_declarations
+from nhictl.providers.gcp.manifests import GCP_MANIFESTS, load_declarations
 from nhictl.providers.gcp.predefined import catalog_label, refreshed_summary, shipped_summary
 from nhictl.providers.gcp.remediation import RoleIndex, gcp_proposal
 from nhictl.providers.gcp.rules import binding_evidence
 from nhictl.providers.gcp.snapshot import load_snapshot_dir
+from nhictl.providers.manifests import declarations_ahead
 
 __all__ = ["GcpAuditInputs", "audit_gcp", "load_declarations"]
 
@@ -53,51 +51,29 @@ _REMEDIATION = {
 _SOURCES = {"RoleLastUsed": "activity", "last-accessed": "policy-insights"}
 
 
-@dataclass(slots=True)
-class GcpAuditInputs:
-    """Paths and knobs of one GCP audit."""
-
-    snapshot: Path | None = None
-    manifests: list[str] = field(default_factory=list)
-    baseline: Path | None = None
-    exclusions: Path | None = None
-    now: datetime | None = None
-    unused_days: int = 90
-    key_max_age_days: int = 90
-    remediate: bool = False
+GcpAuditInputs = AuditInputs  # the name callers know: GCP needs no input beyond the common ones
 
 
-def audit_gcp(inputs: GcpAuditInputs, snapshot: Snapshot | None = None) -> Report:
+def audit_gcp(inputs: AuditInputs, snapshot: Snapshot | None = None) -> Report:
     """Run the audit; ``snapshot`` (already built, e.g. from a bundle) replaces
     ``inputs.snapshot``. A snapshot handed in must have been built with a catalog that is not
     reused for another audit (custom roles join it)."""
-    if inputs.unused_days < 1 or inputs.key_max_age_days < 1:
-        raise InputError("--unused-days and --key-max-age must be at least 1")
-    if snapshot is None and inputs.snapshot is None:
-        raise InputError("no snapshot: pass --snapshot DIR (a project folder or their parent)")
+    inputs.check(snapshot is not None, "--snapshot DIR (a project folder or their parent)")
     now = inputs.now or datetime.now(UTC)
-    knowledge = gcp_knowledge()
-    catalog = knowledge.catalog
-    assert isinstance(catalog, GcpCatalog)
-    if snapshot is None:
-        assert inputs.snapshot is not None
-        snapshot = load_snapshot_dir(inputs.snapshot, catalog, now)
-    decls = load_declarations(inputs.manifests) if inputs.manifests else []
+    with declarations_ahead(inputs.manifests, GCP_MANIFESTS) as declarations:
+        knowledge = gcp_knowledge()
+        catalog = knowledge.catalog
+        assert isinstance(catalog, GcpCatalog)
+        if snapshot is None:
+            assert inputs.snapshot is not None
+            snapshot = load_snapshot_dir(inputs.snapshot, catalog, now)
+        decls = declarations()
     baseline = (
         load_snapshot_dir(inputs.baseline, catalog, now, register=False)
         if inputs.baseline
         else None
     )
-    exclusions = load_exclusions(inputs.exclusions) if inputs.exclusions else []
-    opts = AuditOptions(
-        now=now,
-        unused_days=inputs.unused_days,
-        key_max_age_days=inputs.key_max_age_days,
-        declarations=decls,
-        baseline=baseline,
-        manifests_given=bool(inputs.manifests),
-        remediate=inputs.remediate,
-    )
+    opts, exclusions = inputs.engine_options(decls, baseline, now)
     report = analyse(snapshot, knowledge, opts, exclusions)
     ctx = Context(snapshot, knowledge, opts, Expander(catalog), {})
     for f in report.findings:

@@ -12,23 +12,24 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nhictl.core.errors import InputError
-from nhictl.core.inputfile import display_name, is_stdin, read_input
 from nhictl.creep.model import Declaration
+from nhictl.providers.manifests import (
+    ManifestReader,
+    ParsedManifest,
+    agent_name,
+    entitlements,
+    where,
+)
 
 SERVICE_ACCOUNT_PATH = "$.spec.entitlements.gcp.serviceAccount"
-_SERVICE_ACCOUNT = ("spec", "entitlements", "gcp", "serviceAccount")
 
 
 def declarations_from(
     data: Mapping[str, Any], source: str | None, pos: tuple[int, int] | None = None
 ) -> Declaration | None:
     """The GCP declaration of one parsed manifest; None when it declares no GCP access."""
-    if data.get("kind") != "AgentRegistration":
-        return None
-    spec = data.get("spec")
-    ent = spec.get("entitlements") if isinstance(spec, Mapping) else None
-    gcp = ent.get("gcp") if isinstance(ent, Mapping) else None
-    if not isinstance(gcp, Mapping):
+    gcp = entitlements(data, "gcp")
+    if gcp is None:
         return None
     src = source or "<manifest>"
     sa = gcp.get("serviceAccount")
@@ -46,10 +47,8 @@ def declarations_from(
                 f"{src}: $.spec.entitlements.gcp.roles: {role!r} is not a role name "
                 "(roles/..., projects/P/roles/R or organizations/O/roles/R)"
             )
-    meta = data.get("metadata")
-    name = str(meta.get("name")) if isinstance(meta, Mapping) and meta.get("name") else sa
     return Declaration(
-        name,
+        agent_name(data, sa),
         sa.lower(),
         tuple(lists["roles"]) + tuple(lists["permissions"]),
         (),
@@ -59,28 +58,23 @@ def declarations_from(
     )
 
 
+def declarations(manifests: Iterable[ParsedManifest]) -> list[Declaration]:
+    """Declarations of every manifest naming a service account, each located at its
+    ``serviceAccount`` line; others are skipped."""
+    out: list[Declaration] = []
+    for m in manifests:
+        decl = declarations_from(m.data, m.source, where(m, SERVICE_ACCOUNT_PATH))
+        if decl is not None:
+            out.append(decl)
+    return out
+
+
+# Each manifest is judged as soon as it is parsed: the first problem in file order is reported,
+# whether a file that does not parse or a bad entitlement.
+GCP_MANIFESTS = ManifestReader(declarations, SERVICE_ACCOUNT_PATH, parse_first=False)
+
+
 def load_declarations(paths: Iterable[str]) -> list[Declaration]:
     """Read manifests (files, directories, globs, ``-``) with the strict loader; keep the GCP
-    entitlements, each located at its ``serviceAccount`` line."""
-    from nhictl.core.manifest.inputs import expand_inputs
-    from nhictl.core.safeyaml import Limits, load_text, read_text
-
-    limits = Limits()
-    out: list[Declaration] = []
-    for item in expand_inputs(paths):
-        if item.problem:
-            raise InputError(f"{item.path}: {item.problem}")
-        if is_stdin(item.path):
-            name = display_name(item.path)
-            text = read_text(name, limits, data=read_input(item.path, max_bytes=limits.max_bytes))
-        else:
-            name = item.path
-            text = read_text(item.path, limits)
-        as_json = item.path.lower().endswith(".json")
-        for doc in load_text(name, text, limits, as_json=as_json):
-            if not isinstance(doc.data, dict):
-                continue
-            decl = declarations_from(doc.data, name, doc.locate(_SERVICE_ACCOUNT))
-            if decl is not None:
-                out.append(decl)
-    return out
+    entitlements."""
+    return GCP_MANIFESTS.load(paths)
