@@ -7,8 +7,10 @@ only, on a port the OS picks, and stops when the test's fixture ends. The fake c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -90,6 +92,37 @@ class Faults(dict[str, list[Reply]]):
             return queued.pop(0) if queued else None
 
 
+class _Server(ThreadingHTTPServer):
+    """Connections a client keeps alive are hung up when the server stops: their threads would
+    otherwise live until the client is garbage-collected, and a test measuring garbage that ran
+    just then would see the whole server freed under it."""
+
+    daemon_threads = False  # server_close() joins them
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def hang_up(self) -> None:
+        with self._open_lock:
+            open_now = list(self._open)
+        for conn in open_now:
+            # The plain socket's shutdown: the TLS layer belongs to the connection's thread.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)
+
+
 class LoopbackServer:
     """``with LoopbackServer(ca, handler) as server: server.base`` (https://127.0.0.1:PORT)."""
 
@@ -131,8 +164,7 @@ class LoopbackServer:
             do_GET = _serve
             do_POST = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(ca.cert_pem), str(ca.key_pem))
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
@@ -148,7 +180,8 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
-        self._server.server_close()
+        self._server.hang_up()
+        self._server.server_close()  # joins the connection threads
         self._thread.join(timeout=10)
 
     def calls(self, method: str, path_part: str) -> list[Request]:
