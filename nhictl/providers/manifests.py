@@ -182,7 +182,10 @@ class ManifestJobs:
         return [d for decls, _ in chunks for d in decls]
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Wait (for at most the chunk the worker is on): a pool's manager thread still running
+        # at the next fork (the next audit in this process) is copied holding its locks, and
+        # the new worker then deadlocks in its first garbage collection.
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
