@@ -53,10 +53,10 @@ from nhictl.core.registry import (
     DISABLED,
     EXPIRED,
     AgentRecord,
-    _get_agent,
-    _get_revision,
     agent_names,
     check_agent_name,
+    find_agent,
+    find_revision,
 )
 from nhictl.core.store.base import Row, Store, Tx
 from nhictl.core.tokens import (
@@ -740,7 +740,7 @@ class CredentialService:
         replacing: CredentialRecord | None = None,
     ) -> IssuedCredential | _Denial:
         """Decide, and on allow mint and store; on deny append the denial event only."""
-        record = _get_agent(tx, agent_name)
+        record = find_agent(tx, agent_name)
         if record is None:
             from nhictl.core.suggest import did_you_mean
 
@@ -798,7 +798,7 @@ class CredentialService:
         key = (record.name, record.revision)
         manifest = self._manifests.get(key)
         if manifest is None:
-            revision = _get_revision(tx, record.name, record.revision)
+            revision = find_revision(tx, record.name, record.revision)
             if revision is None:  # pragma: no cover - the registry writes both together
                 raise InputError(f"agent {record.name!r} has no revision {record.revision}")
             manifest = revision.manifest
@@ -1212,7 +1212,7 @@ class CredentialService:
                 False, action, resource, exc.reason, [exc.message], [], exc.record
             )
         with self.store.read() as tx:
-            agent = _get_agent(tx, record.agent)
+            agent = find_agent(tx, record.agent)
             assert agent is not None  # _check joined it
             manifest = self._manifest(tx, agent)
         entity = self._entity(agent, manifest, agent.effective_status(now.date()))

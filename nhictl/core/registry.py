@@ -242,8 +242,8 @@ class Registry:
         *,
         dry_run: bool,
     ) -> RegistrationResult:
-        current = _get_agent(tx, name)
-        previous = _get_revision(tx, name, current.revision) if current else None
+        current = find_agent(tx, name)
+        previous = find_revision(tx, name, current.revision) if current else None
         if (
             previous is not None
             and current is not None
@@ -391,7 +391,7 @@ class Registry:
             status = agent.effective_status(now.date())
             if status != PENDING:
                 raise RegistryError(f"agent {name!r} is {status}, not pending approval")
-            revision = _get_revision(tx, name, agent.revision)
+            revision = find_revision(tx, name, agent.revision)
             assert revision is not None
             entity = agent_from_manifest(revision.manifest, status=status, revision=agent.revision)
             decision = self.policies.decide(
@@ -481,7 +481,7 @@ class Registry:
             agent = self._require(tx, name)
             if agent.status != DISABLED:
                 raise RegistryError(f"agent {name!r} is {agent.status}, not disabled")
-            revision = _get_revision(tx, name, agent.revision)
+            revision = find_revision(tx, name, agent.revision)
             assert revision is not None
             needs_approval = revision.outcome == PENDING and agent.approved_by is None
             status = PENDING if needs_approval else ACTIVE
@@ -517,7 +517,7 @@ class Registry:
         with self.store.read() as tx:
             agent = self._require(tx, name)
             number = agent.revision if revision is None else revision
-            found = _get_revision(tx, name, number)
+            found = find_revision(tx, name, number)
         if found is None:
             raise RegistryError(
                 f"agent {name!r} has no revision {number} (latest {agent.revision})"
@@ -573,7 +573,7 @@ def unknown_agent(tx: Tx, name: str) -> InputError:
 def require_agent(tx: Tx, name: str) -> AgentRecord:
     """The agent called ``name``, or ``InputError`` with a did-you-mean."""
     check_agent_name(name)
-    agent = _get_agent(tx, name)
+    agent = find_agent(tx, name)
     if agent is None:
         raise unknown_agent(tx, name)
     return agent
@@ -617,12 +617,14 @@ def _revision(row: tuple[Any, ...]) -> Revision:
     )
 
 
-def _get_agent(tx: Tx, name: str) -> AgentRecord | None:
+def find_agent(tx: Tx, name: str) -> AgentRecord | None:
+    """The agent called ``name`` as stored, or None (``require_agent`` raises instead)."""
     row = tx.one(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE name = ?", (name,))
     return _agent(row) if row else None
 
 
-def _get_revision(tx: Tx, name: str, revision: int) -> Revision | None:
+def find_revision(tx: Tx, name: str, revision: int) -> Revision | None:
+    """One stored revision of an agent, or None."""
     row = tx.one(
         f"SELECT {_REVISION_COLUMNS} FROM agent_revisions WHERE name = ? AND revision = ?",
         (name, revision),
