@@ -132,7 +132,7 @@ def render_markdown(report: Report) -> str:
         f"# nhictl audit-creep ({report.provider})",
         "",
         f"Generated {report.generated_at.isoformat()} - {s['principals']} principals, "
-        f"{s['findings']} findings ({s['suppressed']} suppressed), creep index "
+        f"findings: {s['findings']} active, {s['suppressed']} suppressed; creep index "
         f"**{s['creep_index']}** ({s['bucket']}).",
         "",
         "| Severity | Count |",

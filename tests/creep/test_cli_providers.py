@@ -145,3 +145,14 @@ def test_wrong_inputs_are_one_line_errors(cli: CliRunner, args: list[str], messa
     assert result.code == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_markdown_says_active_and_suppressed_apart(cli: CliRunner) -> None:
+    aws = SAMPLES / "aws"
+    args = ["audit-creep", *AS_OF, "--snapshot", str(aws), "-f", "markdown"]
+    doc = run_json(cli, "--snapshot", str(aws), "--exclusions", str(aws / "exclusions.yaml"))
+    active, suppressed = doc["summary"]["findings"], doc["summary"]["suppressed"]
+    assert suppressed > 0
+    result = cli(*args, "--exclusions", str(aws / "exclusions.yaml"))
+    assert result.code == 0
+    assert f"findings: {active} active, {suppressed} suppressed;" in result.stdout
