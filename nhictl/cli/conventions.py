@@ -10,7 +10,7 @@ Commands are written as plain Typer functions; nothing here is imported by them.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -23,56 +23,45 @@ LEGACY_ALIASES = {"--out": "--output", "--lifetime": "--ttl"}
 COLOR_CHOICES = ("auto", "always", "never")
 
 
-def _verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-    if value and not ctx.resilient_parsing:
-        apply_global_options(verbose=value)
+def _folds_into(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that folds the option's value into the global state as ``name``."""
 
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value and not ctx.resilient_parsing:
+            apply_global_options(**{name: value})
 
-def _quiet(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-    if value and not ctx.resilient_parsing:
-        apply_global_options(quiet=value)
-
-
-def _color(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value and not ctx.resilient_parsing:
-        apply_global_options(color=value)
-
-
-def _wide(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value and not ctx.resilient_parsing:
-        apply_global_options(wide=True)
+    return callback
 
 
 def global_options() -> list[click.Option]:
     """Fresh copies of the global options, for one leaf command (values never reach it)."""
+
+    def option(decls: list[str], name: str, help: str, **kind: Any) -> click.Option:
+        return click.Option(
+            decls, expose_value=False, callback=_folds_into(name), help=help, **kind
+        )
+
     return [
-        click.Option(
-            ["-v", "--verbose"],
-            count=True,
-            expose_value=False,
-            callback=_verbose,
-            help="More detail; -vv also shows tracebacks.",
+        option(
+            ["-v", "--verbose"], "verbose", "More detail; -vv also shows tracebacks.", count=True
         ),
-        click.Option(
+        option(
             ["-q", "--quiet"],
+            "quiet",
+            "Only errors on stderr: no summaries or progress.",
             count=True,
-            expose_value=False,
-            callback=_quiet,
-            help="Only errors on stderr: no summaries or progress.",
         ),
-        click.Option(
+        option(
             ["--color"],
+            "color",
+            "Colour: auto (only on a terminal), always or never. NO_COLOR is honoured.",
             type=click.Choice(COLOR_CHOICES),
-            expose_value=False,
-            callback=_color,
-            help="Colour: auto (only on a terminal), always or never. NO_COLOR is honoured.",
         ),
-        click.Option(
+        option(
             ["--wide"],
+            "wide",
+            "Tables: show every column, whatever the terminal width.",
             is_flag=True,
-            expose_value=False,
-            callback=_wide,
-            help="Tables: show every column, whatever the terminal width.",
         ),
     ]
 
