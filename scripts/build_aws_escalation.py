@@ -52,6 +52,49 @@ TARGET_TEXT = {
     "so that the caller can assume it)",
 }
 
+# What each target-dependent path acts on, for the principal graph. A passed role's trusted
+# service principals come from the prerequisites ("A role must exist that trusts
+# lambda.amazonaws.com ..."); the rest by path, since pathfinding states them only in prose.
+_SERVICE = r"(?:[a-z0-9-]+\.)+amazonaws\.com"
+_TRUSTS = re.compile(rf"\btrusts\s+({_SERVICE}(?:\s+or\s+{_SERVICE})*)")
+TARGET_KIND = {
+    "apprunner-002": "apprunner-service",
+    "bedrock-002": "bedrock-code-interpreter",
+    "cloudformation-002": "cloudformation-stack",
+    # Filed as new-passrole, but they act through an existing stack set / stack, passing no
+    # role of their own choosing: a stack set is not inventoried, so its target stays unknown.
+    "cloudformation-004": "cloudformation-stackset",
+    "cloudformation-005": "cloudformation-stack",
+    "codebuild-002": "codebuild-project",
+    "codebuild-003": "codebuild-project",
+    "ec2-002": "ec2-instance",
+    "ec2-004": "ec2-launch-template",
+    "ec2instanceconnect-003": "ec2-instance",
+    "glue-002": "glue-dev-endpoint",
+    "lambda-003": "lambda-function",
+    "lambda-004": "lambda-function",
+    "lambda-005": "lambda-function",
+    "sagemaker-004": "sagemaker-notebook",
+    "sagemaker-005": "sagemaker-notebook",
+    "ssm-001": "ec2-instance",
+    "ssm-002": "ec2-instance",
+    "iam-002": "iam-user",
+    "iam-003": "iam-user",
+    "iam-004": "iam-user",
+    "iam-006": "iam-user",
+    "iam-012": "iam-role",
+    "iam-013": "iam-group",
+    "iam-014": "iam-role",
+    "iam-015": "iam-user",
+    "iam-016": "iam-role",
+    "iam-017": "iam-role",
+    "iam-018": "iam-user",
+    "iam-019": "iam-role",
+    "iam-020": "iam-role",
+    "iam-021": "iam-role",
+    "sts-001": "iam-role",
+}
+
 _ID = re.compile(r"[a-z0-9]+-\d{3}")
 _ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
 _KIND = re.compile(r"^Principal must be an? (user|role)\b")
@@ -124,6 +167,7 @@ def method(doc: dict[str, Any], path: str) -> dict[str, Any]:
         if not needs:
             raise ValueError(f"{path}: needs a target but states none: add it to TARGET_TEXT")
         entry["target"] = {"permission": _target_permission(required), "needs": needs}
+        _target_of(entry, category, prereq, path)
         return entry
     kinds = sorted({m.group(1) for s in prereq if (m := _KIND.match(s.strip()))})
     if len(kinds) == 1:
@@ -135,8 +179,31 @@ def method(doc: dict[str, Any], path: str) -> dict[str, Any]:
             "permission": actions[0],
             "needs": f"An existing IAM {kind} the caller can act as (the path escalates the "
             f"caller itself only when it is a {kind})",
+            "kind": f"iam-{kind}",
         }
     return entry
+
+
+def _target_of(entry: dict[str, Any], category: str, prereq: list[str], path: str) -> None:
+    """Add what the target is: the services a passed role must trust, or the target's kind."""
+    pid = entry["id"]
+    if pid in TARGET_KIND:
+        entry["target"]["kind"] = TARGET_KIND[pid]
+    elif category == "new-passrole":
+        services = sorted(
+            {
+                svc
+                for s in prereq
+                for m in _TRUSTS.finditer(_clean(s))
+                for svc in re.split(r"\s+or\s+", m.group(1))
+            }
+        )
+        if not services:
+            raise ValueError(f"{path}: passes a role but names no service it must trust")
+        entry["target"]["passed_to"] = services
+        entry["target"]["kind"] = "iam-role"
+    else:
+        raise ValueError(f"{path}: target kind unknown: add {pid} to TARGET_KIND")
 
 
 def build(git_dir: str, commit: str) -> dict[str, Any]:
@@ -151,7 +218,7 @@ def build(git_dir: str, commit: str) -> dict[str, Any]:
     ids = [m["id"] for m in methods]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate path ids")
-    for pid in SELF_BUT_TARGET | TARGET_TEXT.keys():
+    for pid in SELF_BUT_TARGET | TARGET_TEXT.keys() | TARGET_KIND.keys():
         if pid not in ids:
             raise ValueError(f"{pid} is classified here but no longer in the catalogue")
     for m in methods:

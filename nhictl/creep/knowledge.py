@@ -36,7 +36,8 @@ class EscalationMethod:
     ``needs_target`` says what must already exist for the technique to pay off (a role more
     privileged than the caller to pass or assume, a function running as one...) and
     ``target_permission`` the permission that reaches it; empty, the principal's own grants are
-    enough. ``self_for`` names principal kinds for which no target is needed (the technique acts
+    enough. ``category``/``passed_to``/``target_kind`` say which target (see the fields).
+    ``self_for`` names principal kinds for which no target is needed (the technique acts
     on the caller itself), while a permissions boundary limits it if ``self_needs_boundary``.
     """
 
@@ -49,6 +50,13 @@ class EscalationMethod:
     needs_target: str = ""
     self_for: tuple[str, ...] = ()
     self_needs_boundary: bool = False
+    # What the target is, for the principal graph: pathfinding's category ("new-passrole",
+    # "existing-passrole", "principal-access", "self-escalation"), the service principals a
+    # passed role must trust (iam:PassRole paths), and the kind of principal or existing
+    # resource the target permission acts on ("iam-role", "iam-user", or a RESOURCE_KINDS entry).
+    category: str = ""
+    passed_to: tuple[str, ...] = ()
+    target_kind: str = ""
 
     def confirmed_for(self, kind: str, bounded: bool) -> bool:
         """True when a principal of ``kind`` (``bounded``: under a permissions boundary)

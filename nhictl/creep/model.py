@@ -148,6 +148,34 @@ class Credential:
     expires: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """An existing resource that runs as a principal: whoever can change or start it acts with
+    that principal's permissions (a Lambda function, a CodeBuild project, a stack's service role,
+    an EC2 instance profile...). ``kind`` is one of ``RESOURCE_KINDS``."""
+
+    kind: str
+    id: str  # ARN (or the provider's resource id)
+    runs_as: str  # principal id
+    account: str = ""
+    name: str = ""
+
+
+# Kinds of existing resources an escalation method can act through (EscalationMethod.
+# target_kind); the graph only trusts an absent resource when its kind was listed.
+RESOURCE_KINDS = (
+    "lambda-function",
+    "codebuild-project",
+    "cloudformation-stack",
+    "apprunner-service",
+    "ec2-instance",
+    "ec2-launch-template",
+    "glue-dev-endpoint",
+    "sagemaker-notebook",
+    "bedrock-code-interpreter",
+)
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Everything one provider reported at one time."""
@@ -161,6 +189,10 @@ class Snapshot:
     collected_at: datetime | None = None
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    # Existing resources that run as a principal, and the kinds whose listing was in the input:
+    # a kind listed with no resource means "none exist"; a kind not listed means "unknown".
+    resources: list[Resource] = field(default_factory=list)
+    inventory: frozenset[str] = frozenset()
 
 
 Locator = Callable[[str], tuple[int, int] | None]

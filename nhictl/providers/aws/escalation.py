@@ -37,6 +37,8 @@ NHICTL_ONLY: tuple[EscalationMethod, ...] = (
         target_permission="iam:SetDefaultPolicyVersion",
         needs_target="A customer-managed policy attached to the caller (or to a principal it can "
         "act as) must have a stored non-default version that grants more than the default one",
+        category="self-escalation",
+        target_kind="iam-policy-version",  # not inventoried: the target stays unknown
     ),
     # Lifting one's own permissions boundary gives back everything the identity policies grant
     # beyond it (AWS: "Deleting the permissions boundary ... might increase its permissions").
@@ -51,6 +53,8 @@ NHICTL_ONLY: tuple[EscalationMethod, ...] = (
         "(the caller itself when it is a role with a boundary)",
         self_for=("role",),
         self_needs_boundary=True,
+        category="self-escalation",
+        target_kind="iam-role",
     ),
     EscalationMethod(
         "nhictl-iam-user-permissions-boundary",
@@ -62,6 +66,8 @@ NHICTL_ONLY: tuple[EscalationMethod, ...] = (
         "(the caller itself when it is a user with a boundary)",
         self_for=("user",),
         self_needs_boundary=True,
+        category="self-escalation",
+        target_kind="iam-user",
     ),
     # A shell in a running task is its task role's credentials; pathfinding has no ECS Exec path.
     EscalationMethod(
@@ -72,6 +78,8 @@ NHICTL_ONLY: tuple[EscalationMethod, ...] = (
         target_permission="ecs:ExecuteCommand",
         needs_target="A running ECS task with ECS Exec enabled whose task role is more "
         "privileged than the caller",
+        category="existing-passrole",
+        target_kind="ecs-task",  # not inventoried: the target stays unknown
     ),
     # ecs-003 creates a service; updating an existing one to a new task definition runs the
     # passed role just the same, without ecs:CreateService.
@@ -82,6 +90,9 @@ NHICTL_ONLY: tuple[EscalationMethod, ...] = (
         "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html",
         target_permission="iam:PassRole",
         needs_target=f"An ECS service must exist to update; {_PASS_ECS}",
+        category="new-passrole",
+        passed_to=("ecs-tasks.amazonaws.com",),
+        target_kind="iam-role",
     ),
 )
 
@@ -98,6 +109,9 @@ def _method(row: dict[str, Any]) -> EscalationMethod:
         target_permission=target.get("permission", ""),
         needs_target=target.get("needs", ""),
         self_for=tuple(row.get("self_for", ())),
+        category=row.get("category", ""),
+        passed_to=tuple(target.get("passed_to", ())),
+        target_kind=target.get("kind", ""),
     )
 
 
