@@ -40,6 +40,9 @@ class Activity:
     never_used: int = 0  # granted in services the usage data does not list at all
     never_services: list[str] = field(default_factory=list)
     unobserved: int = 0  # granted, but the usage data cannot see these actions: unknown
+    # Granted, neither seen used nor known unused (untracked actions of an action-level service,
+    # and ``unobserved``); ``--treat-untracked-as`` decides what a fix keeps of them.
+    unknown: int = 0
 
 
 def activity_for(

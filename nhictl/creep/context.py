@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from nhictl.creep.catalog import LEVEL_WEIGHT, ActionCatalog
 from nhictl.creep.effective import Expander
@@ -30,6 +30,8 @@ class AuditOptions:
     baseline: Snapshot | None = None
     manifests_given: bool = False
     remediate: bool = False  # compute least-privilege policies (--remediate-out)
+    # What a fix keeps of the actions whose use is unknown (--treat-untracked-as).
+    treat_untracked: Literal["used", "unused"] = "used"
 
     @property
     def window_start(self) -> datetime:
