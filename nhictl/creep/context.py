@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from nhictl.creep.catalog import LEVEL_WEIGHT, ActionCatalog
 from nhictl.creep.effective import Expander
+from nhictl.creep.graph import PrincipalGraph
+from nhictl.creep.graph_facts import PrincipalFacts
 from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.creep.model import Declaration, Severity, Snapshot
 
@@ -49,6 +51,11 @@ class Context:
     declared: dict[str, Declaration]
     cache: dict[str, Any] = field(default_factory=dict)  # per-run precomputations of rules
     catalog: ActionCatalog = field(init=False)  # the knowledge's; read ~50 times per principal
+    # The principal graph (solved) and the small facts it was built from, when the provider
+    # supports it (ProviderKnowledge.assume_permission); None: target-dependent escalation
+    # methods stay "needs-target".
+    graph: PrincipalGraph | None = None
+    facts: dict[str, PrincipalFacts] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.catalog = self.knowledge.catalog

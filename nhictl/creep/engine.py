@@ -11,6 +11,7 @@ from nhictl.creep.catalog import weight
 from nhictl.creep.context import AuditOptions, Context
 from nhictl.creep.effective import Effective, Expander, effective_for
 from nhictl.creep.exclusions import Exclusion, apply_exclusions
+from nhictl.creep.graph_pass import attach_graph
 from nhictl.creep.index import IndexResult, bucket, creep_index, rollup
 from nhictl.creep.knowledge import ProviderKnowledge
 from nhictl.creep.model import (
@@ -54,6 +55,8 @@ def analyse(
             orphans.append(d)
     ctx = Context(snapshot, knowledge, options, expander, declared)
     cat = knowledge.catalog
+    # Target-dependent escalation needs every principal's facts first: one pass, small facts.
+    attach_graph(ctx)
 
     creds: dict[str, list[Credential]] = {}
     for c in snapshot.credentials:
@@ -315,6 +318,8 @@ class _Run:
             f.evidence.get("scope") == "full" and not f.evidence.get("conditional") for f in admin
         )
         pf += privilege.escalation(ctx, eff, full_admin)
+        if not full_admin:
+            pf += privilege.reachable_admin(ctx, eff)
         if p.kind == "role":
             pf += hygiene.broad_trust(ctx, p)
         if options.manifests_given and decl is None and hygiene.is_workload(p, creds):

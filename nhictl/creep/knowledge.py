@@ -57,6 +57,12 @@ class EscalationMethod:
     category: str = ""
     passed_to: tuple[str, ...] = ()
     target_kind: str = ""
+    # How the principal graph reaches the target (graph_build): "assume" (assume the target
+    # role), "pass-role" (pass it to a service in ``passed_to``), "takeover" (act as the target
+    # principal, e.g. with new credentials), "rewrite" (write the target's policies: it becomes
+    # whatever the caller writes). Empty: a target of ``target_kind`` in RESOURCE_KINDS is an
+    # existing resource; otherwise the graph cannot judge the target and it stays unknown.
+    edge: str = ""
 
     def confirmed_for(self, kind: str, bounded: bool) -> bool:
         """True when a principal of ``kind`` (``bounded``: under a permissions boundary)
@@ -103,3 +109,15 @@ class ProviderKnowledge:
         "whether that target exists and is more privileged than this principal."
     )
     scope_fix: str = "Scope the statements' Resource to the declared ARNs."
+    # The principal graph (nhictl.creep.graph_build) is built when ``assume_permission`` is set:
+    # the permission that assumes a principal whose trust allows the caller (sts:AssumeRole),
+    # the one that hands a principal to a service (iam:PassRole) and the condition key naming
+    # that service (iam:PassedToService). GCP impersonation / Azure can fill them later.
+    assume_permission: str = ""
+    pass_permission: str = ""
+    passed_to_key: str = ""
+    # The service principal a service's resources run under ("lambda" -> lambda.amazonaws.com),
+    # for the iam:PassedToService scope of a fix; None: no such scope.
+    service_principal: Callable[[str], str] | None = None
+    # A principal id as a path shows it ("role/ci/x"); None: the text after the last ":".
+    short_name: Callable[[str], str] | None = None

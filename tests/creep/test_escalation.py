@@ -22,7 +22,7 @@ from nhictl.creep.model import Finding, Report
 from nhictl.providers.aws.catalog import load_catalog
 from nhictl.providers.aws.escalation import NHICTL_ONLY, catalogue, methods
 
-from .conftest import allow, arn, audit, deny, doc, export, hits, policy, role, user
+from .conftest import ACCT, allow, arn, audit, deny, doc, export, hits, policy, role, user
 
 PAGE = "https://pathfinding.cloud/paths/"
 ROWS: list[dict[str, Any]] = catalogue()["methods"]
@@ -40,10 +40,34 @@ def _actions(m: EscalationMethod, without: int | None = None) -> list[str]:
     return [g[0] for i, g in enumerate(m.requires) if i != without]
 
 
+SERVICES = sorted({s for m in EVERY for s in m.passed_to})
+
+
+def _targets() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What every target-dependent path the graph can judge pays off through: an admin role
+    trusting the account and every service a method passes a role to, and an admin user."""
+    trust = doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+         "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"Service": SERVICES}, "Action": "sts:AssumeRole"},
+    )  # fmt: skip
+    return [role("target-admin", doc(allow("*")), trust=trust)], [
+        user("target-admin-user", doc(allow("*")))
+    ]
+
+
+def _expected_status(m: EscalationMethod, kind: str) -> str:
+    if m.confirmed_for(kind, bounded=False):
+        return "confirmed"
+    # Roles and users are always listed; no resource kind is inventoried in these estates.
+    return "path" if m.edge else "needs-target"
+
+
 def _estate() -> dict[str, Any]:
     """One role per method holding exactly its actions on "*", one user per method likewise,
-    and for every method one role per required action holding all the others."""
-    roles, users = [], []
+    and for every method one role per required action holding all the others; plus the
+    admin targets."""
+    roles, users = _targets()
     for i, m in enumerate(EVERY):
         roles.append(role(_name(m), doc(allow(_actions(m)))))
         users.append(user(_name(m), doc(allow(_actions(m)))))
@@ -75,10 +99,16 @@ def test_exactly_the_required_permissions_are_detected_under_the_paths_id(
         assert hit["reference"] == m.reference
         assert set(hit["actions"]) == set(_actions(m))
         assert hit["scope"] == "resource *"
-        if m.confirmed_for(kind, bounded=False):
-            assert hit["status"] == "confirmed" and "needs_target" not in hit
+        status = _expected_status(m, kind)
+        assert hit["status"] == status
+        if status == "confirmed":
+            assert "needs_target" not in hit
+        elif status == "path":
+            text = hit["paths"][0]["text"]
+            assert text.startswith(f"{kind}/{_name(m)} -"), text
+            # Other principals of the estate escalate on their own: any of them may be the end.
+            assert text.endswith(("(admin)", "(admin after rewrite)")) or "(escalates via" in text
         else:
-            assert hit["status"] == "needs-target"
             assert hit["needs_target"] == {
                 "permission": m.target_permission,
                 "target": m.needs_target,
@@ -161,9 +191,15 @@ def test_ids_carry_the_catalogues_permissions(pid: str) -> None:
 
 
 # -- hand-written cases: ids, variants and the target marker --------------------------------
-def _one(statements: list[dict[str, Any]], kind: str = "role", **kw: Any) -> Finding | None:
+def _one(
+    statements: list[dict[str, Any]], kind: str = "role", targets: bool = False, **kw: Any
+) -> Finding | None:
+    """The finding of one principal ``p``; ``targets``: with the admin targets beside it."""
     who = role("p", doc(*statements), **kw) if kind == "role" else user("p", doc(*statements))
-    found = hits(audit(export(**{f"{kind}s": [who]})), "priv.escalation")
+    roles, users = _targets() if targets else ([], [])
+    (roles if kind == "role" else users).append(who)
+    report = audit(export(roles=roles, users=users))
+    found = [f for f in hits(report, "priv.escalation") if f.principal == arn(kind, "p")]
     assert len(found) <= 1
     return found[0] if found else None
 
@@ -181,29 +217,38 @@ def test_create_policy_version_is_iam_001_and_confirmed() -> None:
     assert f.message.startswith("can escalate privileges via iam-001")
 
 
-def test_passrole_to_lambda_needs_an_existing_role_and_says_so() -> None:
-    f = _one([allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])])
-    assert f is not None and _ids(f) == {"lambda-001": "needs-target"}
+def test_passrole_to_lambda_is_a_path_only_through_a_stronger_role() -> None:
+    held = [allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])]
+    # Alone in the account: no role trusts lambda.amazonaws.com, the target is ruled out.
+    assert _one(held) is None
+    f = _one(held, targets=True)
+    assert f is not None and _ids(f) == {"lambda-001": "path"}
     (m,) = f.evidence["methods"]
-    assert m["needs_target"]["permission"] == "iam:PassRole"
-    assert "trusts lambda.amazonaws.com" in m["needs_target"]["target"]
-    assert f.evidence["confirmed"] is False
-    assert f.severity == "medium"  # one step below a confirmed path on resource "*"
-    assert f.message.startswith("may escalate privileges via lambda-001")
-    assert "needs an existing target: iam:PassRole" in f.message
+    assert [p["text"] for p in m["paths"]] == [
+        "role/p -PassRole+lambda:CreateFunction-> role/target-admin (admin)"
+    ]
+    assert m["paths"][0]["edges"][0]["via"] == "lambda.amazonaws.com"
+    assert f.evidence["confirmed"] is True
+    assert f.severity == "high"  # a proven path counts like a confirmed method
+    assert f.message == (
+        "can escalate privileges via lambda-001 iam:PassRole + lambda:CreateFunction + "
+        "lambda:InvokeFunction: role/p -PassRole+lambda:CreateFunction-> role/target-admin (admin)"
+    )
 
 
-def test_assume_role_alone_is_sts_001_needing_a_role() -> None:
-    f = _one([allow("sts:AssumeRole")])
-    assert _ids(f) == {"sts-001": "needs-target"}
-    assert f is not None and f.evidence["methods"][0]["needs_target"]["permission"] == (
-        "sts:AssumeRole"
+def test_assume_role_alone_is_sts_001_through_a_role_that_trusts_it() -> None:
+    assert _one([allow("sts:AssumeRole")]) is None  # no role trusts it: ruled out
+    f = _one([allow("sts:AssumeRole")], targets=True)
+    assert _ids(f) == {"sts-001": "path"}
+    assert f is not None
+    assert f.evidence["methods"][0]["paths"][0]["text"] == (
+        "role/p -assume-> role/target-admin (admin)"
     )
 
 
 def test_change_sets_are_cloudformation_005_not_003() -> None:
     f = _one([allow(["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"])])
-    assert _ids(f) == {"cloudformation-005": "needs-target"}
+    assert _ids(f) == {"cloudformation-005": "needs-target"}  # stacks not inventoried
     f = _one(
         [
             allow(
@@ -213,45 +258,55 @@ def test_change_sets_are_cloudformation_005_not_003() -> None:
                     "cloudformation:CreateStackInstances",
                 ]
             )
-        ]
+        ],
+        targets=True,
     )
-    assert _ids(f) == {"cloudformation-003": "needs-target"}
+    assert _ids(f) == {"cloudformation-003": "path"}
 
 
 def test_trust_update_alone_is_iam_012() -> None:
-    assert _ids(_one([allow("iam:UpdateAssumeRolePolicy")])) == {"iam-012": "needs-target"}
+    assert _one([allow("iam:UpdateAssumeRolePolicy")]) is None  # no other role to take over
+    f = _one([allow("iam:UpdateAssumeRolePolicy")], targets=True)
+    assert _ids(f) == {"iam-012": "path"}
 
 
 def test_put_role_policy_with_trust_update_is_iam_021_not_019() -> None:
     f = _one([allow(["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"])], kind="user")
-    assert _ids(f) == {
-        "iam-005": "needs-target",
-        "iam-012": "needs-target",
-        "iam-021": "needs-target",
-    }
+    assert _ids(f) == {"iam-005": "needs-target"}  # no role to rewrite: 012, 021 ruled out
+    assert f is not None and f.evidence["ruled_out"] == ["iam-012", "iam-021"]
+    assert f.evidence["ruled_out_reason"] == "no target more privileged than the caller"
+    f = _one(
+        [allow(["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"])], kind="user", targets=True
+    )
+    assert _ids(f) == {"iam-005": "needs-target", "iam-012": "path", "iam-021": "path"}
     variant = next(m for m in f.evidence["methods"] if m["id"] == "iam-021") if f else {}
     assert variant["note"] == "variant of iam-005"
 
 
 def test_batch_builds_are_codebuild_003_and_004() -> None:
-    f = _one([allow(["iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuildBatch"])])
-    assert set(_ids(f)) == {"codebuild-003", "codebuild-004"}
+    held = [allow(["iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuildBatch"])]
+    assert _ids(_one(held)) == {"codebuild-003": "needs-target"}  # 004 ruled out
+    assert _ids(_one(held, targets=True)) == {
+        "codebuild-003": "needs-target",
+        "codebuild-004": "path",
+    }
 
 
 def test_ecs_variants_keep_their_own_ids() -> None:
-    f = _one([allow(["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:StartTask"])])
+    f = _one([allow(["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:StartTask"])], targets=True)
     assert set(_ids(f)) == {"ecs-005"}
     f = _one(
-        [allow(["iam:PassRole", "ecs:CreateCluster", "ecs:RegisterTaskDefinition", "ecs:RunTask"])]
+        [allow(["iam:PassRole", "ecs:CreateCluster", "ecs:RegisterTaskDefinition", "ecs:RunTask"])],
+        targets=True,
     )
     assert set(_ids(f)) == {"ecs-002", "ecs-004"}  # ecs-002 is ecs-004 plus its own cluster
 
 
 def test_data_pipeline_needs_activation() -> None:
     held = ["iam:PassRole", "datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"]
-    assert _one([allow(held)]) is None
-    assert _ids(_one([allow([*held, "datapipeline:ActivatePipeline"])])) == {
-        "datapipeline-001": "needs-target"
+    assert _one([allow(held)], targets=True) is None
+    assert _ids(_one([allow([*held, "datapipeline:ActivatePipeline"])], targets=True)) == {
+        "datapipeline-001": "path"
     }
 
 
@@ -310,12 +365,13 @@ def test_conditional_and_scoped_grants_lower_the_severity() -> None:
 
 
 def test_confirmed_paths_lead_the_message_and_count_the_rest() -> None:
-    f = _one([allow(["iam:CreatePolicyVersion", "sts:AssumeRole"])])
-    assert _ids(f) == {"iam-001": "confirmed", "iam-016": "needs-target", "sts-001": "needs-target"}
+    f = _one([allow(["iam:CreatePolicyVersion", "sts:AssumeRole", "ssm:SendCommand"])])
+    assert _ids(f) == {"iam-001": "confirmed", "ssm-002": "needs-target"}
     assert f is not None and f.evidence["methods"][0]["id"] == "iam-001"
+    assert f.evidence["ruled_out"] == ["iam-016", "sts-001"]
     assert f.message == (
         "can escalate privileges via iam-001 iam:CreatePolicyVersion; "
-        "2 more path(s) need an existing target"
+        "1 more path(s) need an existing target"
     )
 
 
@@ -360,7 +416,11 @@ def _doc(pid: str, category: str, *perms: tuple[str, str], **extra: Any) -> dict
     }
 
 
-def test_build_keeps_ids_and_quotes_the_target(build: ModuleType) -> None:
+def test_build_keeps_ids_and_quotes_the_target(
+    build: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The script refuses a target whose kind it does not know: name this made-up one.
+    monkeypatch.setitem(build.TARGET_KIND, "svc-007", "widget")
     d = _doc(
         "svc-007",
         "existing-passrole",
@@ -383,7 +443,11 @@ def test_build_keeps_ids_and_quotes_the_target(build: ModuleType) -> None:
         "requires": ["svc:Describe", "svc:Update"],
         "reference": "https://pathfinding.cloud/paths/svc-007",
         "parent": "svc-001",
-        "target": {"permission": "svc:Update", "needs": "A widget must exist with an admin role"},
+        "target": {
+            "permission": "svc:Update",
+            "needs": "A widget must exist with an admin role",
+            "kind": "widget",
+        },
     }
 
 

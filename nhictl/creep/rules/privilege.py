@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from nhictl.creep.catalog import held_bits
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
+from nhictl.creep.graph import MAX_PATHS, Edge, Path, PrincipalGraph
+from nhictl.creep.graph_build import method_resolvable
 from nhictl.creep.knowledge import EscalationMethod
-from nhictl.creep.model import Finding, Severity
+from nhictl.creep.model import SEVERITIES, SEVERITY_RANK, Finding, Severity
 
 # Holding this share of the catalog unconditionally on "*" is AdministratorAccess-equivalent even
 # when a few actions are denied.
@@ -355,18 +358,18 @@ def _match_methods(
     )
 
 
-def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
-    if is_full_admin:
-        return []  # already administrator: escalation adds nothing to the verdict
+def matched_methods(ctx: Context, eff: Effective) -> _Matched | None:
+    """The escalation methods whose actions the principal holds (confirmed ones first), or
+    None when it holds none; all of IAM on every resource is left to priv.admin."""
     iam = _iam_admin_mask(ctx)
     if iam and (eff.unconditional_star & iam) == iam:
         # All of IAM on every resource, unconditionally: priv.admin reports it (critical),
         # and every path here would only restate that it can grant itself anything.
-        return []
+        return None
     methods, union = _method_bits(ctx)
     relevant = eff.allowed & union
     if not relevant:
-        return []
+        return None
     # Which methods match depends only on the relevant bits and the principal's kind, and few
     # distinct combinations occur (334 for 3,370 principals at 5k roles): match each once.
     who = eff.principal
@@ -382,7 +385,24 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     matched = memo.get(key)
     if matched is None:
         matched = memo[key] = _match_methods(methods, *key)
-    if not matched.methods:
+    return matched if matched.methods else None
+
+
+def is_admin(ctx: Context, eff: Effective) -> bool:
+    """Unconditional administrator (priv.admin with no condition: every action or all of
+    IAM on every resource): what the principal graph calls admin."""
+    found = (ctx.knowledge.admin_rule or admin)(ctx, eff)
+    return any(not f.evidence.get("conditional") for f in found)
+
+
+_RULED_OUT = "no target more privileged than the caller"
+
+
+def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Finding]:
+    if is_full_admin:
+        return []  # already administrator: escalation adds nothing to the verdict
+    matched = matched_methods(ctx, eff)
+    if matched is None:
         return []
     # Each policy's chosen bits, by policy id: which policies grant a chosen action is then
     # one test per policy (admin-like principals match dozens of methods, each naming the
@@ -398,9 +418,34 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
     sources = {
         bit: [pid for pid, raw in ordered if raw[at] & one] for bit, at, one in matched.bytes_at
     }
+    verdicts = target_verdicts(ctx, eff.principal.id, matched)
     hits: list[dict[str, Any]] = []
     split = 0
-    for i, (m, chosen, level) in enumerate(matched.methods):
+    ruled_out: list[str] = []
+    proven: list[_Match] = []
+    unknown: list[_Match] = []
+    levels: list[int] = []
+    for i, found in enumerate(matched.methods):
+        m, chosen, level = found
+        paths: list[Path] | None = None
+        if i < matched.confirmed:
+            status = "confirmed"
+            levels.append(level)
+        else:
+            paths = verdicts.get(m.id)
+            if paths is None:
+                status = "needs-target"
+                unknown.append(found)
+                levels.append(max(0, level - 1))
+            elif not paths:
+                ruled_out.append(m.id)
+                continue
+            else:
+                status = "path"
+                proven.append(found)
+                # A proven path counts like a confirmed method; one that holds only under a
+                # condition (trust or grant) counts as conditional.
+                levels.append(0 if all(p.conditional for p in paths) else level)
         by_action = {a: sources[bit] for a, bit in chosen}
         # More than one policy behind the method's actions.
         several = len({p for ps in by_action.values() for p in ps}) > 1
@@ -408,31 +453,136 @@ def escalation(ctx: Context, eff: Effective, is_full_admin: bool) -> list[Findin
             "id": m.id,
             "name": m.name,
             "reference": m.reference,
-            "status": "confirmed" if i < matched.confirmed else "needs-target",
+            "status": status,
             "actions": by_action,
             "split_across_policies": several,
             "scope": ("conditional", "scoped resources", "resource *")[level],
         }
-        if i >= matched.confirmed:
+        if status == "needs-target":
             hit["needs_target"] = {"permission": m.target_permission, "target": m.needs_target}
+        if paths:
+            hit["paths"] = [p.as_dict() for p in paths]
         if m.note:
             hit["note"] = m.note
         hits.append(hit)
         split += several
-    msg = matched.message
+    if not hits:
+        return []
+    confirmed = list(matched.methods[: matched.confirmed])
+    graph_msg = ctx.graph is not None
+    msg = _graph_message(confirmed, proven, unknown, hits) if graph_msg else matched.message
     if split:
         msg += f"; {split} method(s) combine actions from several policies"
+    evidence: dict[str, Any] = {
+        "confirmed": bool(confirmed or proven),
+        "methods": hits,
+        "policies": [pid for pid, _ in ordered],
+    }
+    if ruled_out:
+        evidence["ruled_out"] = ruled_out
+        evidence["ruled_out_reason"] = _RULED_OUT
     return [
         Finding(
             "priv.escalation",
-            _RANK_SEV[matched.worst],
+            _RANK_SEV[max(levels)],
             eff.principal.id,
             msg,
-            {
-                "confirmed": matched.confirmed > 0,
-                "methods": hits,
-                "policies": [pid for pid, _ in ordered],
-            },
+            evidence,
             ctx.knowledge.escalation_fix,
+        )
+    ]
+
+
+def _graph_message(
+    confirmed: list[_Match], proven: list[_Match], unknown: list[_Match], hits: list[dict[str, Any]]
+) -> str:
+    if confirmed or proven:
+        msg = f"can escalate privileges via {_names(confirmed + proven)}"
+        first = next((h["paths"][0]["text"] for h in hits if h.get("paths")), None)
+        if first and not confirmed:
+            msg += f": {first}"
+        if unknown:
+            msg += f"; {len(unknown)} more path(s) need an existing target"
+        return msg
+    return _message([], unknown)
+
+
+def target_verdicts(ctx: Context, pid: str, matched: _Matched) -> dict[str, list[Path]]:
+    """For each target-dependent method the graph can judge: the paths through a target more
+    privileged than the caller (shortest first; empty: every target ruled out). Methods it
+    cannot judge (the target's kind was not inventoried) are absent."""
+    graph = ctx.graph
+    if graph is None:
+        return {}
+    facts = ctx.facts.get(pid)
+    mine = set(facts.confirmed) if facts else set()
+    out: dict[str, list[Path]] = {}
+    for m, _, _ in matched.methods[matched.confirmed :]:
+        if not method_resolvable(m, ctx.snapshot):
+            continue
+        paths = graph.paths(pid, MAX_PATHS, first=_carries(m.id))
+        out[m.id] = [p for p in paths if stronger(graph, p, mine)]
+    return out
+
+
+def _carries(method_id: str) -> Callable[[Edge], bool]:
+    return lambda e: method_id in e.methods
+
+
+def stronger(graph: PrincipalGraph, path: Path, caller_confirmed: set[str]) -> bool:
+    """The path's end is more privileged than the caller: admin, admin after a rewrite, or
+    holding a confirmed escalation method the caller lacks."""
+    last = path.edges[-1]
+    if last.makes_admin:
+        return True
+    term = graph.terminals.get(last.target)
+    if term is None:
+        return False
+    return term.admin or not set(term.methods) <= caller_confirmed
+
+
+# priv.reachable-admin severity by steps to admin (index: steps - 1, the last for 3 or more);
+# a principal whose every shortest path holds only under a condition is one step lower.
+REACHABLE_SEVERITY: tuple[Severity, ...] = ("high", "high", "medium")
+
+
+def reachable_admin(ctx: Context, eff: Effective) -> list[Finding]:
+    """A non-admin principal that reaches admin (or a principal that can make itself admin)
+    in N >= 1 steps through other principals."""
+    graph = ctx.graph
+    pid = eff.principal.id
+    if graph is None or pid in graph.terminals:
+        return []
+    steps = graph.distance(pid)
+    if steps is None or steps < 1:
+        return []
+    paths = graph.paths(pid, MAX_PATHS)
+    if not paths:
+        return []
+    shortest = [p for p in paths if p.steps == paths[0].steps]
+    conditional = all(p.conditional for p in shortest)
+    rank = SEVERITY_RANK[REACHABLE_SEVERITY[min(paths[0].steps, 3) - 1]]
+    if conditional:
+        rank = max(SEVERITY_RANK["low"], rank - 1)
+    n = paths[0].steps
+    msg = f"reaches admin in {n} step{'s' if n > 1 else ''}: {paths[0].text}"
+    if conditional:
+        msg += " (only under conditions)"
+    if len(paths) > 1:
+        msg += f" (+{len(paths) - 1} more path(s))"
+    return [
+        Finding(
+            "priv.reachable-admin",
+            SEVERITIES[rank],
+            pid,
+            msg,
+            {
+                "steps": n,
+                "conditional": conditional,
+                "paths": [p.as_dict() for p in paths],
+            },
+            "Break the first edge of each path: narrow the trust policy, the sts:AssumeRole / "
+            "iam:PassRole grant, or the permission on the resource that runs as the stronger "
+            "role; or make the target less privileged.",
         )
     ]

@@ -93,8 +93,37 @@ NHICTL_ONLY: tuple[EscalationMethod, ...] = (
         category="new-passrole",
         passed_to=("ecs-tasks.amazonaws.com",),
         target_kind="iam-role",
+        edge="pass-role",
     ),
 )
+
+
+# How the principal graph reaches each principal-access / pass-role path's target (see
+# EscalationMethod.edge): pathfinding states it in prose, so it is spelled out here.
+GRAPH_EDGE: dict[str, str] = {
+    "sts-001": "assume",
+    "iam-002": "takeover",  # new access key of user B
+    "iam-003": "takeover",
+    "iam-004": "takeover",  # console password of user B
+    "iam-006": "takeover",
+    "iam-012": "takeover",  # rewrite B's trust: act as B with B's permissions
+    "iam-014": "rewrite",  # write B's policies and assume B: B becomes what the caller writes
+    "iam-015": "rewrite",
+    "iam-016": "rewrite",
+    "iam-017": "rewrite",
+    "iam-018": "rewrite",
+    "iam-019": "rewrite",
+    "iam-020": "rewrite",
+    "iam-021": "rewrite",
+}
+
+
+def _edge(row: dict[str, Any], target: dict[str, Any]) -> str:
+    if row["id"] in GRAPH_EDGE:
+        return GRAPH_EDGE[row["id"]]
+    if row.get("category") == "new-passrole" and target.get("passed_to"):
+        return "pass-role"
+    return ""
 
 
 def _method(row: dict[str, Any]) -> EscalationMethod:
@@ -112,6 +141,7 @@ def _method(row: dict[str, Any]) -> EscalationMethod:
         category=row.get("category", ""),
         passed_to=tuple(target.get("passed_to", ())),
         target_kind=target.get("kind", ""),
+        edge=_edge(row, target),
     )
 
 
