@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from nhictl.creep.context import Context
-from nhictl.creep.effective import effective_for
+from nhictl.creep.effective import Expander, effective_for
 from nhictl.creep.graph import PrincipalGraph
 from nhictl.creep.graph_build import build_graph, graph_enabled
 from nhictl.creep.graph_facts import FactReader, PrincipalFacts
@@ -59,7 +59,13 @@ def attach_graph(ctx: Context) -> GraphCost | None:
     if not graph_enabled(ctx.knowledge):
         return None
     t0 = time.perf_counter()
+    grown_from = ctx.catalog.all_mask
     facts = graph_facts(ctx)
+    if ctx.catalog.all_mask is not grown_from:
+        # Unknown actions joined the catalog while documents were expanded: documents expanded
+        # before that hold "svc:*" without them. The rules judge every principal against the
+        # final catalog instead, whatever the order (a fresh Expander re-expands them once).
+        ctx.expander = Expander(ctx.catalog)
     t1 = time.perf_counter()
     graph: PrincipalGraph = build_graph(ctx.snapshot, ctx.knowledge, facts)
     t2 = time.perf_counter()

@@ -246,15 +246,33 @@ def test_wildcard_verdict_follows_catalog_growth() -> None:
         ]
     )
     found = {f.principal for f in hits(audit(page), "priv.wildcard")}
-    assert found == {arn("role", "a")}
+    # The graph's first pass expands every document before any rule runs, so the verdict is
+    # the final catalog's for every principal: "newsvc:*" grants all three actions.
+    assert found == {arn("role", "a"), arn("role", "c")}
 
 
 # -- priv.escalation -----------------------------------------------------------------------
+# A role an EC2 instance or a Lambda function may run as, with every action: the target that
+# makes iam:PassRole + ec2:RunInstances (or lambda:CreateFunction) an escalation path.
+STRONG = role(
+    "strong",
+    doc(allow("*")),
+    trust=doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["ec2.amazonaws.com", "lambda.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ),
+)
+
+
 def test_escalation_split_across_policies() -> None:
     pass_role = policy("pass", doc(allow("iam:PassRole")))
     run = policy("run", doc(allow(["ec2:RunInstances"])))
     page = export(
-        roles=[role("e", managed=(pass_role["Arn"], run["Arn"]))], policies=[pass_role, run]
+        roles=[role("e", managed=(pass_role["Arn"], run["Arn"])), STRONG],
+        policies=[pass_role, run],
     )
     (f,) = hits(audit(page), "priv.escalation")
     (m,) = [m for m in f.evidence["methods"] if m["id"] == "ec2-001"]
@@ -271,6 +289,7 @@ def test_escalation_matches_are_shared_but_policies_are_per_principal() -> None:
         roles=[
             role("split", managed=(pass_role["Arn"], run["Arn"])),
             role("inline", doc(allow(["iam:PassRole", "ec2:RunInstances"]))),
+            STRONG,
         ],
         policies=[pass_role, run],
     )
@@ -293,6 +312,7 @@ def test_escalation_names_only_the_policies_behind_chosen_actions() -> None:
         roles=[
             role("one", managed=(both["Arn"], other["Arn"])),
             role("two", managed=(both["Arn"], again["Arn"], other["Arn"])),
+            STRONG,
         ],
         policies=[both, again, other],
     )
@@ -333,6 +353,7 @@ def test_escalation_via_group_policy() -> None:
     page = export(
         users=[user("u", doc(allow("iam:PassRole")), groups=("ops",))],
         groups=[group("ops", doc(allow(["lambda:CreateFunction", "lambda:InvokeFunction"])))],
+        roles=[STRONG],
     )
     (f,) = hits(audit(page), "priv.escalation")
     assert any(m["id"] == "lambda-001" for m in f.evidence["methods"])
