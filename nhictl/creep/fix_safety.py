@@ -10,9 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nhictl.creep.graph_build import method_resolvable
+from nhictl.creep.knowledge import EscalationMethod
+from nhictl.creep.model import RESOURCE_KINDS
+from nhictl.creep.rules.privilege import ADMIN_SHARE, stronger
+
 if TYPE_CHECKING:
     from nhictl.creep.context import Context
     from nhictl.creep.effective import Effective
+
+# Services whose own actions never need a role passed to them.
+_IDENTITY_SERVICES = frozenset({"iam", "sts"})
 
 
 @dataclass(slots=True)
@@ -34,5 +42,220 @@ class SafeTarget:
 
 def secure_target(ctx: Context, eff: Effective, target: int, used: int | None) -> SafeTarget:
     """``target``: what the proposal would keep; ``used``: the actions seen used (None when
-    unknown). Interface only for now: keeps everything (the principal-graph work fills it in)."""
-    return SafeTarget(target)
+    unknown).
+
+    Admin equivalence (all of the provider's ``iam_admin`` set, or nearly every action, on
+    every resource) is never kept. For each escalation method ``target`` would complete (a
+    method whose every target the graph rules out is none): actions not seen used are left
+    out; when all were used, the pivot permission is scoped to the targets that are not more
+    privileged than the caller (iam:PassRole with iam:PassedToService, the existing
+    resources, the roles to assume) or, where nothing safe is known, left out for review.
+    An iam:PassRole kept otherwise is limited to the services the principal used.
+    """
+    out = SafeTarget(target)
+    _drop_admin(ctx, eff, out, used)
+    for m, actions in _completed(ctx, eff, out.keep):
+        _break(ctx, eff, out, m, actions, used)
+    _scope_plain_pass(ctx, eff, out, used)
+    return out
+
+
+def _bit(ctx: Context, action: str) -> int:
+    i = ctx.catalog.index(action)
+    return 0 if i is None else 1 << i
+
+
+def _drop_admin(ctx: Context, eff: Effective, out: SafeTarget, used: int | None) -> None:
+    iam = 0
+    for pat in ctx.knowledge.iam_admin:
+        iam |= ctx.catalog.expand(pat)
+    star = out.keep & eff.unconditional_star
+    everything = star.bit_count() >= ADMIN_SHARE * ctx.catalog.all_mask.bit_count()
+    if not iam or (not everything and (star & iam) != iam):
+        return
+    # Keep the IAM actions actually used; the rest of the set goes, so the fix is not admin.
+    dropped = iam & out.keep & ~(used or 0)
+    if (iam & out.keep & ~dropped) == iam:  # every IAM action was used: a human decides
+        dropped = iam & out.keep
+    out.keep &= ~dropped
+    out.removed.append("admin")
+    out.review.append(
+        {
+            "action": ", ".join(ctx.knowledge.iam_admin),
+            "methods": ["admin"],
+            "reason": f"administrator equivalence: {dropped.bit_count()} IAM action(s) left out",
+        }
+    )
+
+
+def _completed(ctx: Context, eff: Effective, keep: int) -> list[tuple[EscalationMethod, list[str]]]:
+    """Escalation methods every group of which ``keep`` holds, that really escalate: confirmed
+    for the principal, or a target-dependent one the graph cannot rule out."""
+    p = eff.principal
+    out: list[tuple[EscalationMethod, list[str]]] = []
+    for m in ctx.knowledge.escalation:
+        actions: list[str] = []
+        for group in m.requires:
+            held = [a for a in group if keep & _bit(ctx, a)]
+            if not held:
+                break
+            actions.extend(held)
+        else:
+            if m.confirmed_for(p.kind, p.boundary is not None) or _not_ruled_out(ctx, p.id, m):
+                out.append((m, actions))
+    return out
+
+
+def _not_ruled_out(ctx: Context, pid: str, m: EscalationMethod) -> bool:
+    graph = ctx.graph
+    if graph is None or not method_resolvable(m, ctx.snapshot):
+        return True  # unknown target: treat as an escalation
+    facts = ctx.facts.get(pid)
+    mine = set(facts.confirmed) if facts else set()
+    paths = graph.paths(pid, 1, first=lambda e: m.id in e.methods)
+    return any(stronger(graph, path, mine) for path in paths)
+
+
+def _weaker(ctx: Context, pid: str) -> bool:
+    """Not more privileged than any caller: reaches no admin through the graph."""
+    return ctx.graph is not None and ctx.graph.distance(pid) is None
+
+
+def _break(
+    ctx: Context,
+    eff: Effective,
+    out: SafeTarget,
+    m: EscalationMethod,
+    actions: list[str],
+    used: int | None,
+) -> None:
+    unused = [a for a in actions if not (used or 0) & _bit(ctx, a)]
+    if unused:  # leave out what was not seen used: the method is no longer complete
+        for a in unused:
+            out.keep &= ~_bit(ctx, a)
+            out.scoped.pop(a, None)
+        out.removed.append(m.id)
+        return
+    pivot, body, reason = _safe_scope(ctx, eff, m, actions)
+    out.keep &= ~_bit(ctx, pivot)
+    if body is not None:
+        prev = out.scoped.get(pivot)
+        out.scoped[pivot] = body if prev is None else _merge(prev, body)
+    else:
+        out.scoped.pop(pivot, None)
+        out.review.append({"action": pivot, "methods": [m.id], "reason": reason})
+    out.removed.append(m.id)
+
+
+def _safe_scope(
+    ctx: Context, eff: Effective, m: EscalationMethod, actions: list[str]
+) -> tuple[str, dict[str, Any] | None, str]:
+    """(pivot action, the statement body that makes the method safe or None, why not)."""
+    k = ctx.knowledge
+    facts = ctx.facts.get(eff.principal.id)
+    snap = ctx.snapshot
+    me = eff.principal
+    if m.edge == "pass-role" and k.pass_permission in actions and facts is not None:
+        roles = sorted(
+            q.id
+            for q in snap.principals.values()
+            if q.account == me.account
+            and q.id != me.id
+            and any(t.kind == "service" and t.value in m.passed_to for t in q.trust)
+            and _weaker(ctx, q.id)
+            and any(
+                facts.grant_on(k.pass_permission, q.id, k.passed_to_key, s) is not None
+                for s in m.passed_to
+            )
+        )
+        if roles:
+            cond = {"StringEquals": {k.passed_to_key: sorted(m.passed_to)}}
+            return k.pass_permission, {"Resource": roles, "Condition": cond}, ""
+        return k.pass_permission, None, "no role it may pass to the service is less privileged"
+    if m.target_kind in RESOURCE_KINDS and m.target_permission in actions:
+        if m.target_kind not in snap.inventory:
+            return m.target_permission, None, f"{m.target_kind} not inventoried: targets unknown"
+        ids = sorted(
+            r.id
+            for r in snap.resources
+            if r.kind == m.target_kind
+            and r.account in ("", me.account)
+            and _weaker(ctx, r.runs_as)
+            and (facts is None or facts.grant_on(m.target_permission, r.id) is not None)
+        )
+        if ids:
+            return m.target_permission, {"Resource": ids}, ""
+        return m.target_permission, None, f"every {m.target_kind} runs as a stronger role"
+    if m.edge == "assume" and ctx.graph is not None:
+        roles = sorted(
+            rid
+            for rid in _assume_targets(ctx, me.id)
+            if _weaker(ctx, rid)
+            and (facts is None or facts.grant_on(k.assume_permission, rid) is not None)
+        )
+        if roles:
+            return k.assume_permission, {"Resource": roles}, ""
+        return k.assume_permission, None, "every role it may assume is more privileged"
+    pivot = m.target_permission if m.target_permission in actions else actions[0]
+    return pivot, None, "no scope makes this method safe"
+
+
+def _assume_targets(ctx: Context, pid: str) -> list[str]:
+    """Roles whose trust lets ``pid`` assume them (named, its account, or anyone)."""
+    me = ctx.snapshot.principals[pid]
+    out: list[str] = []
+    for q in ctx.snapshot.principals.values():
+        if q.id == pid:
+            continue
+        for t in q.trust:
+            if (
+                t.kind == "any"
+                or (t.kind == "account" and t.account == me.account)
+                or (t.kind == "principal" and t.value == pid)
+            ):
+                out.append(q.id)
+                break
+    return out
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    out["Resource"] = sorted(set(a.get("Resource", [])) | set(b.get("Resource", [])))
+    ca, cb = a.get("Condition"), b.get("Condition")
+    if ca and cb:
+        (op, tests), (_, other) = next(iter(ca.items())), next(iter(cb.items()))
+        out["Condition"] = {op: {k: sorted(set(tests[k]) | set(other.get(k, []))) for k in tests}}
+    else:
+        out.pop("Condition", None)  # one side unconditional: the union is too
+    return out
+
+
+def _scope_plain_pass(ctx: Context, eff: Effective, out: SafeTarget, used: int | None) -> None:
+    """An iam:PassRole the fix keeps as granted: only to the services the principal used."""
+    k = ctx.knowledge
+    pass_bit = _bit(ctx, k.pass_permission) if k.pass_permission else 0
+    if not pass_bit or not out.keep & pass_bit:
+        return
+    out.keep &= ~pass_bit
+    services: set[str] = set()
+    if used is not None and k.service_principal is not None:
+        for svc, part in eff.per_service.items():
+            if part & used and svc not in _IDENTITY_SERVICES:
+                services.add(k.service_principal(svc))
+    if not services:
+        out.review.append(
+            {
+                "action": k.pass_permission,
+                "methods": [],
+                "reason": "no service use seen: cannot tell which services it passes roles to",
+            }
+        )
+        return
+    facts = ctx.facts.get(eff.principal.id)
+    resources = sorted(
+        {r for s in (facts.allow.get(k.pass_permission, ()) if facts else ()) for r in s.resources}
+    ) or ["*"]
+    out.scoped[k.pass_permission] = {
+        "Resource": resources if len(resources) > 1 else resources[0],
+        "Condition": {"StringEquals": {k.passed_to_key: sorted(services)}},
+    }

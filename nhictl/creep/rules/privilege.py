@@ -16,7 +16,7 @@ from nhictl.creep.model import SEVERITIES, SEVERITY_RANK, Finding, Severity
 
 # Holding this share of the catalog unconditionally on "*" is AdministratorAccess-equivalent even
 # when a few actions are denied.
-_FULL_ADMIN_SHARE = 0.95
+ADMIN_SHARE = 0.95
 
 
 def _iam_admin_mask(ctx: Context) -> int:
@@ -48,7 +48,7 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
     for mask, conditional in ((eff.unconditional_star, False), (star_any, True)):
         # A set has at most bit_length() members: most principals are ruled out without
         # counting (popcount of a 20,000-bit int is not free).
-        need = _FULL_ADMIN_SHARE * total
+        need = ADMIN_SHARE * total
         count = mask.bit_count() if mask.bit_length() >= need else 0
         full = count >= need
         iam_all = bool(iam) and (mask & iam) == iam
