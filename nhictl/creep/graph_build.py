@@ -150,8 +150,9 @@ class GraphBuilder:
                         continue
                     self.named_trust.setdefault(src, []).append((p.id, cond))
                     a = self.facts[src]
-                    if a.account == p.account:
-                        graph.add_edge(self._assume_edge(a, p.id, cond, granted=False))
+                    if a.account == p.account:  # the trust alone is enough
+                        granted = a.grant_on(assume, p.id) is not None
+                        graph.add_edge(self._assume_edge(a, p.id, cond, granted))
                     else:
                         g = a.grant_on(assume, p.id)
                         if g is not None:
