@@ -58,7 +58,17 @@ RULES: dict[str, RuleInfo] = {
             "priv.escalation",
             "Privilege escalation",
             "high",
-            "Holds every action of a known privilege-escalation method (across policies).",
+            "Holds every action of a known privilege-escalation method (across policies); a "
+            "method that needs a target is reported as a path when the principal graph finds "
+            "one more privileged than the caller.",
+        ),
+        RuleInfo(
+            "priv.reachable-admin",
+            "Reaches admin through other principals",
+            "high",
+            "A non-admin principal reaches an administrator (or a principal that can make "
+            "itself one) in N steps: assume, pass a role, act through an existing resource, "
+            "take over or rewrite another principal. Shortest paths first.",
         ),
         RuleInfo(
             "cred.stale-key",
