@@ -27,8 +27,8 @@ def _secure(
     page: dict[str, Any], who: str, keep: list[str], used: list[str] | None, **snap_extra: Any
 ) -> tuple[SafeTarget, Context]:
     snap = snapshot_of(page)
-    for k, v in snap_extra.items():
-        setattr(snap, k, v)
+    for field, value in snap_extra.items():
+        setattr(snap, field, value)
     k = aws_knowledge()
     ctx = Context(snap, k, AuditOptions(now=NOW), Expander(k.catalog), {})
     attach_graph(ctx)
