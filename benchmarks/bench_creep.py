@@ -109,6 +109,42 @@ def run_nhictl(n: int, d: Path, profile: str) -> Run:
     return Run("nhictl audit-creep", profile, n, wall, peak, size_mb(report), ok)
 
 
+def graph_cost(d: Path) -> str:
+    """The principal graph's own cost on an estate, in this process: the facts pass (one
+    effective grant per principal), the build + reverse BFS, and its size. The Lambda listing
+    is read here directly so the figure does not depend on the resource loader."""
+    import json
+
+    from nhictl.creep.context import AuditOptions, Context
+    from nhictl.creep.effective import Expander
+    from nhictl.creep.graph_pass import attach_graph
+    from nhictl.creep.model import Resource
+    from nhictl.providers.aws.knowledge import aws_knowledge
+    from nhictl.providers.aws.load import load_aws
+
+    snap, _ = load_aws(d / "authorization-details.json", None, None)
+    listing = d / "lambda-functions.json"
+    if listing.exists():
+        fns = json.loads(listing.read_text())["Functions"]
+        snap.resources = [
+            Resource("lambda-function", f["FunctionArn"], f["Role"], f["FunctionArn"].split(":")[4])
+            for f in fns
+        ]
+        snap.inventory = frozenset({"lambda-function"})
+    k = aws_knowledge()
+    from datetime import UTC, datetime
+
+    ctx = Context(snap, k, AuditOptions(now=datetime.now(UTC)), Expander(k.catalog), {})
+    cost = attach_graph(ctx)
+    if cost is None:
+        return "graph: not built"
+    return (
+        f"graph: facts {cost.facts_s:.2f} s, build+BFS {cost.build_s:.3f} s, "
+        f"{cost.nodes} nodes, {cost.edges} explicit edges, {cost.open_targets} open targets, "
+        f"{cost.holders} holders, {cost.reach_admin} reach admin"
+    )
+
+
 def run_cloudsplaining(n: int, d: Path, profile: str, exe: str) -> Run:
     out = OUT / f"cloudsplaining-{d.name.removeprefix('estate-')}"
     shutil.rmtree(out, ignore_errors=True)
@@ -152,6 +188,7 @@ def main() -> None:
                 runs.append(run_nhictl(n, d, profile))
                 r = runs[-1]
                 print(f"  nhictl          {r.wall_s:7.2f} s  {r.peak_mb:7.0f} MB", flush=True)
+                print(f"  {graph_cost(d)}", flush=True)
             if n in peer and exe:
                 runs.append(run_cloudsplaining(n, d, profile, exe))
                 r = runs[-1]

@@ -79,6 +79,9 @@ class Estate:
         self.broad = profile == "broad"
         self.n = n
         self.rng = random.Random(seed)
+        # Trust, AssumeRole/PassRole grants and Lambda functions for the principal graph: a
+        # separate stream, so the rest of the estate is what it was before they were added.
+        self.graph_rng = random.Random(seed + 1)
 
     def statement(self, svc: str, scoped: bool, name: str) -> dict[str, Any]:
         r = self.rng
@@ -228,11 +231,30 @@ class Estate:
             }
             if r.random() < 0.02:
                 trust_principal = {"AWS": "arn:aws:iam::999988887777:root"}
+            g = self.graph_rng.random()
+            if g < 0.10:  # any principal of the account holding sts:AssumeRole on it
+                trust_principal = {"AWS": f"arn:aws:iam::{ACCT}:root"}
+            elif g < 0.15 and i:  # one named role of the account (a hop of a chain)
+                prev = roles[self.graph_rng.randrange(len(roles))]["Arn"]
+                trust_principal = {"AWS": prev}
             trust_st: dict[str, Any] = {
                 "Effect": "Allow",
                 "Principal": trust_principal,
                 "Action": "sts:AssumeRole",
             }
+            g = self.graph_rng.random()
+            if g < 0.10:  # assume any role: the n^2 the graph must not materialise
+                inline.append(
+                    {"PolicyName": f"{name}-assume", "PolicyDocument": doc(
+                        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})}
+                )  # fmt: skip
+            elif g < 0.15:  # deploys Lambda functions with a role it passes
+                inline.append(
+                    {"PolicyName": f"{name}-deploy", "PolicyDocument": doc(
+                        {"Effect": "Allow", "Resource": "*", "Action": [
+                            "iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction",
+                            "lambda:UpdateFunctionCode"]})}
+                )  # fmt: skip
             role: dict[str, Any] = {
                 "Path": path,
                 "RoleName": name,
@@ -322,6 +344,16 @@ class Estate:
             "IsTruncated": False,
         }
         (out / "authorization-details.json").write_text(json.dumps(export, indent=2))
+        # `aws lambda list-functions`: one function per 10 roles, each running as some role.
+        functions = [
+            {
+                "FunctionName": f"fn-{f:05d}",
+                "FunctionArn": f"arn:aws:lambda:eu-west-1:{ACCT}:function:fn-{f:05d}",
+                "Role": roles[self.graph_rng.randrange(len(roles))]["Arn"],
+            }
+            for f in range(max(1, n // 10))
+        ]
+        (out / "lambda-functions.json").write_text(json.dumps({"Functions": functions}))
         (out / "last-accessed.json").write_text(json.dumps(last_accessed))
         (out / "access-keys.json").write_text(json.dumps({"AccessKeyMetadata": keys}))
 
