@@ -209,7 +209,7 @@ class Estate:
                 picks.append("arn:aws:iam::aws:policy/PowerUserAccess")
             return [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in picks]
 
-        roles = []
+        roles: list[dict[str, Any]] = []
         manifests_dir = out / "manifests"
         manifests_dir.mkdir(parents=True, exist_ok=True)
         last_accessed: dict[str, Any] = {}
