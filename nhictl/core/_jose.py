@@ -57,6 +57,11 @@ _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 #: Year 10000: a datetime (messages, stored timestamps) cannot hold a later NumericDate.
 _MAX_NUMERIC_DATE = 253402300800
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_VALUE = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+#: Length mod 4 -> the low bits of the last character that encode no data (2: 4 bits, 3: 2).
+_SPARE_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 #: PyJWT's algorithm objects, one per allowed alg (they carry no state).
 _ALGORITHMS: dict[str, Any] = {alg: jwt.get_algorithm_by_name(alg) for alg in ALLOWED_ALGS}
 
@@ -77,9 +82,16 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding; raises ValueError on anything else."""
+    """Strict base64url without padding; raises ValueError on anything else.
+
+    Canonical only: the bits the last character carries beyond the data must be zero, so a
+    token has exactly one encoding (a changed character is a changed token, RFC 4648 §3.5).
+    """
     if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
+    spare = _SPARE_BITS[len(text) % 4]
+    if spare and _B64URL_VALUE[text[-1]] & spare:
+        raise ValueError("not canonical base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as exc:  # pragma: no cover - the regex already excludes this

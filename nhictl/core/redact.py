@@ -45,9 +45,10 @@ REDACTED = "[redacted]"
 _PEM = re.compile(r"-----BEGIN[ A-Z0-9]*-----.*?(?:-----END[ A-Z0-9]*-----|\Z)|-----BEGIN", re.S)
 # Compact JWS (3 parts) / JWE (5 parts), or a cut-off one: a base64url run starting with the
 # encoding of '{"'. Segments may be empty (unsecured JWS, JWE with direct key agreement).
+# A dotted one is matched even inside a word, as the audit log's screen matches it.
 _JOSE = re.compile(
-    r"(?<![A-Za-z0-9_-])eyJ(?:[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}"
-    r"|[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){2,4})"
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}"
+    r"|eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){2,4}"
 )
 # What the audit log refuses outright (``holds_token_or_private_key``): a compact JWS and a PEM
 # private key. ``redact`` removes everything _JOSE and _PEM match, a superset of these, so a

@@ -289,3 +289,40 @@ def test_the_cap_boundary_is_exactly_verifys(service: CredentialService, clock: 
     clock.advance(seconds=1)
     assert service.verify(last.token).reason == "expired"
     service.issue(DEPLOYER, task="D-3", intent="deploy-staging", ttl_seconds=1)
+
+
+# --------------------------------------------------------------------------- found by fuzzing
+
+
+def _non_canonical(segment: str) -> str:
+    """The same bytes with a spare bit of the last character set (lenient decoders agree)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spare = {2: 0b1111, 3: 0b11}[len(segment) % 4]
+    value = alphabet.index(segment[-1])
+    assert value & spare == 0
+    return segment[:-1] + alphabet[value | 1]
+
+
+def test_a_non_canonical_encoding_is_a_changed_token(
+    service: CredentialService, clock: Clock
+) -> None:
+    """Python's base64 ignores the spare bits, so the signature still verified over the same
+    bytes: offline, with no stored hash to compare, a different string was accepted."""
+    from nhictl.core.credentials import verify_token_offline
+
+    token = invoice(service).token
+    header, payload, signature = token.split(".")
+    changed = f"{header}.{payload}.{_non_canonical(signature)}"
+    assert base64.urlsafe_b64decode(changed.split(".")[2] + "==") == base64.urlsafe_b64decode(
+        signature + "=="
+    )
+    offline = verify_token_offline(
+        changed,
+        service.jwks(),
+        service.status_list_token(),
+        issuer=service.issuer,
+        audience=service.default_audience,
+        now=clock(),
+    )
+    assert (offline.valid, offline.reason) == (False, "malformed")
+    assert service.verify(changed).reason == "malformed"
