@@ -11,8 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from nhictl.cli.app import main
+
+# Property-based tests (hypothesis). "ci", the default, keeps the suite's run time sane; a long
+# run for fuzzing is `HYPOTHESIS_PROFILE=long pytest -q -k properties` (tens of thousands of
+# examples per test, tens of minutes). No deadline in either: tests never assert on timing.
+# No example database: nothing is written into the work tree; a failure prints a reproduction
+# blob (@reproduce_failure) to paste instead.
+_PROPERTY_DEFAULTS = settings(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    # Fixtures (a home, a service) are shared by the examples of one test on purpose.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("ci", _PROPERTY_DEFAULTS, max_examples=40)
+settings.register_profile("long", _PROPERTY_DEFAULTS, max_examples=20_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample-configs"

@@ -88,10 +88,16 @@ def print_table(
 
 
 def _looks_like_jwt(text: str) -> bool:
+    """Dotted like a compact JWS/JWE. Characters no token holds (non-ASCII, undecodable bytes)
+    still count: such an argument is a broken token for the verifier to refuse, not a path."""
     parts = text.split(".")
     return len(parts) in (3, 5) and all(
-        part and all(c.isalnum() or c in "-_" for c in part) for part in parts
+        part and all(c.isalnum() or c in "-_" or not c.isascii() for c in part) for part in parts
     )
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else ascii(text)
 
 
 def _exists(source: str) -> bool:
@@ -101,9 +107,14 @@ def _exists(source: str) -> bool:
         return False
 
 
-def read_secret(source: str, what: str) -> str:
+def read_secret(source: str, what: str, *, keep_undecodable: bool = False) -> str:
     """A token from ``-`` (stdin), a file that exists, or the argument itself when it has a
-    token's shape; says on stderr which it took. The value is never echoed in errors."""
+    token's shape; says on stderr which it took. The value is never echoed in errors.
+
+    Text that is not ASCII is an input error, unless ``keep_undecodable``: then it is returned
+    with each byte it cannot be decoded as kept as a lone surrogate (``surrogateescape``, as
+    Python keeps a command line), so a verifier can refuse and audit it as a malformed token.
+    """
     from nhictl.cli.output import message
     from nhictl.core.errors import InputError
 
@@ -115,7 +126,8 @@ def read_secret(source: str, what: str) -> str:
         return source
     else:
         path = Path(source)
-        shown = "the argument" if _looks_like_jwt(source) else source
+        # A path from a command line may hold undecodable bytes: escaped, it can be printed.
+        shown = "the argument" if _looks_like_jwt(source) else _printable(source)
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_TOKEN_BYTES + 1)
@@ -126,12 +138,12 @@ def read_secret(source: str, what: str) -> str:
             ) from None
         except OSError as exc:
             raise InputError(f"{shown}: cannot read the {what}: {exc.strerror or exc}") from None
-        where = source
-        message(f"{what}: read from {source}")
+        where = _printable(source)
+        message(f"{what}: read from {where}")
     if len(data) > MAX_TOKEN_BYTES:
         raise InputError(f"{where}: the {what} is larger than {MAX_TOKEN_BYTES} bytes")
     try:
-        text = data.decode("ascii").strip()
+        text = data.decode("ascii", "surrogateescape" if keep_undecodable else "strict").strip()
     except UnicodeDecodeError:
         raise InputError(f"{where}: the {what} is not ASCII text") from None
     if not text:

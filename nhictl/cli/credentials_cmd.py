@@ -37,8 +37,9 @@ def _service() -> CredentialService:
 
 def _read_token(token: str) -> str:
     """The token: ``-`` reads stdin (keeps it out of ``ps`` and shell history), a path that
-    exists is read, anything else must have a token's shape."""
-    return read_secret(token, "token")
+    exists is read, anything else must have a token's shape. Bytes that are not ASCII reach
+    the verifier, which refuses them as a malformed token (exit 1, audited)."""
+    return read_secret(token, "token", keep_undecodable=True)
 
 
 def _token_target(out: Path | None, force: bool) -> OutputTarget | None:

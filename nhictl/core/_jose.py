@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from nhictl.core import strictjson
 from nhictl.core.errors import InputError, VerdictError
+from nhictl.core.redact import quote
 
 PublicKey = (
     rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
@@ -53,7 +54,14 @@ _EC_CURVES: dict[str, tuple[type[ec.EllipticCurve], int, str]] = {
 }
 _RSA_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+#: Year 10000: a datetime (messages, stored timestamps) cannot hold a later NumericDate.
+_MAX_NUMERIC_DATE = 253402300800
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_VALUE = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+#: Length mod 4 -> the low bits of the last character that encode no data (2: 4 bits, 3: 2).
+_SPARE_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 #: PyJWT's algorithm objects, one per allowed alg (they carry no state).
 _ALGORITHMS: dict[str, Any] = {alg: jwt.get_algorithm_by_name(alg) for alg in ALLOWED_ALGS}
 
@@ -74,9 +82,16 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding; raises ValueError on anything else."""
+    """Strict base64url without padding; raises ValueError on anything else.
+
+    Canonical only: the bits the last character carries beyond the data must be zero, so a
+    token has exactly one encoding (a changed character is a changed token, RFC 4648 §3.5).
+    """
     if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
+    spare = _SPARE_BITS[len(text) % 4]
+    if spare and _B64URL_VALUE[text[-1]] & spare:
+        raise ValueError("not canonical base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as exc:  # pragma: no cover - the regex already excludes this
@@ -89,7 +104,14 @@ def strict_json_loads(raw: bytes | str) -> Any:
 
 
 def sha256_hex(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """SHA-256 of the token's bytes. Text decoded with ``surrogateescape`` (a command line, or a
+    file that was not ASCII) hashes as the bytes it came from; other lone surrogates as UTF-8
+    would encode them, so every str has a digest."""
+    try:
+        raw = token.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = token.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()
 
 
 def to_epoch(now: datetime | None) -> float:
@@ -235,7 +257,7 @@ class KeySet:
         entry = self._by_kid.get(kid)
         if entry is None:
             # The kid is attacker-controlled: show a bounded, repr-escaped prefix only.
-            raise err("unknown-kid", f"token 'kid' {kid[:64]!r} is not in {self.source}")
+            raise err("unknown-kid", f"token 'kid' {quote(kid)} is not in {self.source}")
         return entry
 
 
@@ -275,6 +297,10 @@ def parse_unverified(token: str, err: type[JoseError]) -> ParsedToken:
     if not isinstance(token, str):
         raise err("malformed", "token is not text")
     token = token.strip()
+    if not token.isascii():
+        # A compact JWS is base64url and dots; anything else (text from undecodable bytes too)
+        # is refused here, before any decoding.
+        raise err("malformed", "token is not ASCII text (a compact JWS is base64url and dots)")
     if len(token) > MAX_TOKEN_BYTES:
         raise err("malformed", f"token is larger than {MAX_TOKEN_BYTES} bytes")
     parts = token.split(".")
@@ -287,7 +313,8 @@ def parse_unverified(token: str, err: type[JoseError]) -> ParsedToken:
     except UnicodeDecodeError:
         raise err("malformed", "token header or payload is not valid UTF-8") from None
     except ValueError as exc:
-        # exc text comes from our own parser/json and names a member or position, not a value.
+        # exc text comes from our own parser/json: a position, or a member name (quoted and
+        # redacted by strictjson, since it is the sender's choice).
         raise err("malformed", f"token header or payload is not valid JSON: {exc}") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise err("malformed", "token header and payload must be JSON objects")
@@ -307,10 +334,9 @@ def verify_signature(
     header = parsed.header
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
-        shown = alg[:16] if isinstance(alg, str) else alg
         raise err(
             "alg-not-allowed",
-            f"token algorithm {shown!r} is not allowed (asymmetric algorithms only)",
+            f"token algorithm {quote(alg, 16)} is not allowed (asymmetric algorithms only)",
         )
     forbidden = sorted(FORBIDDEN_HEADERS.intersection(header))
     if forbidden:
@@ -320,10 +346,9 @@ def verify_signature(
             "taken from the token",
         )
     typ = header.get("typ")
-    if typ not in allowed_typ:
+    if not (typ is None or isinstance(typ, str)) or typ not in allowed_typ:  # lists: unhashable
         wanted = " or ".join(sorted("absent" if t is None else repr(t) for t in allowed_typ))
-        shown_typ = typ[:32] if isinstance(typ, str) else typ
-        raise err("bad-typ", f"token 'typ' is {shown_typ!r}; expected {wanted}")
+        raise err("bad-typ", f"token 'typ' is {quote(typ, 32)}; expected {wanted}")
     entry = keys.select(header.get("kid"), err)
     if alg not in entry.algs:
         raise err(
@@ -343,7 +368,12 @@ def _numeric(claims: Mapping[str, Any], name: str, err: type[JoseError]) -> floa
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value < _MAX_NUMERIC_DATE
+    ):
         raise err("malformed", f"claim '{name}' is not a NumericDate")
     return float(value)
 

@@ -14,24 +14,25 @@ import getpass
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from nhictl.core.redact import holds_token_or_private_key
 from nhictl.core.store.base import Tx
 
 GENESIS = "0" * 64
 _COLUMNS = "seq, at, actor, action, subject, outcome, details_json, prev_hash, hash"
-# A compact JWS (header.payload.signature) or a PEM block: never allowed in an event.
-_SECRET_SHAPES = re.compile(
-    r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-)
 
 
-def _looks_secret(text: str) -> bool:
-    # Every match starts with "eyJ" or "-----BEGIN ": a substring test rules most text out far
-    # faster than the regex scan (this runs on every event).
-    return ("eyJ" in text or "-----BEGIN " in text) and _SECRET_SHAPES.search(text) is not None
+def _storable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: lone surrogates (undecodable bytes from a command line or
+    file, carried by Python as ``\\udcff``) are written as that escape instead of failing the
+    insert. Any other text is returned unchanged, so existing hashes are unaffected."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 # Built once: json.dumps with options builds a new encoder on every call.
@@ -129,13 +130,14 @@ def append(
     now: dt.datetime | None = None,
 ) -> AuditEvent:
     """Append one event inside ``tx`` (the caller's state-change transaction)."""
-    details_json = _DETAILS(details or {})
-    if _looks_secret(details_json) or _looks_secret(subject):
+    details_json = _storable(_DETAILS(details or {}))
+    subject = _storable(subject)
+    if holds_token_or_private_key(details_json) or holds_token_or_private_key(subject):
         raise ValueError(f"refusing to write a token or key into audit event {action!r}")
     last = tx.one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
     seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
     at = utc_now_text(now)
-    who = actor or default_actor()
+    who = _storable(actor or default_actor())
     digest = _hash(seq, at, who, action, subject, outcome, details_json, prev_hash)
     tx.execute(
         f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

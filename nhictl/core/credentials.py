@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import os
 import re
@@ -46,7 +47,7 @@ from nhictl.core.policy.model import (
     issue_context,
     sensitivity_rank,
 )
-from nhictl.core.redact import looks_like_secret, reject_secret
+from nhictl.core.redact import looks_like_secret, redact, reject_secret
 from nhictl.core.registry import (
     ACTIVE,
     DISABLE_HOOKS,
@@ -480,12 +481,17 @@ class _Denial:
 
 
 class _Refused(Exception):
-    """Internal: a verification step failed with a reason code."""
+    """Internal: a verification step failed with a reason code.
+
+    ``message`` is redacted here, once, for every refusal: it may quote what the token or the
+    caller supplied (a forged ``kid``, a ``--task``), and it goes to the caller, the terminal
+    and the audit event, none of which may hold a token- or key-shaped value.
+    """
 
     def __init__(self, reason: str, message: str, record: CredentialRecord | None = None) -> None:
-        super().__init__(message)
+        super().__init__(reason)
         self.reason = reason
-        self.message = message
+        self.message = redact(message)
         self.record = record
 
 
@@ -968,10 +974,12 @@ class CredentialService:
     ) -> list[tuple[str, str]]:
         cap = manifest["spec"].get("credentials", {}).get("maxConcurrentCredentials")
         limit = int(cap) if isinstance(cap, int) else self.default_max_concurrent
-        # Answered from the (agent, status, expires_at) index alone: no row lookups.
+        # Answered from the (agent, status, expires_at) index alone: no row lookups. Counts
+        # what verify still accepts, expiry plus the clock leeway: a token past its exp but
+        # inside the leeway is usable, so it holds its place under the cap.
         row = tx.one(
             "SELECT COUNT(*) FROM credentials WHERE agent = ? AND status = ? AND expires_at > ?",
-            (req.agent, STATUS_ACTIVE, _ts(now)),
+            (req.agent, STATUS_ACTIVE, self._usable_cutoff(now)),
         )
         live = int(row[0]) if row else 0
         if replacing is not None and replacing.agent == req.agent:
@@ -985,6 +993,14 @@ class CredentialService:
                 )
             ]
         return []
+
+    def _usable_cutoff(self, now: dt.datetime) -> str:
+        """Credentials with ``expires_at`` after this still verify at ``now``.
+
+        ``verify`` accepts while ``now < exp + leeway``, i.e. ``exp > now - leeway``; ``exp``
+        is whole seconds and ``_ts`` drops the fraction, so the text comparison is exact.
+        """
+        return _ts(now - dt.timedelta(seconds=self.leeway))
 
     def _next_status_index(self, tx: Tx, now: dt.datetime) -> int:
         sql = "UPDATE status_lists SET next_idx = next_idx + 1 WHERE uri = ? RETURNING next_idx"
@@ -1141,6 +1157,11 @@ class CredentialService:
         Signature, ``typ``, ``kid``, ``iss``, ``aud``, ``exp``/``nbf``/``iat`` (RFC 8725), then
         the store: the jti is ours and the token is the one we issued, not revoked, and the agent
         is still active. ``task``, when given, must be the token's task. A refusal is audited.
+
+        Any input is a verdict, not an exception: text that is not a token (not ASCII, not
+        text at all, a forged header quoting a token) is refused as ``malformed``. Only an
+        unusable store or key folder raises (``StoreError``, ``NotInitializedError``): then no
+        verdict can be given and none is pretended.
         """
         now = self._clock()
         try:
@@ -1290,7 +1311,7 @@ class CredentialService:
             "reason": exc.reason,
             "message": exc.message,
             # The hash lets an investigator match a token they hold; it reveals nothing.
-            "token_sha256": sha256_hex(token.strip()),
+            "token_sha256": _token_digest(token),
             **extra,
         }
         if record is not None:
@@ -1555,7 +1576,7 @@ class CredentialService:
         one (the same staleness as any revocation after publication; keep ``lifetime`` short).
         """
         now = self._clock()
-        cutoff = _ts(now - dt.timedelta(seconds=self.leeway))
+        cutoff = self._usable_cutoff(now)
         with self.store.read() as tx:
             counter = tx.one(
                 "SELECT next_idx FROM status_lists WHERE uri = ?", (self.status_list_uri,)
@@ -1585,6 +1606,13 @@ class CredentialService:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _token_digest(token: object) -> str | None:
+    """The audited SHA-256 of what was presented (``None`` when it was not even text)."""
+    if isinstance(token, bytes):
+        return hashlib.sha256(token.strip()).hexdigest()
+    return sha256_hex(token.strip()) if isinstance(token, str) else None
 
 
 def _effective(status: str, review_expires: str, now: dt.datetime) -> str:

@@ -7,8 +7,9 @@ expected (without showing it). ``redact(text)`` replaces every such shape in a m
 
 Shapes recognised:
 
-- a JWS/JWT or JWE in compact form (``eyJ...`` segments joined by dots), or a base64url run
-  that starts like a JOSE header (``eyJ`` + 16 or more characters: a cut-off token);
+- a JWS/JWT or JWE in compact form (``eyJ...`` segments joined by dots, however short), or a
+  base64url run that starts like a JOSE header (``eyJ`` + 16 or more characters: a cut-off
+  token);
 - a PEM block (``-----BEGIN ...``), up to its ``-----END ...-----`` line or the end of text;
 - an AWS access key id (``AKIA``/``ASIA`` + 16) and a 40-character AWS secret access key;
 - well-known API token prefixes (GitHub ``ghp_``, GitLab ``glpat-``, Slack ``xoxb-``, ...);
@@ -30,14 +31,31 @@ from collections import Counter
 
 from nhictl.core.errors import InputError
 
-__all__ = ["REDACTED", "looks_like_secret", "redact", "reject_secret"]
+__all__ = [
+    "REDACTED",
+    "holds_token_or_private_key",
+    "looks_like_secret",
+    "quote",
+    "redact",
+    "reject_secret",
+]
 
 REDACTED = "[redacted]"
 
 _PEM = re.compile(r"-----BEGIN[ A-Z0-9]*-----.*?(?:-----END[ A-Z0-9]*-----|\Z)|-----BEGIN", re.S)
 # Compact JWS (3 parts) / JWE (5 parts), or a cut-off one: a base64url run starting with the
 # encoding of '{"'. Segments may be empty (unsecured JWS, JWE with direct key agreement).
-_JOSE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}")
+# A dotted one is matched even inside a word, as the audit log's screen matches it.
+_JOSE = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}"
+    r"|eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){2,4}"
+)
+# What the audit log refuses outright (``holds_token_or_private_key``): a compact JWS and a PEM
+# private key. ``redact`` removes everything _JOSE and _PEM match, a superset of these, so a
+# redacted text always passes the audit log's screen.
+_TOKEN_OR_PRIVATE_KEY = re.compile(
+    r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
 _PREFIXED = re.compile(
     r"(?<![A-Za-z0-9_-])(?:"
@@ -115,6 +133,30 @@ def redact(text: str) -> str:
     text = _PREFIXED.sub(REDACTED, text)
     text = _AWS_SECRET.sub(lambda m: REDACTED if _aws_secret(m) else m.group(0), text)
     return _LONG_RUN.sub(lambda m: REDACTED if _long_run(m) else m.group(0), text)
+
+
+def holds_token_or_private_key(text: str) -> bool:
+    """The audit log's screen: a compact JWS or a PEM private key anywhere in ``text``.
+
+    Narrower than ``looks_like_secret`` (a kid is a random-looking thumbprint and belongs in
+    events); ``redact(text)`` never holds either shape.
+    """
+    # Every match starts with "eyJ" or "-----BEGIN ": a substring test rules most text out far
+    # faster than the regex scan (this runs on every audit event).
+    return ("eyJ" in text or "-----BEGIN " in text) and bool(_TOKEN_OR_PRIVATE_KEY.search(text))
+
+
+def quote(value: object, limit: int = 64) -> str:
+    """A value someone else chose (a token header member, a JSON member name, a flag value), fit
+    for a message or an audit event: cut to ``limit`` characters, token- and key-shaped parts
+    ``[redacted]``, then quoted and escaped as ``repr`` does (control characters, lone
+    surrogates from undecodable bytes)."""
+    if not isinstance(value, str):
+        if value is None or isinstance(value, bool | int | float):
+            return repr(value)[:limit]
+        return f"<{type(value).__name__}>"  # a JSON array or object: its type says enough
+    text = repr(redact(value[:limit]))
+    return text + "..." if len(value) > limit else text
 
 
 def reject_secret(value: str, what: str, *, expected: str, hint: str | None = None) -> None:

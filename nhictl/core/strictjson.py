@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
+from nhictl.core.redact import quote
+
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            # The name is the sender's choice: bounded, and redacted if token-shaped.
+            raise ValueError(f"duplicate key {quote(key)}")
         out[key] = value
     return out
 
