@@ -5,6 +5,7 @@ Details / GetServiceLastAccessedDetails with the documented response shapes (fir
 IN_PROGRESS, one truncated page, one throttling error) and forwards every other call to moto.
 moto has no App Runner either: the proxy answers its JSON calls (``json_answers``, by
 X-Amz-Target; no services unless a test adds some) and can deny any JSON call (``denied``).
+EC2's DescribeRegions is answered with one region, so resources are listed there only.
 Never a real AWS account; no traffic leaves 127.0.0.1.
 """
 
@@ -94,6 +95,14 @@ class LastAccessedProxy(BaseHTTPRequestHandler):
             return self._ok(action, {"JobId": job})
         if action == "GetServiceLastAccessedDetails":
             return self._details(form)
+        if action == "DescribeRegions":
+            return self._xml(
+                200,
+                '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                "<requestId>r-1</requestId><regionInfo><item><regionName>us-east-1</regionName>"
+                "<regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item>"
+                "</regionInfo></DescribeRegionsResponse>",
+            )
         return self._forward(body)
 
     def _details(self, form: dict[str, list[str]]) -> None:
@@ -223,6 +232,7 @@ def aws_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[st
     monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_APPRUNNER", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", url)
     try:
         yield url
     finally:

@@ -1,6 +1,7 @@
 """``collect aws`` lists the resources that run as a role: unmodified boto3 against moto's server
 mode on loopback (the fixture of test_collect_live), and the bundle audits them.
 
+The regions come from EC2's DescribeRegions (the proxy answers one) or --resource-region.
 moto has no App Runner: the fixture's loopback proxy answers ListServices / DescribeService in
 the documented shapes. One denial is made by the same proxy answering Glue's GetDevEndpoints
 with AccessDeniedException, to see a denied kind stay "unknown".
@@ -153,7 +154,7 @@ def _schema_check(bundle: dict[str, object]) -> None:
 
 def test_collect_resources_and_audit_them(aws_endpoint: str, tmp_path: Path) -> None:
     roles = _populate()
-    opts = CollectOptions(last_accessed=False)
+    opts = CollectOptions(last_accessed=False)  # regions: DescribeRegions (one, via the proxy)
     bundle = collect_aws(opts)
     _schema_check(bundle)
     got = bundle["resources"]
@@ -201,7 +202,9 @@ def test_denied_kind_is_left_out_with_the_permission_to_add(
     monkeypatch.setenv("AWS_ENDPOINT_URL_GLUE", aws_endpoint)  # through the denying proxy
     LastAccessedProxy.denied = {"AWSGlue.GetDevEndpoints"}
     out = tmp_path / "bundle.json"
-    result = cli("collect", "aws", "--out", str(out), "--no-last-accessed")
+    result = cli(
+        "collect", "aws", "--out", str(out), "--no-last-accessed", "--resource-region", REGION
+    )
     assert result.code == 0, result.stderr
     bundle = json.loads(out.read_text())
     assert "glue-dev-endpoints" not in bundle["resources"]
@@ -212,5 +215,6 @@ def test_denied_kind_is_left_out_with_the_permission_to_add(
     )
     assert denied in bundle["notes"] and f"note: {denied}" in result.stderr
     snap, _ = load_aws(out)
+    assert snap.warnings == [f"{out}: {denied}"]  # the report says why the kind is unknown
     assert "glue-dev-endpoint" not in snap.inventory  # unknown, not "none"
     assert "lambda-function" in snap.inventory

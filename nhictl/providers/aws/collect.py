@@ -6,9 +6,10 @@ What it gathers (read-only calls only):
 - ``GenerateServiceLastAccessedDetails`` (ACTION_LEVEL) + ``GetServiceLastAccessedDetails``
   for every role and user, several jobs in flight at once (``concurrency``, default 4);
 - the existing resources that run as a role (``RESOURCE_LISTERS``: list / batch-get / describe
-  calls only) in each of ``resource_regions``, stored in the CLI's own shapes under
-  ``resources`` (nhictl.providers.aws.resources reads them). A kind that cannot be listed is
-  left out (unknown to the audit, never "none") with a note naming the permission to add.
+  calls only) in each of ``resource_regions`` (default: every region enabled for the account,
+  as ec2:DescribeRegions says, where botocore knows the service exists), stored in the CLI's own
+  shapes under ``resources`` (nhictl.providers.aws.resources reads them). A kind that cannot be
+  listed is left out (unknown to the audit, never "none") with a note naming the permission.
 
 Throttling: botocore's adaptive retry mode (client-side rate limiting plus exponential backoff
 with jitter, up to 10 attempts) on every client; job polling backs off from 0.5 s to 5 s.
@@ -48,7 +49,7 @@ class CollectOptions:
     poll_initial_s: float = 0.5
     poll_max_s: float = 5.0
     resources: bool = True
-    resource_regions: tuple[str, ...] = ()  # () -> the session's region
+    resource_regions: tuple[str, ...] = ()  # () -> every region enabled for the account
 
 
 def _jsonable(value: Any) -> Any:
@@ -232,7 +233,7 @@ def collect_aws(opts: CollectOptions, progress: Progress | None = None) -> dict[
 
     resources: dict[str, Any] = {}
     if opts.resources:
-        regions = opts.resource_regions or (session.region_name,)
+        regions = opts.resource_regions or _enabled_regions(session, notes)
         resources = _resources(session, regions, opts, notes, progress)
 
     return {
@@ -328,6 +329,22 @@ _DENIED = {
 }
 
 
+def _enabled_regions(session: Any, notes: list[str]) -> tuple[str, ...]:
+    """The regions the account can have resources in; the session's alone (and said so) when
+    they cannot be listed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        resp = session.client("ec2", config=_config()).describe_regions(AllRegions=False)
+        return tuple(sorted(r["RegionName"] for r in resp.get("Regions", [])))
+    except (BotoCoreError, ClientError) as exc:
+        notes.append(
+            f"resources: listed in {session.region_name} only (ec2:DescribeRegions: "
+            f"{_describe(exc)}); pass --resource-region for the others"
+        )
+        return (session.region_name,)
+
+
 def _resources(
     session: Any,
     regions: tuple[str, ...],
@@ -343,8 +360,9 @@ def _resources(
     clients: dict[tuple[str, str], Any] = {}
     for done, (stem, (service, fetch)) in enumerate(RESOURCE_LISTERS.items(), 1):
         pages: list[dict[str, Any]] = []
+        known = set(session.get_available_regions(service)) or set(regions)
         try:
-            for region in regions:
+            for region in (r for r in regions if r in known):
                 if (service, region) not in clients:
                     clients[service, region] = session.client(
                         service, region_name=region, config=_config()

@@ -37,7 +37,7 @@ def load_aws(
     listings: dict[str, RawListing] = {}
     if bundle is not None:
         keys_known = _bundle_extras(snap, bundle, str(snapshot))
-        listings = _bundle_resources(bundle, str(snapshot))
+        listings = _bundle_resources(snap, bundle, str(snapshot))
     if resources is not None:
         listings.update(read_resources(resources))
     add_resources(snap, listings, profiles)
@@ -55,7 +55,7 @@ def snapshot_from_bundle(bundle: dict[str, Any], source: str) -> tuple[Snapshot,
     """A bundle already in memory (``audit-creep --live``) -> snapshot, keys known."""
     snap, profiles = parse_bundle(bundle, source)
     keys_known = _bundle_extras(snap, bundle, source)
-    add_resources(snap, _bundle_resources(bundle, source), profiles)
+    add_resources(snap, _bundle_resources(snap, bundle, source), profiles)
     _key_activity(snap)
     return snap, keys_known
 
@@ -70,7 +70,12 @@ def _bundle_extras(snap: Snapshot, bundle: dict[str, Any], source: str) -> bool:
     return True
 
 
-def _bundle_resources(bundle: dict[str, Any], source: str) -> dict[str, RawListing]:
+def _bundle_resources(snap: Snapshot, bundle: dict[str, Any], source: str) -> dict[str, RawListing]:
+    """The bundle's listings; the collector's notes on kinds it left out become warnings, so
+    the report says why those kinds are unknown."""
+    notes = bundle.get("notes")
+    if isinstance(notes, list):
+        snap.warnings += [f"{source}: {n}" for n in notes if str(n).startswith("resources:")]
     raw = bundle.get("resources")
     return {} if raw is None else listings_from_mapping(raw, source, "$.resources")
 
