@@ -53,6 +53,12 @@ def collect_aws_cmd(
         None, "--external-id", help="ExternalId for --role-arn."
     ),
     region: str | None = typer.Option(None, "--region", help="Region for the STS/IAM clients."),
+    resource_region: list[str] | None = typer.Option(
+        None,
+        "--resource-region",
+        help="Region to list resources that run as a role in (Lambda, EC2, ...); repeatable. "
+        "Default: every region enabled for the account.",
+    ),
     no_last_accessed: bool = typer.Option(
         False, "--no-last-accessed", help="Skip the (slow) last-accessed jobs."
     ),
@@ -74,6 +80,7 @@ def collect_aws_cmd(
         role_arn=role_arn,
         external_id=external_id,
         region=region,
+        resource_regions=tuple(resource_region or ()),
         last_accessed=not no_last_accessed,
         concurrency=concurrency,
     )

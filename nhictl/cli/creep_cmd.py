@@ -73,6 +73,14 @@ def audit_creep(
         "--access-keys",
         help="AWS: ListAccessKeys output with AccessKeyLastUsed merged in; - reads stdin.",
     ),
+    resources: Path | None = typer.Option(
+        None,
+        "--resources",
+        help="AWS: existing resources that run as a role (lambda-functions.json, "
+        "ec2-instances.json, ...: AWS CLI output): a folder of such files, or one JSON object "
+        "keyed by their names without .json; - reads stdin. A --snapshot folder's own are "
+        "read without it (docs/audit-creep.md, Resource inventory).",
+    ),
     manifests: list[str] | None = typer.Option(
         None,
         "--manifests",
@@ -153,6 +161,7 @@ def audit_creep(
             "--snapshot": snapshot,
             "--last-accessed": last_accessed,
             "--access-keys": access_keys,
+            "--resources": resources,
             "--baseline": baseline,
             "--exclusions": exclusions,
             **{f"--manifests {m}": m for m in manifests or []},
@@ -163,9 +172,10 @@ def audit_creep(
             raise InputError("--provider all needs --snapshot-dir DIR (with aws/, gcp/, azure/)")
         if snapshot is not None or live:
             raise InputError("--provider all reads --snapshot-dir only, not --snapshot or --live")
-        if last_accessed is not None or access_keys is not None:
+        if last_accessed is not None or access_keys is not None or resources is not None:
             raise InputError(
-                "with --snapshot-dir, AWS usage files go in DIR/aws (docs/audit-creep.md)"
+                "with --snapshot-dir, AWS usage and resource files go in DIR/aws "
+                "(docs/audit-creep.md)"
             )
     elif snapshot_dir is not None:
         raise InputError("--snapshot-dir goes with --provider all; use --snapshot for one provider")
@@ -180,6 +190,7 @@ def audit_creep(
         remediate=remediate_out is not None,
         last_accessed=last_accessed,
         access_keys=access_keys,
+        resources=resources,
     )
     report = None
     if live:

@@ -35,6 +35,8 @@ def audit(provider: str, request: AuditRequest) -> Report:
             f"--last-accessed and --access-keys are AWS inputs; {provider} usage data is part "
             f"of its snapshot folder (docs/audit-creep.md)"
         )
+    if request.resources is not None:
+        raise InputError(f"--resources is an AWS input; {provider} does not read it")
     for flag, value in (("--snapshot", request.snapshot), ("--baseline", request.baseline)):
         if is_stdin(value):
             raise InputError(f"{flag} -: a {provider} snapshot is a folder; stdin cannot hold one")
@@ -62,6 +64,7 @@ def _aws_folders(request: AuditRequest) -> AuditRequest:
             snapshot=found.snapshot,
             last_accessed=request.last_accessed or found.last_accessed,
             access_keys=request.access_keys or found.access_keys,
+            resources=request.resources or found.resources,
         )
     if baseline is not None and not is_stdin(baseline) and baseline.is_dir():
         request = replace(request, baseline=aws_folder(baseline).snapshot)
@@ -109,6 +112,8 @@ def audit_live(
     an offline one of the same data agree."""
     if request.snapshot is not None:
         raise InputError("use either --live or --snapshot, not both")
+    if request.resources is not None:
+        raise InputError("--resources goes with --snapshot; --live collects the resources itself")
     if provider == "aws":
         from nhictl.providers.aws.audit import audit_aws
         from nhictl.providers.aws.collect import CollectOptions, collect_aws

@@ -65,3 +65,4 @@ class AwsAuditInputs(AuditInputs):
 
     last_accessed: Path | None = None
     access_keys: Path | None = None
+    resources: Path | None = None  # resource listings: a folder or one object keyed by stem

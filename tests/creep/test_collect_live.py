@@ -3,6 +3,9 @@
 moto has no last-accessed APIs, so a small loopback proxy answers GenerateServiceLastAccessed-
 Details / GetServiceLastAccessedDetails with the documented response shapes (first poll
 IN_PROGRESS, one truncated page, one throttling error) and forwards every other call to moto.
+moto has no App Runner either: the proxy answers its JSON calls (``json_answers``, by
+X-Amz-Target; no services unless a test adds some) and can deny any JSON call (``denied``).
+EC2's DescribeRegions is answered with one region, so resources are listed there only.
 Never a real AWS account; no traffic leaves 127.0.0.1.
 """
 
@@ -59,6 +62,8 @@ class LastAccessedProxy(BaseHTTPRequestHandler):
     polls: ClassVar[dict[str, int]] = {}
     throttled: ClassVar[list[bool]] = []
     calls: ClassVar[list[str]] = []
+    denied: ClassVar[set[str]] = set()  # X-Amz-Target values answered with AccessDenied
+    json_answers: ClassVar[dict[str, Any]] = {}  # X-Amz-Target -> response body
     lock = threading.Lock()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -66,6 +71,11 @@ class LastAccessedProxy(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        target = self.headers.get("X-Amz-Target", "")
+        if target in self.denied:
+            return self._json(400, {"__type": "AccessDeniedException", "message": "denied"})
+        if target in self.json_answers:
+            return self._json(200, self.json_answers[target])
         form = urllib.parse.parse_qs(body.decode())
         action = form.get("Action", [""])[0]
         with self.lock:
@@ -85,6 +95,14 @@ class LastAccessedProxy(BaseHTTPRequestHandler):
             return self._ok(action, {"JobId": job})
         if action == "GetServiceLastAccessedDetails":
             return self._details(form)
+        if action == "DescribeRegions":
+            return self._xml(
+                200,
+                '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                "<requestId>r-1</requestId><regionInfo><item><regionName>us-east-1</regionName>"
+                "<regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item>"
+                "</regionInfo></DescribeRegionsResponse>",
+            )
         return self._forward(body)
 
     def _details(self, form: dict[str, list[str]]) -> None:
@@ -145,6 +163,14 @@ class LastAccessedProxy(BaseHTTPRequestHandler):
             f"</ResponseMetadata></{action}Response>",
         )
 
+    def _json(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _xml(self, status: int, text: str) -> None:
         data = text.encode()
         self.send_response(status)
@@ -188,6 +214,8 @@ def aws_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[st
     LastAccessedProxy.upstream = (host, port)
     LastAccessedProxy.jobs, LastAccessedProxy.polls = {}, {}
     LastAccessedProxy.throttled, LastAccessedProxy.calls = [], []
+    LastAccessedProxy.denied = set()
+    LastAccessedProxy.json_answers = {"AppRunner.ListServices": {"ServiceSummaryList": []}}
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), LastAccessedProxy)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
@@ -199,8 +227,12 @@ def aws_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[st
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # every other service (the resource listings) straight to moto: nothing leaves loopback
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
     monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_APPRUNNER", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", url)
     try:
         yield url
     finally:

@@ -28,7 +28,7 @@ def audit_aws(
         if snapshot is None:
             assert inputs.snapshot is not None
             snapshot, keys_known = load_aws(
-                inputs.snapshot, inputs.last_accessed, inputs.access_keys
+                inputs.snapshot, inputs.last_accessed, inputs.access_keys, inputs.resources
             )
         knowledge = aws_knowledge()  # built while the worker still parses manifests
         decls = declarations()

@@ -4,7 +4,12 @@ What it gathers (read-only calls only):
 - ``GetAccountAuthorizationDetails`` (every page, all entity types, all policy versions);
 - ``ListAccessKeys`` + ``GetAccessKeyLastUsed`` for every user;
 - ``GenerateServiceLastAccessedDetails`` (ACTION_LEVEL) + ``GetServiceLastAccessedDetails``
-  for every role and user, several jobs in flight at once (``concurrency``, default 4).
+  for every role and user, several jobs in flight at once (``concurrency``, default 4);
+- the existing resources that run as a role (``RESOURCE_LISTERS``: list / batch-get / describe
+  calls only) in each of ``resource_regions`` (default: every region enabled for the account,
+  as ec2:DescribeRegions says, where botocore knows the service exists), stored in the CLI's own
+  shapes under ``resources`` (nhictl.providers.aws.resources reads them). A kind that cannot be
+  listed is left out (unknown to the audit, never "none") with a note naming the permission.
 
 Throttling: botocore's adaptive retry mode (client-side rate limiting plus exponential backoff
 with jitter, up to 10 attempts) on every client; job polling backs off from 0.5 s to 5 s.
@@ -43,6 +48,8 @@ class CollectOptions:
     job_timeout_s: float = 300.0
     poll_initial_s: float = 0.5
     poll_max_s: float = 5.0
+    resources: bool = True
+    resource_regions: tuple[str, ...] = ()  # () -> every region enabled for the account
 
 
 def _jsonable(value: Any) -> Any:
@@ -224,6 +231,11 @@ def collect_aws(opts: CollectOptions, progress: Progress | None = None) -> dict[
     if opts.last_accessed and arns:
         last_accessed = _last_accessed(iam, arns, opts, notes, progress)
 
+    resources: dict[str, Any] = {}
+    if opts.resources:
+        regions = opts.resource_regions or _enabled_regions(session, notes)
+        resources = _resources(session, regions, opts, notes, progress)
+
     return {
         "format": BUNDLE_FORMAT,
         "collectedAt": datetime.now(UTC).isoformat(),
@@ -232,8 +244,148 @@ def collect_aws(opts: CollectOptions, progress: Progress | None = None) -> dict[
         "authorizationDetails": pages,
         "accessKeys": {"AccessKeyMetadata": keys},
         "lastAccessed": last_accessed,
+        "resources": resources,
         "notes": notes,
     }
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every page of a paginated call, each cut to its list (``key``) as the CLI prints it."""
+    pages = [
+        {key: _jsonable(page.get(key, []))}
+        for page in client.get_paginator(operation).paginate(**kwargs)
+    ]
+    return pages or [{key: []}]
+
+
+def _codebuild(client: Any) -> list[dict[str, Any]]:
+    names = [n for page in _pages(client, "list_projects", "projects") for n in page["projects"]]
+    found = [
+        p for i in range(0, len(names), 100)  # BatchGetProjects takes at most 100 names
+        for p in client.batch_get_projects(names=names[i : i + 100]).get("projects", [])
+    ]  # fmt: skip
+    return [{"projects": _jsonable(found)}]
+
+
+def _apprunner(client: Any) -> list[dict[str, Any]]:
+    arns: list[str] = []
+    kwargs: dict[str, Any] = {}
+    while True:  # botocore has no paginator for ListServices
+        resp = client.list_services(**kwargs)
+        arns += [s["ServiceArn"] for s in resp.get("ServiceSummaryList", [])]
+        if not resp.get("NextToken"):
+            break
+        kwargs["NextToken"] = resp["NextToken"]
+    services = [client.describe_service(ServiceArn=a)["Service"] for a in arns]
+    return [{"Services": _jsonable(services)}]
+
+
+def _launch_templates(client: Any) -> list[dict[str, Any]]:
+    ids = [
+        t["LaunchTemplateId"]
+        for page in _pages(client, "describe_launch_templates", "LaunchTemplates")
+        for t in page["LaunchTemplates"]
+    ]
+    pages = [
+        page
+        for lt in ids  # every version: any of them can be launched
+        for page in _pages(
+            client, "describe_launch_template_versions", "LaunchTemplateVersions",
+            LaunchTemplateId=lt,
+        )
+    ]  # fmt: skip
+    return pages or [{"LaunchTemplateVersions": []}]
+
+
+def _notebooks(client: Any) -> list[dict[str, Any]]:
+    names = [
+        n["NotebookInstanceName"]
+        for page in _pages(client, "list_notebook_instances", "NotebookInstances")
+        for n in page["NotebookInstances"]
+    ]
+    found = [client.describe_notebook_instance(NotebookInstanceName=n) for n in names]
+    return [{"NotebookInstances": _jsonable(found)}]
+
+
+# File stem (nhictl.providers.aws.resources) -> boto3 client (also the IAM action prefix) and
+# the calls that list it. The permissions are those of docs/audit-creep.md, "Resource inventory".
+RESOURCE_LISTERS: dict[str, tuple[str, Callable[[Any], list[dict[str, Any]]]]] = {
+    "lambda-functions": ("lambda", lambda c: _pages(c, "list_functions", "Functions")),
+    "codebuild-projects": ("codebuild", _codebuild),
+    "cloudformation-stacks": ("cloudformation", lambda c: _pages(c, "describe_stacks", "Stacks")),
+    "apprunner-services": ("apprunner", _apprunner),
+    "ec2-instances": ("ec2", lambda c: _pages(c, "describe_instances", "Reservations")),
+    "ec2-launch-templates": ("ec2", _launch_templates),
+    "glue-dev-endpoints": ("glue", lambda c: _pages(c, "get_dev_endpoints", "DevEndpoints")),
+    "sagemaker-notebooks": ("sagemaker", _notebooks),
+}
+
+_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+    "AuthorizationError",
+}
+
+
+def _enabled_regions(session: Any, notes: list[str]) -> tuple[str, ...]:
+    """The regions the account can have resources in; the session's alone (and said so) when
+    they cannot be listed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        resp = session.client("ec2", config=_config()).describe_regions(AllRegions=False)
+        return tuple(sorted(r["RegionName"] for r in resp.get("Regions", [])))
+    except (BotoCoreError, ClientError) as exc:
+        notes.append(
+            f"resources: listed in {session.region_name} only (ec2:DescribeRegions: "
+            f"{_describe(exc)}); pass --resource-region for the others"
+        )
+        return (session.region_name,)
+
+
+def _resources(
+    session: Any,
+    regions: tuple[str, ...],
+    opts: CollectOptions,
+    notes: list[str],
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Each kind in every region, or not at all: a kind missing one region's listing would
+    read as "none there"."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    out: dict[str, Any] = {}
+    clients: dict[tuple[str, str], Any] = {}
+    for done, (stem, (service, fetch)) in enumerate(RESOURCE_LISTERS.items(), 1):
+        pages: list[dict[str, Any]] = []
+        known = set(session.get_available_regions(service)) or set(regions)
+        try:
+            for region in (r for r in regions if r in known):
+                if (service, region) not in clients:
+                    clients[service, region] = session.client(
+                        service, region_name=region, config=_config()
+                    )
+                pages += fetch(clients[service, region])
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _REJECTED_CREDENTIALS:
+                raise _provider_error(f"{service} {exc.operation_name}", exc, opts) from None
+            action = f"{service}:{exc.operation_name}"
+            why = (
+                f"{action} was denied: add {action} to the collecting identity's policy"
+                if code in _DENIED
+                else f"{action}: {_describe(exc)}"
+            )
+            notes.append(f"resources: {stem} left out (unknown to the audit): {why}")
+        except BotoCoreError as exc:
+            notes.append(f"resources: {stem} left out (unknown to the audit): {_describe(exc)}")
+        else:
+            out[stem] = pages
+        if progress:
+            progress("resources", done, len(RESOURCE_LISTERS))
+    return out
 
 
 def _last_accessed(

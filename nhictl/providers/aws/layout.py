@@ -3,7 +3,8 @@
 The folder holds either an nhictl bundle (``bundle.json``, from ``nhictl collect aws``) or the
 AWS CLI exports: ``authorization-details.json`` (``aws iam get-account-authorization-details``),
 optionally ``last-accessed.json`` or a ``last-accessed/`` folder of
-GetServiceLastAccessedDetails responses, and ``access-keys.json``.
+GetServiceLastAccessedDetails responses, and ``access-keys.json``. Beside either, the resource
+listings (``lambda-functions.json``... ``nhictl.providers.aws.resources.RESOURCE_FILES``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nhictl.core.errors import InputError
+from nhictl.providers.aws.resources import resource_files_in
 
 BUNDLE = "bundle.json"
 EXPORT = "authorization-details.json"
@@ -24,6 +26,7 @@ class AwsFolder:
     snapshot: Path
     last_accessed: Path | None = None
     access_keys: Path | None = None
+    resources: Path | None = None  # the folder, when it holds resource listings
 
 
 def aws_folder(folder: Path) -> AwsFolder:
@@ -31,8 +34,9 @@ def aws_folder(folder: Path) -> AwsFolder:
     bundle, export = folder / BUNDLE, folder / EXPORT
     if bundle.is_file() and export.is_file():
         raise InputError(f"{folder}: holds both {BUNDLE} and {EXPORT}; keep one")
+    resources = folder if resource_files_in(folder) else None
     if bundle.is_file():
-        return AwsFolder(bundle)
+        return AwsFolder(bundle, resources=resources)
     if not export.is_file():
         raise InputError(
             f"{folder}: no {BUNDLE} (nhictl collect aws) or {EXPORT} "
@@ -40,4 +44,4 @@ def aws_folder(folder: Path) -> AwsFolder:
         )
     usage = next((folder / n for n in LAST_ACCESSED if (folder / n).exists()), None)
     keys = folder / ACCESS_KEYS
-    return AwsFolder(export, usage, keys if keys.is_file() else None)
+    return AwsFolder(export, usage, keys if keys.is_file() else None, resources)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import display_name
@@ -32,12 +32,24 @@ _BUILTIN = {
 }
 
 
-def load_snapshot_file(path: Path) -> tuple[Snapshot, dict[str, Any] | None]:
-    """Load a snapshot file. Returns the snapshot and, for a bundle, the bundle object."""
+# Instance profile ARN or name -> the ARNs of the roles in it (RoleDetailList[].
+# InstanceProfileList): an EC2 instance or launch template names the profile, not the role.
+InstanceProfiles = dict[str, tuple[str, ...]]
+
+
+class LoadedSnapshot(NamedTuple):
+    snapshot: Snapshot
+    bundle: dict[str, Any] | None  # the bundle object, when the file was one
+    instance_profiles: InstanceProfiles
+
+
+def load_snapshot_file(path: Path) -> LoadedSnapshot:
+    """Load a snapshot file (CLI pages or an nhictl bundle)."""
     docs = read_json_documents(path)
     source = display_name(path)
     if len(docs) == 1 and isinstance(docs[0], dict) and docs[0].get("format") == BUNDLE_FORMAT:
-        return bundle_snapshot(docs[0], source), docs[0]
+        snap, profiles = parse_bundle(docs[0], source)
+        return LoadedSnapshot(snap, docs[0], profiles)
     pages: list[tuple[Any, str]] = []
     for di, doc in enumerate(docs):
         base = "$" if len(docs) == 1 else f"document {di + 1}: $"
@@ -45,21 +57,27 @@ def load_snapshot_file(path: Path) -> tuple[Snapshot, dict[str, Any] | None]:
             pages.extend((pg, f"{base}[{i}]") for i, pg in enumerate(doc))
         else:
             pages.append((doc, base))
-    return snapshot_from_pages(pages, source), None
+    snap, profiles = parse_pages(pages, source)
+    return LoadedSnapshot(snap, None, profiles)
 
 
-def bundle_snapshot(bundle: dict[str, Any], source: str) -> Snapshot:
-    """The authorization details of an nhictl bundle (usage and keys: see ``load``)."""
+def parse_bundle(bundle: dict[str, Any], source: str) -> tuple[Snapshot, InstanceProfiles]:
+    """The authorization details of an nhictl bundle (usage, keys, resources: see ``load``)."""
     raw = expect(bundle.get("authorizationDetails"), list, source, "$.authorizationDetails")
-    snap = snapshot_from_pages(
+    snap, profiles = parse_pages(
         [(pg, f"$.authorizationDetails[{i}]") for i, pg in enumerate(raw)], source
     )
     snap.collected_at = parse_time(bundle.get("collectedAt"), source, "$.collectedAt")
-    return snap
+    return snap, profiles
 
 
 def snapshot_from_pages(pages: Iterable[tuple[Any, str]], source: str) -> Snapshot:
     """Merge (page, JSON path) pairs and normalise them into the common model."""
+    return parse_pages(pages, source)[0]
+
+
+def parse_pages(pages: Iterable[tuple[Any, str]], source: str) -> tuple[Snapshot, InstanceProfiles]:
+    """``snapshot_from_pages`` plus the instance profiles the roles are in."""
     merged: dict[str, list[Any]] = {k: [] for k in _LIST_KEYS}
     paths: dict[str, list[str]] = {k: [] for k in _LIST_KEYS}
     n_pages = 0
@@ -92,8 +110,11 @@ def _tags(obj: dict[str, Any]) -> dict[str, str]:
     return {str(t.get("Key")): str(t.get("Value", "")) for t in tags if isinstance(t, dict)}
 
 
-def _build(merged: dict[str, list[Any]], paths: dict[str, list[str]], source: str) -> Snapshot:
+def _build(
+    merged: dict[str, list[Any]], paths: dict[str, list[str]], source: str
+) -> tuple[Snapshot, InstanceProfiles]:
     policies: dict[str, Policy] = {}
+    profiles: dict[str, list[str]] = {}
     warnings: list[str] = []
 
     # Managed policies: the default version is what is in force; all versions feed growth.
@@ -169,6 +190,7 @@ def _build(merged: dict[str, list[Any]], paths: dict[str, list[str]], source: st
         )
         atts = inline(arn, item.get("RolePolicyList"), p, "RolePolicyList")
         atts += managed(item.get("AttachedManagedPolicies"), p)
+        _add_profiles(profiles, arn, item.get("InstanceProfileList"), source, p)
         last = item.get("RoleLastUsed") or {}
         human = path.startswith("/aws-reserved/sso.amazonaws.com/") or any(
             t.kind == "federated" and ":saml-provider/" in t.value for t in trust
@@ -222,9 +244,24 @@ def _build(merged: dict[str, list[Any]], paths: dict[str, list[str]], source: st
             groups=tuple(group_names),
         )
     accounts.discard("")
-    return Snapshot(
+    snap = Snapshot(
         "aws", tuple(sorted(accounts)), principals, policies, source=source, warnings=warnings
     )
+    return snap, {ref: tuple(roles) for ref, roles in profiles.items()}
+
+
+def _add_profiles(
+    profiles: dict[str, list[str]], role_arn: str, lst: Any, source: str, path: str
+) -> None:
+    """Index the role under each instance profile it is in, by profile ARN and by name (a
+    launch template may name the profile either way)."""
+    for i, prof in enumerate(expect(lst or [], list, source, f"{path}.InstanceProfileList")):
+        pp = f"{path}.InstanceProfileList[{i}]"
+        expect(prof, dict, source, pp)
+        for key in ("Arn", "InstanceProfileName"):
+            ref = _field(prof, key, str, source, pp)
+            if role_arn not in profiles.setdefault(ref, []):
+                profiles[ref].append(role_arn)
 
 
 def _ensure_policy(arn: str, policies: dict[str, Policy], warnings: list[str]) -> None:
