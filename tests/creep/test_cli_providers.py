@@ -57,6 +57,8 @@ def test_an_aws_folder_is_read_by_its_layout(cli: CliRunner) -> None:
         str(folder / "last-accessed.json"),
         "--access-keys",
         str(folder / "access-keys.json"),
+        "--resources",
+        str(folder),  # the listing files (lambda-functions.json ...) beside the export
     )
     assert from_folder["findings"] == from_files["findings"]
     assert from_folder["summary"]["inputs"]["usage_principals"] > 0
