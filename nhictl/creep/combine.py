@@ -58,6 +58,7 @@ def combine_reports(reports: list[Report]) -> Report:
         },
         "window_days": reports[0].summary["window_days"],
         "key_max_age_days": reports[0].summary["key_max_age_days"],
+        "treat_untracked": reports[0].summary["treat_untracked"],
         "providers": {r.provider: r.summary for r in reports},
         "warnings": [f"{r.provider}: {w}" for r in reports for w in r.summary["warnings"]],
     }

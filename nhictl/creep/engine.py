@@ -125,6 +125,7 @@ def analyse(
         },
         "window_days": options.unused_days,
         "key_max_age_days": options.key_max_age_days,
+        "treat_untracked": options.treat_untracked,
         "inputs": {
             "snapshot": snapshot.source,
             "collected_at": snapshot.collected_at.isoformat() if snapshot.collected_at else None,
@@ -174,6 +175,8 @@ def _granted(eff: Effective) -> dict[str, Any]:
 
 
 def _used(act: Activity) -> dict[str, Any]:
+    """``actions`` (seen used), ``unknown_actions`` and ``unused_actions`` are disjoint and add
+    up to the grant; ``used_by_evidence`` says how the used ones were seen."""
     if not act.known:
         return {
             "known": False,
@@ -181,17 +184,18 @@ def _used(act: Activity) -> dict[str, Any]:
             "last_activity": act.last_activity.isoformat() if act.last_activity else None,
         }
     grans = {s.granularity for s in act.services}
-    out: dict[str, Any] = {
+    used = act.used.bit_count()
+    by_service = act.used_by_service.bit_count()
+    return {
         "known": True,
         "granularity": "mixed" if len(grans) > 1 else (grans.pop() if grans else None),
-        "actions": act.used.bit_count(),
+        "actions": used,
+        "unknown_actions": act.unknown.bit_count(),
         "unused_actions": act.unused.bit_count(),
-        "services_used": sorted(s.service for s in act.services if s.used),
+        "used_by_evidence": {"action": used - by_service, "service": by_service},
+        "services_used": sorted(s.service for s in act.services if s.used or s.in_window),
         "last_activity": act.last_activity.isoformat() if act.last_activity else None,
     }
-    if act.unobserved:  # the usage data cannot see these: neither used nor unused
-        out["unobserved_actions"] = act.unobserved.bit_count()
-    return out
 
 
 def over_threshold(report: Report, fail_on: str | None) -> bool:
