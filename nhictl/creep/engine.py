@@ -24,6 +24,7 @@ from nhictl.creep.model import (
     Snapshot,
 )
 from nhictl.creep.remediation import least_privilege
+from nhictl.creep.risk import apply_risk, top_risks
 from nhictl.creep.rules import declared as r_declared
 from nhictl.creep.rules import hygiene, privilege, usage
 
@@ -104,6 +105,8 @@ def analyse(
     findings += tail
 
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.rule_id, f.principal, f.message))
+    # Last: risk needs every finding of a principal, those added after the loop included.
+    apply_risk(results, findings, run.catalog_weight)
     active = [f for f in findings if f.suppressed is None]
     overall = rollup(x for items in per_account.values() for x in items)
     summary: dict[str, Any] = {
@@ -119,6 +122,7 @@ def analyse(
         "by_rule": dict(sorted(Counter(f.rule_id for f in active).items())),
         "creep_index": overall,
         "bucket": bucket(overall),
+        "top_risks": top_risks(results),
         "accounts": {
             a: {"creep_index": rollup(v), "bucket": bucket(rollup(v)), "principals": len(v)}
             for a, v in sorted(per_account.items())
