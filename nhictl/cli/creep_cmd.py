@@ -25,6 +25,11 @@ from nhictl.core.batchgc import cyclic_gc_paused
 from nhictl.core.errors import InputError
 
 
+class TreatUntracked(StrEnum):
+    used = "used"
+    unused = "unused"
+
+
 class FailOn(StrEnum):
     low = "low"
     medium = "medium"
@@ -111,6 +116,15 @@ def audit_creep(
         "--remediate-out",
         help="Write a least-privilege proposal per principal here (never applied).",
     ),
+    treat_untracked: TreatUntracked = typer.Option(
+        TreatUntracked.used,
+        "--treat-untracked-as",
+        help="What --remediate-out keeps of actions whose use is unknown (AWS tracks only some "
+        "actions of a service; Azure's log cannot see reads): used keeps them so the fix does "
+        "not break the workload (default); unused drops them. The report shows them as unknown "
+        "either way.",
+        case_sensitive=False,
+    ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -188,6 +202,7 @@ def audit_creep(
         unused_days=unused_days,
         key_max_age_days=key_max_age,
         remediate=remediate_out is not None,
+        treat_untracked="unused" if treat_untracked is TreatUntracked.unused else "used",
         last_accessed=last_accessed,
         access_keys=access_keys,
         resources=resources,

@@ -12,6 +12,7 @@ from typing import Any
 
 from nhictl.creep.index import bucket
 from nhictl.creep.model import PROVIDER_SEPARATOR, SEVERITY_RANK, Report
+from nhictl.creep.risk import merge_top_risks
 
 
 def combined_index(reports: list[Report]) -> int:
@@ -51,6 +52,7 @@ def combine_reports(reports: list[Report]) -> Report:
         "by_rule": dict(sorted(rules.items())),
         "creep_index": index,
         "bucket": bucket(index),
+        "top_risks": merge_top_risks(r.summary["top_risks"] for r in reports),
         "accounts": {
             account: {"provider": r.provider, **value}
             for r in reports
@@ -58,6 +60,7 @@ def combine_reports(reports: list[Report]) -> Report:
         },
         "window_days": reports[0].summary["window_days"],
         "key_max_age_days": reports[0].summary["key_max_age_days"],
+        "treat_untracked": reports[0].summary["treat_untracked"],
         "providers": {r.provider: r.summary for r in reports},
         "warnings": [f"{r.provider}: {w}" for r in reports for w in r.summary["warnings"]],
     }

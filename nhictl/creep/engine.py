@@ -25,6 +25,7 @@ from nhictl.creep.model import (
     Snapshot,
 )
 from nhictl.creep.remediation import least_privilege
+from nhictl.creep.risk import apply_risk, top_risks
 from nhictl.creep.rules import declared as r_declared
 from nhictl.creep.rules import hygiene, privilege, usage
 
@@ -107,6 +108,8 @@ def analyse(
     findings += tail
 
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.rule_id, f.principal, f.message))
+    # Last: risk needs every finding of a principal, those added after the loop included.
+    apply_risk(results, findings, run.catalog_weight)
     active = [f for f in findings if f.suppressed is None]
     overall = rollup(x for items in per_account.values() for x in items)
     summary: dict[str, Any] = {
@@ -122,12 +125,14 @@ def analyse(
         "by_rule": dict(sorted(Counter(f.rule_id for f in active).items())),
         "creep_index": overall,
         "bucket": bucket(overall),
+        "top_risks": top_risks(results),
         "accounts": {
             a: {"creep_index": rollup(v), "bucket": bucket(rollup(v)), "principals": len(v)}
             for a, v in sorted(per_account.items())
         },
         "window_days": options.unused_days,
         "key_max_age_days": options.key_max_age_days,
+        "treat_untracked": options.treat_untracked,
         "inputs": {
             "snapshot": snapshot.source,
             "collected_at": snapshot.collected_at.isoformat() if snapshot.collected_at else None,
@@ -177,6 +182,8 @@ def _granted(eff: Effective) -> dict[str, Any]:
 
 
 def _used(act: Activity) -> dict[str, Any]:
+    """``actions`` (seen used), ``unknown_actions`` and ``unused_actions`` are disjoint and add
+    up to the grant; ``used_by_evidence`` says how the used ones were seen."""
     if not act.known:
         return {
             "known": False,
@@ -184,17 +191,18 @@ def _used(act: Activity) -> dict[str, Any]:
             "last_activity": act.last_activity.isoformat() if act.last_activity else None,
         }
     grans = {s.granularity for s in act.services}
-    out: dict[str, Any] = {
+    used = act.used.bit_count()
+    by_service = act.used_by_service.bit_count()
+    return {
         "known": True,
         "granularity": "mixed" if len(grans) > 1 else (grans.pop() if grans else None),
-        "actions": act.used.bit_count(),
+        "actions": used,
+        "unknown_actions": act.unknown.bit_count(),
         "unused_actions": act.unused.bit_count(),
-        "services_used": sorted(s.service for s in act.services if s.used),
+        "used_by_evidence": {"action": used - by_service, "service": by_service},
+        "services_used": sorted(s.service for s in act.services if s.used or s.in_window),
         "last_activity": act.last_activity.isoformat() if act.last_activity else None,
     }
-    if act.unobserved:  # the usage data cannot see these: neither used nor unused
-        out["unobserved_actions"] = act.unobserved.bit_count()
-    return out
 
 
 def over_threshold(report: Report, fail_on: str | None) -> bool:

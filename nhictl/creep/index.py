@@ -31,6 +31,14 @@ CREEP_RULES = (
 )
 
 
+def log_reach(weight: int, catalog_weight: int) -> float:
+    """min(1, log10(1 + weight) / log10(1 + W(catalog))): a weight on a log scale against the
+    whole catalog's (the index's reach of the excess; the risk view's reach of the grant)."""
+    if catalog_weight <= 0:
+        return 0.0
+    return min(1.0, math.log10(1 + weight) / math.log10(1 + catalog_weight))
+
+
 def bucket(index: int) -> str:
     return "low" if index <= 33 else "medium" if index <= 66 else "high"
 
@@ -67,7 +75,7 @@ def creep_index(
         n_excess = excess.bit_count()
         we = weight(catalog, excess, n_excess)
     ratio = we / wg if wg else 0.0
-    reach = min(1.0, math.log10(1 + we) / math.log10(1 + catalog_weight)) if catalog_weight else 0
+    reach = log_reach(we, catalog_weight)
     return IndexResult(
         round(100 * ratio * reach),
         wg,

@@ -242,6 +242,9 @@ class PrincipalResult:
     index_detail: dict[str, Any]
     manifest: str | None = None
     provider: str = ""
+    # {"score" 0-100, "level", "drivers", "reach"}: set once every finding is known
+    # (nhictl.creep.risk.apply_risk); the creep index stays separate.
+    risk: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from nhictl.core.errors import InputError
 from nhictl.creep.context import AuditOptions
@@ -28,6 +29,8 @@ class AuditInputs:
     unused_days: int = 90
     key_max_age_days: int = 90
     remediate: bool = False
+    # What a least-privilege fix keeps of actions whose use is unknown (--treat-untracked-as).
+    treat_untracked: Literal["used", "unused"] = "used"
 
     def check(self, have_snapshot: bool, expected: str) -> None:
         """Refuse knobs out of range, and an audit with nothing to audit (``expected``: what
@@ -54,6 +57,7 @@ class AuditInputs:
             baseline=baseline,
             manifests_given=bool(self.manifests),
             remediate=self.remediate,
+            treat_untracked=self.treat_untracked,
         )
         return opts, exclusions
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from nhictl import __version__
 from nhictl.core.jsonout import dumps
 from nhictl.creep.model import PROVIDER_SEPARATOR, SEVERITY_RANK, Finding, PrincipalResult, Report
+from nhictl.creep.risk import by_risk
 from nhictl.creep.rules import RULES, rule_info
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def principal_dict(p: PrincipalResult, *, with_provider: bool = False) -> dict[s
         "kind": p.kind,
         "name": p.name,
         "account": p.account,
+        "risk": p.risk,
         "creep_index": p.creep_index,
         "bucket": p.bucket,
         "granted": p.granted,
@@ -126,32 +128,71 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def used_cell(used: dict[str, Any]) -> str:
+    """The used count of a principal for a table: ``23 (+74?)`` when 74 more are unknown
+    (neither seen used nor known unused), ``?`` without usage data."""
+    if not used.get("known"):
+        return "?"
+    n = used.get("unknown_actions", 0)
+    return f"{used.get('actions')}" + (f" (+{n}?)" if n else "")
+
+
+def risk_cell(p: PrincipalResult) -> str:
+    return f"{p.risk.get('score', 0)} {p.risk.get('level', 'none')}"
+
+
+def findings_count(summary: dict[str, Any]) -> str:
+    """``N active, M suppressed``: how every output names the finding counts."""
+    return f"{summary['findings']} active, {summary['suppressed']} suppressed"
+
+
 def render_markdown(report: Report) -> str:
     s = report.summary
     lines = [
         f"# nhictl audit-creep ({report.provider})",
         "",
         f"Generated {report.generated_at.isoformat()} - {s['principals']} principals, "
-        f"findings: {s['findings']} active, {s['suppressed']} suppressed; creep index "
-        f"**{s['creep_index']}** ({s['bucket']}).",
+        f"findings: {findings_count(s)}; creep index **{s['creep_index']}** ({s['bucket']}).",
         "",
-        "| Severity | Count |",
-        "|---|---|",
     ]
+    if several_providers(report):
+        lines += [
+            "| Cloud | Principals | Findings | Creep index |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {cloud} | {part['principals']} | {findings_count(part)} | "
+            f"{part['creep_index']} ({part['bucket']}) |"
+            for cloud, part in s["providers"].items()
+        ]
+        lines.append("")
+    lines += ["| Severity | Active |", "|---|---|"]
     lines += [f"| {sev} | {n} |" for sev, n in s["by_severity"].items()]
+    if s.get("top_risks"):
+        lines += ["", "## Top risks", ""]
+        lines += [
+            f"{i}. `{t['id']}`: risk {t['score']} ({t['level']}: "
+            f"{', '.join(f'`{d}`' for d in t['drivers'])}), creep index {t['creep_index']}"
+            for i, t in enumerate(s["top_risks"], 1)
+        ]
     lines += [
         "",
-        "## Principals",
+        "## Principals (by risk)",
         "",
-        "| Principal | Kind | Creep index | Granted | Used | Declared |",
-        "|---|---|---|---|---|---|",
+        "| Principal | Kind | Risk | Drivers | Creep index | Granted | Used | Unknown | Unused "
+        "| Declared |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id)):
-        used = str(p.used.get("actions")) if p.used.get("known") else "unknown"
+    for p in by_risk(report.principals):
+        known = bool(p.used.get("known"))
+        used = str(p.used.get("actions")) if known else "unknown"
+        unknown = str(p.used.get("unknown_actions", 0)) if known else "-"
+        unused = str(p.used.get("unused_actions", 0)) if known else "-"
         decl = p.declared["manifest"] if p.declared else "-"
+        drivers = ", ".join(f"`{d}`" for d in p.risk.get("drivers", [])) or "-"
         lines.append(
-            f"| `{p.id}` | {p.kind} | {p.creep_index} ({p.bucket}) | "
-            f"{p.granted['actions']} | {used} | {_md_escape(decl)} |"
+            f"| `{p.id}` | {p.kind} | {risk_cell(p)} | {drivers} | {p.creep_index} ({p.bucket}) | "
+            f"{p.granted['actions']} | {used} | {unknown} | {unused} | {_md_escape(decl)} |"
         )
     lines += ["", "## Findings", ""]
     if not report.findings:
@@ -270,7 +311,14 @@ def sarif_dict(report: Report) -> dict[str, Any]:
                     }
                 },
                 "results": results,
-                "properties": {"summary": report.summary},
+                # results hold the suppressed findings too: say how many of each
+                "properties": {
+                    "summary": report.summary,
+                    "findings": {
+                        "active": report.summary["findings"],
+                        "suppressed": report.summary["suppressed"],
+                    },
+                },
             }
         ],
     }
@@ -302,9 +350,9 @@ def render_table(
     report: Report, console: Console, *, wide: bool = False, summary: bool = True
 ) -> None:
     """Human view, fitted to ``console.width`` (``wide``: never wrapped): the summary (unless
-    ``summary`` is false, as under ``-q``), the principals by creep index (docs/cli.md table
-    rules), then one line per finding (severity, rule id, principal, each whole) with its
-    detail wrapped and indented below it."""
+    ``summary`` is false, as under ``-q``), the principals by risk, then creep index
+    (docs/cli.md table rules), then one line per finding (severity, rule id, principal, each
+    whole) with its detail wrapped and indented below it."""
     from rich.text import Text
 
     from nhictl.render.table import build_table
@@ -323,47 +371,49 @@ def render_table(
         head.append(f" in {'accounts' if several else 'account'} {', '.join(accounts)}")
     head.append(", creep index ")
     head.append(str(s["creep_index"]), style="bold")
-    head.append(f" ({s['bucket']})\nfindings: {s['findings']} active, {s['suppressed']} suppressed")
+    head.append(f" ({s['bucket']})\nfindings: {findings_count(s)}")
     if summary:
         console.print(head, soft_wrap=wide)
         if clouds:  # the clouds side by side
             console.print()
             console.print(_clouds_table(s, width), soft_wrap=True)
     with_findings = {f.principal for f in report.findings}
-    shown = [
-        p
-        for p in sorted(report.principals, key=lambda p: (-p.creep_index, p.id))
-        if p.creep_index or p.id in with_findings
-    ]
+    shown = [p for p in by_risk(report.principals) if p.creep_index or p.id in with_findings]
     # Opaque ids (Azure object ids) get their readable name beside them; an ARN or e-mail
     # that already holds the name does not.
     named = any(p.name and p.name not in _short(p.id) for p in shown)
     rows = []
     for p in shown:
-        used = str(p.used.get("actions")) if p.used.get("known") else "?"
         declared = p.declared["manifest"] if p.declared else None
         rows.append(
             ([p.provider] if clouds else [])
             + [_short(p.id, with_account=several)]
             + ([p.name if p.name not in _short(p.id) else None] if named else [])
-            + [p.kind, f"{p.creep_index} {p.bucket}", p.granted["actions"], used, declared]
+            + [p.kind, risk_cell(p), f"{p.creep_index} {p.bucket}", p.granted["actions"]]
+            + [used_cell(p.used), declared]
         )
     columns = ["cloud"] if clouds else []
     columns += ["principal"] + (["name"] if named else [])
-    columns += ["kind", "index", "granted", "used", "declared"]
+    columns += ["kind", "risk", "index", "granted", "used", "declared"]
     if summary:
         console.print()
     console.print(
         build_table(
             columns,
             rows,
-            title="Principals (with findings or a non-zero index)",
+            title="Principals by risk (with findings or a non-zero index)",
             width=width,
             drop=["kind", "declared", "name", "used", "granted"],
-            keys=["index"],
+            keys=["risk", "index"],
         ),
         soft_wrap=True,
     )
+    if any(p.used.get("unknown_actions") for p in shown):
+        note = (
+            "used: actions seen used; (+N?): N more whose use the data cannot tell "
+            "(untracked or unobserved), neither used nor unused"
+        )
+        console.print(_wrapped(note, width), style="dim", soft_wrap=True)
     active = [f for f in report.findings if f.suppressed is None]
     suppressed = [f for f in report.findings if f.suppressed is not None]
     for title, group in (
@@ -378,6 +428,14 @@ def render_table(
         console.print(_finding_lines(group, report.findings, width, several), soft_wrap=True)
     for w in s.get("warnings", []):
         console.print(Text.assemble(("warning:", "yellow"), f" {w}"), soft_wrap=wide)
+
+
+def _wrapped(text: str, width: int | None) -> str:
+    import textwrap
+
+    if width is None:
+        return text
+    return "\n".join(textwrap.wrap(text, max(width, _MIN_DETAIL), break_on_hyphens=False))
 
 
 def _clouds_table(summary: dict[str, Any], width: int | None) -> Any:

@@ -129,6 +129,6 @@ def test_table_fits_the_terminal_one_line_per_finding(
             detail.append(line.strip())
         assert " ".join(detail).startswith(f["message"][:40])
         assert ("suppressed" in f) == (i > suppressed)
-    principals = lines.index("Principals (with findings or a non-zero index)")
+    principals = lines.index("Principals by risk (with findings or a non-zero index)")
     assert lines[principals + 1].split()[0] == "principal"
     assert re.search(r"(^|\s)role/agents/support-triage(\s)", lines[principals + 4])

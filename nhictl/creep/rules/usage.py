@@ -24,7 +24,8 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
     days = ctx.options.unused_days
     pid = eff.principal.id
     out: list[Finding] = []
-    idle = [s for s in act.services if s.unused and not s.used]
+    # Idle: the service itself was not used in the window (every granted action unused).
+    idle = [s for s in act.services if s.unused and not (s.used or s.in_window)]
     if idle or act.never_used:
         mask = act.never_used
         for s in idle:
@@ -69,19 +70,25 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
             )
         )
     for s in act.services:
-        if not (s.unused and s.used):
+        if not s.unused or s in idle:
             continue
         if s.granularity != "action":
             continue  # service used: service-level data cannot say which actions were idle
-        unused, used = s.unused.bit_count(), s.used.bit_count()
+        unused, used, unknown = s.unused.bit_count(), s.used.bit_count(), s.unknown.bit_count()
         sample = ctx.sample(s.unused, unused)
+        # Untracked actions are neither used nor unused: say how many, so "2 of 78" does not
+        # read as "76 used".
+        untracked = f"; {unknown} untracked (use unknown)" if unknown else ""
+        keep = f"keep the {used} used ones"
+        if unknown:
+            keep += f"; the {unknown} untracked ones are kept unless --treat-untracked-as unused"
         out.append(
             Finding(
                 "creep.unused-permission",
                 ctx.level_severity(s.unused),
                 pid,
                 f"{s.service}: {unused} of {s.granted.bit_count()} granted "
-                f"actions not used in {days} days (action-level data), "
+                f"actions not used in {days} days (action-level data{untracked}), "
                 f"e.g. {', '.join(sample[:3])}",
                 {
                     "granularity": "action",
@@ -89,11 +96,12 @@ def unused_permission(ctx: Context, eff: Effective, act: Activity) -> list[Findi
                     "service": s.service,
                     "granted": s.granted.bit_count(),
                     "used": used,
+                    "unknown_actions": unknown,
                     "unused_actions": unused,
                     "sample": sample,
                     "policies": policies_granting(eff, s.unused),
                 },
-                f"Drop the unused {s.service} actions; keep the {used} used ones.",
+                f"Drop the unused {s.service} actions; {keep}.",
                 mask=s.unused,
             )
         )

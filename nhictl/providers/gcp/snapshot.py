@@ -480,8 +480,8 @@ class _Builder:
                 prev = used.get(perm)
                 if prev is None or (bu.refreshed is not None and bu.refreshed > prev):
                     used[perm] = bu.refreshed
-        # Bindings no insight covers are not judged: their permissions count as used, dated
-        # as the principal's newest insight (never reported unused for lack of data).
+        # Bindings no insight covers are not judged: their permissions are unknown (never
+        # reported unused for lack of data), under a service stamp of the newest insight.
         loose = 0
         loose_services: set[str] = set()
         for pol in unjudged:
@@ -509,21 +509,17 @@ class _Builder:
                     actions[f"{svc}:{perm.lower()}"] = when
                 continue
             if not judged & smask:
-                services[svc] = ref  # nothing judged here: the whole service counts as used
+                services[svc] = ref  # nothing judged here: the whole service is unknown
                 continue
-            # Mixed: the cheaper of (rows for the idle judged ones, the service used) and
-            # (rows for the used and the unjudged ones, the service unused).
+            # Mixed: rows for the used and the idle judged permissions, the service used. The
+            # unjudged ones get no row, so the engine reports them unknown (neither used nor
+            # unused) rather than following the service's stamp.
             idle = judged & smask & ~used_bits & ~loose
-            if idle.bit_count() <= len(rows) + loose_here.bit_count():
-                services[svc] = newest if newest is not None and ref and newest > ref else ref
-                for name in cat.names(idle) if idle else ():
-                    actions[f"{svc}:{name.lower()}"] = None
-            else:
-                services[svc] = None
-                for perm, when in rows:
-                    actions[f"{svc}:{perm.lower()}"] = when
-                for name in cat.names(loose_here & ~used_bits):
-                    actions[f"{svc}:{name.lower()}"] = ref
+            services[svc] = newest if newest is not None and ref and newest > ref else ref
+            for perm, when in rows:
+                actions[f"{svc}:{perm.lower()}"] = when
+            for name in cat.names(idle) if idle else ():
+                actions[f"{svc}:{name.lower()}"] = None
         tracked = frozenset(services)
         return Usage(email, services, actions, tracked)
 

@@ -45,7 +45,7 @@ def test_clean_principal_is_silent(tmp_path: Path) -> None:
     assert p.creep_index == 0
     # reads and data actions: the Activity Log cannot see them, so never "unused"
     assert p.used["known"] and p.used["unused_actions"] == 0
-    assert p.used["unobserved_actions"] == p.granted["actions"] - 1
+    assert p.used["unknown_actions"] == p.granted["actions"] - 1
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_unused_permissions_from_the_activity_log(tmp_path: Path) -> None:
     assert f.evidence["granularity"] == "action" and f.evidence["used"] == 1
     (p,) = r.principals
     assert p.used["services_used"] == ["Microsoft.Web"]
-    assert p.used["unobserved_actions"] > 0  # its reads: unknown, not unused
+    assert p.used["unknown_actions"] > 0  # its reads: unknown, not unused
 
 
 def test_data_actions_are_never_unused(tmp_path: Path) -> None:
@@ -236,7 +236,7 @@ def test_data_actions_are_never_unused(tmp_path: Path) -> None:
     assert hits(r, "creep.unused-permission") == []
     assert hits(r, "creep.unused-principal") == []
     (p,) = r.principals
-    assert p.used["unobserved_actions"] == 5  # 4 data actions + queues/read
+    assert p.used["unknown_actions"] == 5  # 4 data actions + queues/read
 
 
 def test_no_activity_log_means_usage_unknown(tmp_path: Path) -> None:
