@@ -137,7 +137,7 @@ def audit_creep(
     """
     from nhictl.core.inputfile import check_one_stdin
     from nhictl.creep.engine import over_threshold
-    from nhictl.creep.remediation import write_remediations
+    from nhictl.creep.remediation.files import fix_files, write_remediations
     from nhictl.providers.audit import (
         AuditRequest,
         LiveSource,
@@ -194,7 +194,12 @@ def audit_creep(
                 report = audit(provider, request)
         if remediate_out is not None:
             written = write_remediations(remediate_out, report.remediations)
-            message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")
+            fixes = sum(1 for rem in report.remediations.values() if "skipped" not in rem)
+            message(
+                f"wrote {fix_files(written)} least-privilege policy files ({fixes} principals, "
+                f"{len(report.remediations) - fixes} without a fix) to {remediate_out}/; "
+                "see index.json"
+            )
         with output_stream(output) as out:
             if fmt == DataFormat.json:
                 for chunk in render.iter_json(report):

@@ -14,5 +14,4 @@ def aws_knowledge() -> ProviderKnowledge:
         catalog=load_catalog(),
         escalation=methods(),
         iam_admin=("iam:*",),
-        policy_size_limit=6144,
     )
