@@ -194,11 +194,11 @@ def audit_creep(
                 report = audit(provider, request)
         if remediate_out is not None:
             written = write_remediations(remediate_out, report.remediations)
-            fixes = sum(1 for rem in report.remediations.values() if "skipped" not in rem)
+            skipped = sum(1 for rem in report.remediations.values() if "skipped" in rem)
             message(
-                f"wrote {fix_files(written)} least-privilege policy files ({fixes} principals, "
-                f"{len(report.remediations) - fixes} without a fix) to {remediate_out}/; "
-                "see index.json"
+                f"wrote {fix_files(written)} least-privilege policy files to {remediate_out}/ "
+                f"({len(report.remediations) - skipped} principals with a fix, {skipped} "
+                "without: see index.json)"
             )
         with output_stream(output) as out:
             if fmt == DataFormat.json:

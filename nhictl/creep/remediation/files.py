@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from nhictl.core.errors import InputError
 from nhictl.core.jsonout import document
 from nhictl.core.outfile import write_file
-from nhictl.core.strictjson import loads
 
 INDEX = "index.json"
 _INTERNAL = ("policy", "documents")  # what rides along for the writer, not for the index
@@ -28,8 +29,7 @@ def write_remediations(out_dir: Path, remediations: dict[str, dict[str, Any]]) -
         raise InputError(
             f"{out_dir}: cannot create remediation directory: {exc.strerror}"
         ) from None
-    _remove_previous(out_dir)
-    written: list[Path] = []
+    planned: list[tuple[str, Any]] = []  # (file name, document)
     index: list[dict[str, Any]] = []
     used_names: set[str] = set()
     for pid in sorted(remediations):
@@ -44,15 +44,18 @@ def write_remediations(out_dir: Path, remediations: dict[str, dict[str, Any]]) -
                 name += "_"
             used_names.add(name)
             files = [f"{name}.json"] + [f"{name}.{i}.json" for i in range(2, len(docs) + 1)]
-            for fname, doc in zip(files, docs, strict=True):
-                path = out_dir / fname
-                write_file(path, document(doc))
-                written.append(path)
+            planned += zip(files, docs, strict=True)
             entry["file"] = files[0]  # the only one, or the first of the parts
             entry["files"] = files
             for part, fname in zip(entry.get("parts", ()), files, strict=False):
                 part["file"] = fname
         index.append(entry)
+    _remove_previous(out_dir, {fname for fname, _ in planned})
+    written: list[Path] = []
+    for fname, doc in planned:
+        path = out_dir / fname
+        write_file(path, document(doc))
+        written.append(path)
     idx = out_dir / INDEX
     write_file(idx, document(index))
     written.append(idx)
@@ -64,20 +67,27 @@ def fix_files(written: list[Path]) -> int:
     return sum(1 for p in written if p.name != INDEX)
 
 
-def _remove_previous(out_dir: Path) -> None:
-    """Remove the files a previous run's index lists (plain names inside ``out_dir`` only)."""
+def _remove_previous(out_dir: Path, keep: set[str]) -> None:
+    """Remove the files a previous run's index lists (plain names inside ``out_dir`` only),
+    except those about to be replaced."""
     idx = out_dir / INDEX
     try:
-        old = loads(idx.read_bytes())
-    except (OSError, ValueError):
+        old = orjson.loads(idx.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
         return  # no previous index, or not ours: leave the folder as it is
     if not isinstance(old, list):
         return
     for entry in old:
-        names = entry.get("files", ()) if isinstance(entry, dict) else ()
-        single = entry.get("file") if isinstance(entry, dict) else None  # earlier versions
-        for name in [*names, *([single] if single else [])]:
-            if isinstance(name, str) and name == Path(name).name and name.endswith(".json"):
+        if not isinstance(entry, dict):
+            continue
+        names = entry.get("files")
+        for name in names if isinstance(names, list) else [entry.get("file")]:
+            if (
+                isinstance(name, str)
+                and name not in keep
+                and name == Path(name).name
+                and name.endswith(".json")
+            ):
                 (out_dir / name).unlink(missing_ok=True)
 
 
