@@ -159,7 +159,7 @@ def audit_creep(
     """
     from nhictl.core.inputfile import check_one_stdin
     from nhictl.creep.engine import over_threshold
-    from nhictl.creep.remediation import write_remediations
+    from nhictl.creep.remediation.files import fix_files, write_remediations
     from nhictl.providers.audit import (
         AuditRequest,
         LiveSource,
@@ -220,7 +220,12 @@ def audit_creep(
                 report = audit(provider, request)
         if remediate_out is not None:
             written = write_remediations(remediate_out, report.remediations)
-            message(f"wrote {len(written) - 1} least-privilege policies to {remediate_out}/")
+            skipped = sum(1 for rem in report.remediations.values() if "skipped" in rem)
+            message(
+                f"wrote {fix_files(written)} least-privilege policy files to {remediate_out}/ "
+                f"({len(report.remediations) - skipped} principals with a fix, {skipped} "
+                "without: see index.json)"
+            )
         with output_stream(output) as out:
             if fmt == DataFormat.json:
                 for chunk in render.iter_json(report):

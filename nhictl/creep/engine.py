@@ -24,7 +24,7 @@ from nhictl.creep.model import (
     Report,
     Snapshot,
 )
-from nhictl.creep.remediation import least_privilege
+from nhictl.creep.remediation.plan import propose_fix
 from nhictl.creep.risk import apply_risk, top_risks
 from nhictl.creep.rules import declared as r_declared
 from nhictl.creep.rules import hygiene, privilege, usage
@@ -337,19 +337,15 @@ class _Run:
             pf += credential_rule(ctx, c)
         for rule in knowledge.extra_rules:
             pf += rule(ctx, eff)
-        if options.remediate:
-            used = act.used if act.known else None
-            dmask = r_declared.declared_mask(ctx, decl) if decl else None
-            if knowledge.remediate is not None:
-                rem = knowledge.remediate(ctx, eff, used, dmask, decl)
-            else:
-                rem = least_privilege(cat, eff, used, dmask, decl, knowledge.policy_size_limit)
-            if rem is not None:
-                out.remediations[pid] = rem
         # Finish the principal now and keep only small results: holding every principal's
         # bitsets until the end cost ~0.5 GB at 5k roles.
         _locate(pf, decl)
         out.suppressed += apply_exclusions(pf, self.exclusions, options.now.date(), self.names)
+        if options.remediate:  # after the exclusions: an excluded principal gets no fix
+            dmask = r_declared.declared_mask(ctx, decl) if decl else None
+            rem = propose_fix(ctx, eff, act, dmask, decl, pf)
+            if rem is not None:
+                out.remediations[pid] = rem
         ix = creep_index(cat, eff.allowed, pf, self.catalog_weight, eff.allowed_count)
         out.results.append(_result(p, eff, act, decl, ix, ctx))
         out.per_account.setdefault(p.account, []).append((ix.index, ix.granted_weight))

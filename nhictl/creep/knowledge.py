@@ -73,6 +73,22 @@ class EscalationMethod:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyLimits:
+    """AWS IAM's size quotas for the policy documents a fix is written as (IAM counts
+    characters without whitespace; the defaults are AWS's default quotas)."""
+
+    managed_chars: int = 6144  # one customer-managed policy
+    role_inline_chars: int = 10240  # all inline policies of a role together
+    user_inline_chars: int = 2048  # all inline policies of a user together
+    managed_per_principal: int = 10  # managed policies attached to one role or user
+    managed_per_principal_raised: int = 20  # the most a quota increase allows
+
+    def inline_chars(self, kind: str) -> int | None:
+        """The inline total for a principal kind ("role", "user"), None for other kinds."""
+        return {"role": self.role_inline_chars, "user": self.user_inline_chars}.get(kind)
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderKnowledge:
     """Catalog and risk knowledge of one provider."""
 
@@ -82,8 +98,10 @@ class ProviderKnowledge:
     # Patterns whose unconditional grant on every resource makes a principal an administrator
     # of the provider's IAM (e.g. "iam:*" on AWS).
     iam_admin: tuple[str, ...]
-    # Principal ids / account ids of the provider itself, trusted implicitly (none for AWS).
-    policy_size_limit: int = 6144
+    # Size quotas of the IAM policy documents the default remediation writes; None for a
+    # provider whose fixes are not IAM policy documents (its own ``remediate``, or GCP's
+    # conversion of the document into role bindings): then nothing is split.
+    policy_limits: PolicyLimits | None = PolicyLimits()
     # Rules only this provider has (e.g. GCP's default compute service account with Editor);
     # they run after the shared rules, for every non-human principal.
     extra_rules: tuple[PrincipalRule, ...] = ()

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from nhictl.core.errors import InputError
 from nhictl.creep.exclusions import load_exclusions, parse_exclusions
-from nhictl.creep.remediation import write_remediations
+from nhictl.creep.remediation.files import write_remediations
 from nhictl.render.creep import render_json, render_markdown, render_sarif, render_table
 
 from .conftest import RECENT, allow, arn, audit, doc, export, hits, la_resp, role, svc_row
@@ -166,9 +166,12 @@ def test_least_privilege_used_and_declared(tmp_path: Path) -> None:
     assert rem["basis"] == "used ∩ declared"
     stmts = rem["policy"]["Statement"]
     by_res = {json.dumps(s["Resource"]): s["Action"] for s in stmts}
-    # scopable actions narrowed to declared resources; wildcard-only actions keep "*"
-    assert sorted(by_res[json.dumps(["arn:aws:s3:::b/*"])]) == ["s3:GetObject", "sqs:SendMessage"]
-    assert by_res['"*"'] == ["xray:PutTraceSegments"]
+    # an action narrowed to the declared ARNs of its service; sqs has none (unscoped, "*");
+    # xray:PutTraceSegments takes no resource at all: "*" and not reported
+    assert by_res['"arn:aws:s3:::b/*"'] == ["s3:GetObject"]
+    assert sorted(by_res['"*"']) == ["sqs:SendMessage", "xray:PutTraceSegments"]
+    assert rem["resources_narrowed"] == 1
+    assert [(u["service"], u["actions"]) for u in rem["unscoped"]] == [("sqs", ["sqs:SendMessage"])]
     files = write_remediations(tmp_path / "fix", report.remediations)
     names = sorted(p.name for p in files)
     assert "index.json" in names and any(n.endswith("_role_r.json") for n in names)

@@ -150,11 +150,6 @@ def _grants_on_any(policy: dict[str, Any]) -> set[str]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the remediation branch (h-remediation) to apply fix_safety.secure_target "
-    "to the generated policies; strict: remove this marker when it passes",
-)
 def test_sample_fixes_grant_no_escalation_method() -> None:
     snap, keys = load_aws(
         SAMPLE / "authorization-details.json",

@@ -14,7 +14,6 @@ def aws_knowledge() -> ProviderKnowledge:
         catalog=load_catalog(),
         escalation=methods(),
         iam_admin=("iam:*",),
-        policy_size_limit=6144,
         assume_permission="sts:AssumeRole",
         pass_permission="iam:PassRole",
         passed_to_key="iam:PassedToService",

@@ -46,7 +46,7 @@ def azure_knowledge(inventory: AzureInventory) -> ProviderKnowledge:
         catalog=catalog,
         escalation=METHODS,
         iam_admin=("Microsoft.Authorization/*",),
-        policy_size_limit=0,  # unused: Azure has its own remediation
+        policy_limits=None,  # Azure writes role definitions (its own remediation)
         extra_rules=(rules.standing, rules.custom_role_locks),
         admin_rule=rules.admin,
         credential_rule=rules.credential,

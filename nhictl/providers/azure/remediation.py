@@ -21,7 +21,7 @@ from typing import Any
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
 from nhictl.creep.model import Declaration
-from nhictl.creep.remediation import proposal_target
+from nhictl.creep.remediation.plan import NOTHING_TO_REMOVE, proposal_target, skipped
 from nhictl.providers.azure.snapshot import AzureInventory
 
 
@@ -45,18 +45,22 @@ class AzureRemediator:
         declared: int | None,
         decl: Declaration | None,
     ) -> dict[str, Any] | None:
-        if used is not None:
-            used |= eff.allowed & self._unseen()
-        found = proposal_target(eff, used, declared, decl)
+        unseen = eff.allowed & self._unseen()
+        if used is not None and ctx.options.treat_untracked == "used":
+            used |= unseen
+        found = proposal_target(eff, used, declared)
         if found is None:
             return None
         target, basis = found
         cat = self.inv.catalog
         p = eff.principal
         kept_scopes: dict[str, int] = {}
+        granted_scopes: set[str] = set()
         for g in eff.grants:
             keep = g.mask & target
             info = self.inv.policies.get(g.policy_id)
+            if info is not None:
+                granted_scopes.add(info.scope)
             if keep and info is not None:
                 kept_scopes[info.scope] = kept_scopes.get(info.scope, 0) | keep
         if decl and decl.resources:
@@ -64,6 +68,20 @@ class AzureRemediator:
             declared_scope = decl.resources[0]
             kept_scopes = {declared_scope: _union(kept_scopes.values())}
         kept = _union(kept_scopes.values())
+        removed = eff.allowed & ~kept
+        changes: dict[str, Any] = {
+            "basis": basis,
+            "unknown_use": {
+                "treated_as": ctx.options.treat_untracked,
+                "actions": unseen.bit_count(),
+                "kept": (unseen & kept).bit_count(),
+            },
+            "actions_before": eff.allowed_count,
+            "actions_after": kept.bit_count(),
+            "actions_removed": {"count": removed.bit_count(), "sample": ctx.sample(removed)},
+        }
+        if not removed and set(kept_scopes) == granted_scopes:
+            return skipped(eff, NOTHING_TO_REMOVE, **changes)
         remove = [
             {
                 "id": a.id or None,
@@ -93,9 +111,7 @@ class AzureRemediator:
             }
         return {
             "principal": p.id,
-            "basis": basis,
-            "actions_before": eff.allowed_count,
-            "actions_after": kept.bit_count(),
+            **changes,
             "recommendation": "replace-assignments" if kept else "remove-assignments",
             "remove_assignments": remove,
             "create_assignments": [

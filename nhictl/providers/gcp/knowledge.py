@@ -22,6 +22,6 @@ def gcp_knowledge(catalog: GcpCatalog | None = None) -> ProviderKnowledge:
         catalog=catalog if catalog is not None else load_catalog(),
         escalation=METHODS,
         iam_admin=IAM_ADMIN,
-        policy_size_limit=CUSTOM_ROLE_LIMIT,
+        policy_limits=None,  # the document becomes binding operations (gcp.remediation)
         extra_rules=RULES,
     )

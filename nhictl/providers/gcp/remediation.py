@@ -110,7 +110,10 @@ def gcp_proposal(
     proposal: dict[str, Any],
     roles: RoleIndex,
 ) -> dict[str, Any]:
-    """The engine's proposal for one principal, as GCP binding operations."""
+    """The engine's proposal for one principal, as GCP binding operations (an entry without
+    a fix, ``skipped``, stays as it is)."""
+    if "skipped" in proposal:
+        return proposal
     p = snapshot.principals[principal_id]
     keep = kept_mask(catalog, proposal)
     member = f"serviceAccount:{p.id}"
@@ -199,8 +202,12 @@ def gcp_proposal(
     return {
         "principal": p.id,
         "basis": proposal.get("basis"),
+        "unknown_use": proposal.get("unknown_use"),
         "actions_before": proposal.get("actions_before"),
         "actions_after": len(names),
+        "actions_removed": proposal.get("actions_removed"),
+        "escalations_removed": proposal.get("escalations_removed", []),
+        "review": proposal.get("review", []),
         "recommendation": recommendation,
         "operations": len(ops),
         "policy": doc,

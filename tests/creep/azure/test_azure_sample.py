@@ -11,7 +11,7 @@ import pytest
 
 from nhictl.creep.engine import over_threshold
 from nhictl.creep.model import Report
-from nhictl.creep.remediation import write_remediations
+from nhictl.creep.remediation.files import write_remediations
 from nhictl.providers.azure.audit import AzureAuditInputs, audit_azure
 
 from .conftest import NOW
@@ -119,7 +119,11 @@ def test_accounts_and_warnings(report: Report) -> None:
 def test_remediations_are_written_for_review(report: Report, tmp_path: Path) -> None:
     written = write_remediations(tmp_path, report.remediations)
     index = json.loads((tmp_path / "index.json").read_text())
-    assert written and all("remove_assignments" in e for e in index)
+    fixes = [e for e in index if "skipped" not in e]
+    assert written and fixes and all("remove_assignments" in e for e in fixes)
+    # the break-glass automation's findings are all suppressed: listed, no file
+    excluded = [e for e in index if e.get("skipped", "").startswith("excluded: Break-glass")]
+    assert len(excluded) == 1 and "file" not in excluded[0]
     role = json.loads((tmp_path / "33333333-aaaa-4000-8000-000000000003.json").read_text())
     assert role["IsCustom"] and role["AssignableScopes"] == [
         "/subscriptions/0b1f6c2a-1111-4a2b-9c3d-4e5f60718293/resourcegroups/rg-orders"

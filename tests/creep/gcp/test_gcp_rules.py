@@ -62,7 +62,10 @@ def test_clean_project_has_no_findings(tmp_path: Path) -> None:
     assert r.granted["actions"] == len(VIEWER_PERMS)
     assert r.creep_index == 0
     assert report.summary["warnings"] == []
-    assert report.remediations == {}
+    # listed in the index with the reason, no fix file
+    assert {pid: rem["skipped"] for pid, rem in report.remediations.items()} == {
+        AGENT: "nothing to remove"
+    }
 
 
 def test_basic_roles_are_admin_at_every_level_and_say_which(tmp_path: Path) -> None:

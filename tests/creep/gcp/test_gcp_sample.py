@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from nhictl.creep.model import Report
-from nhictl.creep.remediation import write_remediations
+from nhictl.creep.remediation.files import write_remediations
 from nhictl.providers.gcp.audit import GcpAuditInputs, audit_gcp
 from nhictl.render.creep import render_json, render_markdown, render_sarif
 from tests.creep.gcp.conftest import NOW
@@ -108,4 +108,7 @@ def test_sample_renders_and_remediates(tmp_path: Path) -> None:
     assert fix["format"] == "nhictl.gcp.remediation/v1"
     removed = {o["role"] for o in fix["operations"] if o["subtype"] == "REMOVE_ROLE"}
     assert "roles/storage.admin" in removed
-    assert len(written) == len(report.remediations) + 1
+    fixes = [r for r in report.remediations.values() if "skipped" not in r]
+    assert len(written) == len(fixes) + 1  # a file per fix, and the index
+    skipped = {r["skipped"] for r in report.remediations.values() if "skipped" in r}
+    assert any(s.startswith("excluded: Break-glass Owner") for s in skipped)
