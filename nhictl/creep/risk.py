@@ -2,7 +2,9 @@
 
     level  = the worst severity among the principal's ACTIVE (unsuppressed) findings,
              "none" without any
-    reach  = min(1, log10(1 + W(granted)) / log10(1 + W(catalog)))   how much the grant can do
+    reach  = min(1, log10(1 + W(granted)) / log10(1 + W(catalog)))   how much the grant can do,
+             or, for a principal that can become an admin (active priv.reachable-admin in N
+             steps), 1 - 0.1 * (N - 1): what it can reach, not only what it holds
     tie    = (2 * reach + creep_index / 100) / 3                       in [0, 1]
     score  = floor(low + (high - low) * tie), in the level's band:
 
@@ -35,6 +37,7 @@ BANDS: dict[str, tuple[int, int]] = {
     "critical": (80, 100),
 }
 _LEVEL_RANK = {lv: i for i, lv in enumerate(RISK_LEVELS)}
+REACHABLE_ADMIN = "priv.reachable-admin"  # its reach is the admin's, less a tenth per extra step
 TOP_RISKS = 5  # principals listed in summary.top_risks
 
 
@@ -44,14 +47,18 @@ def principal_risk(
     """``{"score", "level", "drivers", "reach"}`` of one principal from its findings (the
     suppressed ones are skipped here)."""
     level, drivers = "none", set()
+    reach = log_reach(granted_weight, catalog_weight)
     for f in findings:
         if f.suppressed is not None:
             continue
+        if f.rule_id == REACHABLE_ADMIN:
+            steps = f.evidence.get("steps")
+            if isinstance(steps, int) and steps >= 1:
+                reach = max(reach, max(0.0, 1 - 0.1 * (steps - 1)))
         if _LEVEL_RANK[f.severity] > _LEVEL_RANK[level]:
             level, drivers = f.severity, {f.rule_id}
         elif f.severity == level:
             drivers.add(f.rule_id)
-    reach = log_reach(granted_weight, catalog_weight)
     tie = (2 * reach + min(max(creep_index, 0), 100) / 100) / 3
     low, high = BANDS[level]
     return {

@@ -184,3 +184,26 @@ def test_combined_report_merges_top_risks_and_counts(tmp_path: Path) -> None:
     md = render_markdown(both)
     assert "| aws | 11 | 32 active, 5 suppressed |" in md
     assert json.loads(json.dumps(report_dict(both)["summary"]["top_risks"])) == top
+
+
+def test_a_principal_that_can_become_admin_has_the_admins_reach() -> None:
+    """A small grant that reaches an admin in one step is as far-reaching as the admin; each
+    further step takes a tenth off."""
+    from nhictl.creep.model import Finding
+    from nhictl.creep.risk import principal_risk
+
+    def reach_after(steps: int) -> float:
+        f = Finding("priv.reachable-admin", "high", "p", "m", {"steps": steps}, "fix")
+        return float(principal_risk([f], 10, 100_000, 0)["reach"])
+
+    alone = principal_risk([Finding("trust.broad", "high", "p", "m", {}, "fix")], 10, 100_000, 0)
+    assert alone["reach"] < 0.3
+    assert reach_after(1) == 1.0
+    assert reach_after(3) == 0.8
+    one_step = principal_risk(
+        [Finding("priv.reachable-admin", "high", "p", "m", {"steps": 1}, "fix")], 10, 100_000, 0
+    )
+    assert one_step["score"] > alone["score"] and one_step["level"] == "high"
+    suppressed = Finding("priv.reachable-admin", "high", "p", "m", {"steps": 1}, "fix")
+    suppressed.suppressed = "accepted"
+    assert principal_risk([suppressed], 10, 100_000, 0)["reach"] == alone["reach"]
