@@ -15,6 +15,7 @@ from typing import Any
 
 from nhictl.core.durations import format_duration, parse_duration
 from nhictl.core.errors import ConfigError, InputError
+from nhictl.core.store.url import parse_store_url, redact_url
 
 APP = "nhictl"
 ENV_PREFIX = "NHICTL_"
@@ -144,6 +145,7 @@ class SettingSpec:
 
     ``text`` turns a parsed value back into the form a user writes (``3600`` -> ``1h``); it is
     only needed for flags, which arrive parsed: every other layer keeps the text it was given.
+    ``shown`` makes any layer's text safe to print (the store URL loses its password).
     """
 
     name: str
@@ -151,6 +153,7 @@ class SettingSpec:
     default: str
     help: str
     text: Callable[[Any], str] = _plain_text
+    shown: Callable[[str], str] = str
 
     @property
     def env(self) -> str:
@@ -172,7 +175,13 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec("color", _choice("auto", "always", "never"), "auto", "Colour on the terminal."),
         SettingSpec("policy_dir", _path_list, "", "Extra policy folders (os.pathsep-separated)."),
-        SettingSpec("store", str, "", "Store URL; empty means SQLite in the data folder."),
+        SettingSpec(
+            "store",
+            parse_store_url,
+            "",
+            "Store URL: empty (SQLite in the data folder), sqlite:///PATH or postgresql://...",
+            shown=redact_url,
+        ),
         SettingSpec(
             "trust_bundle", str, "", "JWKS or SPIFFE bundle that verifies identity tokens."
         ),
@@ -280,6 +289,7 @@ def load_settings(
         else:
             values[name], sources[name] = spec.parse(spec.default), "default"
             texts[name] = spec.default
+        texts[name] = spec.shown(texts[name])
     read = config_path if config_path.is_file() else None
     return Settings(values, sources, paths, read, texts, config_path)
 
