@@ -243,4 +243,4 @@ def server_from_env_or_start() -> PgServer:
     if not url:
         return start_server()
     info = psycopg.conninfo.conninfo_to_dict(url)
-    return PgServer(url, str(info.get("host", "127.0.0.1")), int(info.get("port", 5432)))
+    return PgServer(url, str(info.get("host", "127.0.0.1")), int(str(info.get("port", 5432))))

@@ -68,6 +68,18 @@ def postgres_sql(sql: str) -> str:
     return "".join(out)
 
 
+class _Connection(psycopg.Connection[Row]):
+    """Closes quietly when garbage-collected, as a sqlite3 connection does (psycopg warns).
+
+    A Runtime sits in a reference cycle (its services' callbacks point back at it), so a store
+    it opened is finalised by the cycle collector, in no set order with its connection.
+    """
+
+    def __del__(self, *args: Any) -> None:
+        if hasattr(self, "pgconn") and not self.closed:
+            self.close()
+
+
 class _PostgresTx(Tx):
     def __init__(self, store: PostgresStore, connection: psycopg.Connection[Row]) -> None:
         self._store = store
@@ -96,10 +108,10 @@ class PostgresStore(Store):
     def __init__(self, url: str) -> None:
         self.url = url
         self.location = redact_url(url)
-        self._connection: psycopg.Connection[Row] | None = None
+        self._connection: _Connection | None = None
         self._used = False
 
-    def _connect(self) -> psycopg.Connection[Row]:
+    def _connect(self) -> _Connection:
         if self._connection is not None and not self._connection.closed:
             return self._connection
         try:
@@ -108,10 +120,15 @@ class PostgresStore(Store):
             raise StoreError(
                 f"the store URL {self.location} is malformed: {redact_text(str(exc), self.url)}"
             ) from None
-        params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
-        params.setdefault("application_name", "nhictl")
+        defaults: dict[str, str | int] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "nhictl",
+        }
+        missing = {key: value for key, value in defaults.items() if key not in params}
         try:
-            connection = psycopg.connect(**params, autocommit=True)
+            connection = _Connection.connect(
+                pg_conninfo.make_conninfo(self.url, **missing), autocommit=True
+            )
         except psycopg.Error as exc:
             raise self.error(exc) from None
         self._connection = connection
@@ -211,10 +228,6 @@ class PostgresStore(Store):
         return rows[0] if rows else None
 
     def close(self) -> None:
-        self._drop_connection()
-
-    def __del__(self) -> None:
-        # As a garbage-collected sqlite3 connection does: close quietly (psycopg would warn).
         self._drop_connection()
 
     def error(self, exc: psycopg.Error) -> StoreError:
