@@ -266,7 +266,7 @@ def describe_error(exc: psycopg.Error, location: str, url: str) -> StoreError:
             f"PostgreSQL refused the credentials for {location} ({text})",
             hint="check the user and password (PGPASSWORD, ~/.pgpass or the URL)",
         )
-    if "no pg_hba.conf entry" in lowered and "no encryption" in lowered:
+    if "pg_hba.conf" in lowered and "no encryption" in lowered:
         return StoreError(
             f"the PostgreSQL server at {location} requires TLS",
             hint="add ?sslmode=require (or verify-full with sslrootcert=FILE) to the store URL",
