@@ -79,7 +79,7 @@ def test_rows_are_tuples_of_the_same_python_types(stores: tuple[Store, Store]) -
         assert changed == 1
     row = other.read_one("SELECT i, b, t, n, blob FROM types")
     assert row == (7, 2**62, "2026-01-02T03:04:05.000006Z", None, b"\x00\xff")
-    assert row is not None and [type(v) for v in row] == [int, int, str, type(None), bytes]
+    assert [type(v) for v in row] == [int, int, str, type(None), bytes]
 
 
 def test_text_sorts_bytewise_on_every_backend(stores: tuple[Store, Store]) -> None:

@@ -43,7 +43,7 @@ def store(url: str) -> Iterator[PostgresStore]:
 
 def test_the_ddl_is_postgres_typed_and_bytewise_collated(store: PostgresStore) -> None:
     with store.read() as tx:
-        columns = dict(
+        columns: dict[str, str] = dict(
             tx.query(
                 "SELECT column_name, data_type || ':' || COALESCE(collation_name, '') "
                 "FROM information_schema.columns WHERE table_name = 'credentials'"
