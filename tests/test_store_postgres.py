@@ -179,6 +179,14 @@ def test_cli_errors_exit_2_without_the_password(
     assert init.code == 2 and "hunter2" not in init.stderr + init.stdout
 
 
+def test_config_show_hides_the_password(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NHICTL_STORE", "postgresql://u:hunter2@db.example.com/nhictl")
+    for fmt in ("table", "json", "yaml"):
+        result = cli("config", "show", "-f", fmt, "--wide")
+        assert result.code == 0 and "hunter2" not in result.stdout + result.stderr
+        assert "postgresql://u:***@db.example.com/nhictl" in result.stdout
+
+
 # A server of its own: TLS on, one role let in only over TLS; stopped by the last test.
 @pytest.fixture(scope="module")
 def tls_server() -> Iterator[PgServer]:
