@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench bench-creep clean
+.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,33 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) pg-server
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The PostgreSQL half of the suite alone (every test run on PostgreSQL, and its failure modes).
+# The tests start their own throwaway server; NHICTL_TEST_PG_URL points them at another.
+test-pg: $(STAMP) pg-server
+	$(BIN)/pytest -q -k postgres
+
+# The tests run initdb/pg_ctl from Debian's postgresql package. Install it when missing (as root
+# or with sudo), without creating or starting the system-wide cluster: the tests start their own.
+PG_CLUSTER_CONF := /etc/postgresql-common/createcluster.d/nhictl-tests.conf
+pg-server:
+	@if [ -n "$$NHICTL_TEST_PG_URL" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else \
+		echo "The PostgreSQL tests need the server binaries: run 'sudo apt-get install -y postgresql'" >&2; \
+		echo "(or set NHICTL_TEST_PG_URL to a server where you may CREATE DATABASE)." >&2; \
+		exit 1; \
+	fi; \
+	$$SUDO mkdir -p $(dir $(PG_CLUSTER_CONF)) && \
+	echo "create_main_cluster = false" | $$SUDO tee $(PG_CLUSTER_CONF) >/dev/null && \
+	$$SUDO apt-get update -q && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

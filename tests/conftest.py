@@ -1,4 +1,10 @@
-"""Shared fixtures: every test gets its own NHICTL_HOME and a clean NHICTL_* environment."""
+"""Shared fixtures: every test gets its own NHICTL_HOME and a clean NHICTL_* environment.
+
+A test (or a fixture it uses) that asks for ``store_url`` runs once per store backend: on SQLite
+in its NHICTL_HOME, and on a fresh database of a real PostgreSQL server (tests/pg_server.py),
+selected through NHICTL_STORE as a user would. ``@pytest.mark.backends("sqlite")`` keeps a test
+that inspects the SQLite file itself to that backend.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,6 +41,71 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample-configs"
 EXAMPLE = SAMPLES / "agents" / "invoice-reconciler.yaml"
+BACKENDS = ("sqlite", "postgresql")
+
+if TYPE_CHECKING:
+    from tests.pg_server import PgServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run a store-backed test on these backends only"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        names = marker.args if marker else BACKENDS
+        # Session scope: pytest groups the tests by backend, so templates are built once each.
+        metafunc.parametrize("backend", names, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: which store the test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the session (NHICTL_TEST_PG_URL's, or a throwaway cluster)."""
+    from tests.pg_server import PgUnavailable, server_from_env_or_start
+
+    try:
+        server = server_from_env_or_start()
+    except PgUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+def fresh_store(
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    template: str | None = None,
+) -> str:
+    """Point NHICTL_STORE at a new database (copied from ``template``) on PostgreSQL; return
+    its URL, dropped when the test ends. On SQLite: "" (the file in NHICTL_HOME)."""
+    if backend == "sqlite":
+        return ""
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.create_database(template)
+    request.addfinalizer(lambda: server.drop_database(url))
+    monkeypatch.setenv("NHICTL_STORE", url)
+    return url
+
+
+@pytest.fixture
+def store_url(
+    backend: str,
+    isolated_env: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """This test's own empty store, selected through NHICTL_STORE (see ``fresh_store``)."""
+    return fresh_store(backend, request, monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -45,7 +45,7 @@ class Home:
 
 
 @pytest.fixture
-def home(isolated_env: Path, tmp_path: Path) -> Home:
+def home(isolated_env: Path, tmp_path: Path, store_url: str) -> Home:
     runtime = Runtime()
     runtime.init()
     idp = DemoSpiffeIdp(tmp_path / "idp", TRUST_DOMAIN)

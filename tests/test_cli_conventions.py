@@ -24,6 +24,7 @@ NO_DATA_FORMAT = {
     "agents disable": "messages only",
     "agents enable": "messages only",
     "keys rotate": "messages only",
+    "db migrate": "messages only",
     "demo idp-bundle": "prints one path, for shell substitution",
     "demo svid": "prints one token, for shell substitution",
     "collect aws": "writes a bundle file (JSON, its schema is published)",

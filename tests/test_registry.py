@@ -234,20 +234,24 @@ def test_unknown_agent(home: Home) -> None:
         home.runtime.registry.revision("support-summarizer", 7)
 
 
+def tamper(sql: str) -> None:
+    """Someone with write access to the database, going around nhictl (and its audit log)."""
+    runtime = Runtime()
+    with runtime.store.write() as tx:
+        tx.execute(sql)
+    runtime.store.close()
+
+
 def test_audit_chain_detects_edit_delete_and_reorder(home: Home) -> None:
     home.register(load_manifest(SUMMARIZER))
     home.register(load_manifest(INVOICE))
     home.runtime.registry.disable("support-summarizer", reason="test")
-    db = home.runtime.data_dir / "nhictl.db"
     with home.runtime.store.read() as tx:
         assert auditlog.verify(tx).ok
     home.runtime.store.close()
 
     def verify_after(sql: str) -> list[tuple[int, str]]:
-        connection = sqlite3.connect(db)
-        connection.execute(sql)
-        connection.commit()
-        connection.close()
+        tamper(sql)
         fresh = Runtime()
         with fresh.store.read() as tx:
             report = auditlog.verify(tx)
@@ -278,6 +282,7 @@ def test_audit_log_refuses_tokens(home: Home) -> None:
     assert events(home) == []
 
 
+@pytest.mark.backends("sqlite")  # inspects or breaks the SQLite file itself
 def test_no_token_or_key_in_the_store(home: Home) -> None:
     manifest = load_manifest(SUMMARIZER)
     token = home.svid(manifest)
@@ -316,6 +321,7 @@ def _make_read_only(paths: list[Path], *, read_only: bool) -> None:
             path.chmod(mode)
 
 
+@pytest.mark.backends("sqlite")  # inspects or breaks the SQLite file itself
 def test_read_only_store_writes_nothing(home: Home, cli: Any) -> None:
     home.runtime.store.close()
     data = home.runtime.data_dir
@@ -344,6 +350,7 @@ def test_read_only_store_writes_nothing(home: Home, cli: Any) -> None:
     connection.close()
 
 
+@pytest.mark.backends("sqlite")  # inspects or breaks the SQLite file itself
 def test_corrupt_store(home: Home) -> None:
     home.runtime.store.close()
     for path in home.runtime.data_dir.glob("nhictl.db*"):

@@ -177,14 +177,11 @@ def test_disable_enable_and_log(
 def test_log_verify_names_the_edited_event(
     cli: CliRunner, home: Home, tokens: dict[str, Path]
 ) -> None:
-    import sqlite3
+    from tests.test_registry import tamper
 
     register(cli, home, SUMMARIZER, tokens["summarizer"])
     cli("agents", "disable", "support-summarizer", "--reason", "x")
-    connection = sqlite3.connect(home.runtime.data_dir / "nhictl.db")
-    connection.execute("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1")
-    connection.commit()
-    connection.close()
+    tamper("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1")
     result = cli("log", "verify")
     assert result.code == 1
     assert "event 1: content does not match its hash (edited)" in result.stdout

@@ -1,4 +1,5 @@
-"""The SQLite store's own shortcuts: each must read and write exactly what the long way does."""
+"""Every backend's store: shortcuts read and write exactly what the long way does, types and
+row shapes match, migrations, rollback; then the SQLite store's WAL checkpoint helper."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from nhictl.core.errors import StoreError
+from nhictl.core.store import Store, open_store
+from nhictl.core.store.schema import LATEST_VERSION, MIGRATIONS, TABLES
 from nhictl.core.store.sqlite import (
     BACKSTOP_CHECKPOINT_PAGES,
     CHECKPOINT_EVERY,
@@ -18,23 +21,114 @@ from nhictl.core.store.sqlite import (
 )
 
 
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[SqliteStore, SqliteStore]]:
+def two_stores(url: str, folder: Path) -> tuple[Store, Store]:
     """Two connections to one fresh store, as two processes would have."""
-    path = tmp_path / "nhictl.db"
-    first = SqliteStore(path)
+    first = open_store(url, folder)
     first.migrate()
     with first.write() as tx:
         tx.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
         tx.execute("INSERT INTO t VALUES ('a', 1)")
-    second = SqliteStore(path)
+    return first, open_store(url, folder)
+
+
+@pytest.fixture
+def stores(store_url: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    first, second = two_stores(store_url, tmp_path)
     yield first, second
     first.close()
     second.close()
 
 
+@pytest.fixture
+def sqlite_stores(tmp_path: Path) -> Iterator[tuple[SqliteStore, SqliteStore]]:
+    first, second = two_stores("", tmp_path)
+    assert isinstance(first, SqliteStore) and isinstance(second, SqliteStore)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_migrate_creates_every_table_once(store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_url, tmp_path)
+    assert store.schema_version() == 0
+    assert store.migrate() == list(MIGRATIONS)
+    assert store.migrate() == []
+    assert store.schema_version() == LATEST_VERSION
+    store.require_initialized()
+    with store.read() as tx:
+        for table in TABLES:
+            assert tx.query(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+        versions = tx.query("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+    assert [v for v, _ in versions] == list(MIGRATIONS)
+    assert all(isinstance(at, str) and at.endswith("Z") for _, at in versions)
+    store.close()
+
+
+def test_rows_are_tuples_of_the_same_python_types(stores: tuple[Store, Store]) -> None:
+    store, other = stores
+    with store.write() as tx:
+        tx.execute(
+            "CREATE TABLE types (i INTEGER, b BIGINT, t TEXT, n TEXT, blob BLOB)"
+            if isinstance(store, SqliteStore)
+            else "CREATE TABLE types (i BIGINT, b BIGINT, t TEXT, n TEXT, blob BYTEA)"
+        )
+        changed = tx.execute(
+            "INSERT INTO types VALUES (?, ?, ?, ?, ?)",
+            (7, 2**62, "2026-01-02T03:04:05.000006Z", None, b"\x00\xff"),
+        )
+        assert changed == 1
+    row = other.read_one("SELECT i, b, t, n, blob FROM types")
+    assert row == (7, 2**62, "2026-01-02T03:04:05.000006Z", None, b"\x00\xff")
+    assert [type(v) for v in row] == [int, int, str, type(None), bytes]
+
+
+def test_text_sorts_bytewise_on_every_backend(stores: tuple[Store, Store]) -> None:
+    store, _ = stores
+    names = ["b", "B", "a-b", "a_b", "ab", "Z", "é", "10", "9"]
+    with store.write() as tx:
+        for name in names:
+            tx.execute(
+                "INSERT INTO agents (name, status, current_revision, owner, sponsor, "
+                "review_expires, created_at, updated_at) VALUES (?, 'active', 1, 'o', 's', "
+                "'2030-01-01', 'now', 'now')",
+                (name,),
+            )
+    with store.read() as tx:
+        ordered = [r[0] for r in tx.query("SELECT name FROM agents ORDER BY name")]
+    assert ordered == sorted(names, key=lambda n: n.encode())
+
+
+def test_placeholders_percent_signs_and_quoted_question_marks(stores: tuple[Store, Store]) -> None:
+    store, _ = stores
+    with store.write() as tx:
+        tx.execute("INSERT INTO t VALUES (?, ?)", ("50%?", 2))
+        rows = tx.query("SELECT k, v, '?' FROM t WHERE k LIKE '5%' AND v = ?", (2,))
+    assert rows == [("50%?", 2, "?")]
+
+
+def test_a_failed_write_leaves_nothing(stores: tuple[Store, Store]) -> None:
+    store, other = stores
+    with pytest.raises(RuntimeError, match="boom"), store.write() as tx:
+        tx.execute("INSERT INTO t VALUES ('b', 2)")
+        raise RuntimeError("boom")
+    assert other.read_one("SELECT COUNT(*) FROM t") == (1,)
+    with store.write() as tx:  # the connection is usable afterwards
+        tx.execute("INSERT INTO t VALUES ('c', 3)")
+    assert other.read_one("SELECT k FROM t WHERE v = 3") == ("c",)
+
+
+def test_a_read_is_one_snapshot(stores: tuple[Store, Store]) -> None:
+    reader, writer = stores
+    with reader.read() as tx:
+        assert tx.one("SELECT v FROM t WHERE k = 'a'") == (1,)
+        with writer.write() as wtx:
+            wtx.execute("UPDATE t SET v = 5 WHERE k = 'a'")
+        assert tx.one("SELECT v FROM t WHERE k = 'a'") == (1,)
+    assert reader.read_one("SELECT v FROM t WHERE k = 'a'") == (5,)
+
+
 def test_read_one_sees_every_commit_of_another_connection(
-    stores: tuple[SqliteStore, SqliteStore],
+    stores: tuple[Store, Store],
 ) -> None:
     reader, writer = stores
     assert reader.read_one("SELECT v FROM t WHERE k = ?", ("a",)) == (1,)
@@ -50,16 +144,16 @@ def test_read_one_sees_every_commit_of_another_connection(
     assert writer.read_one("SELECT v FROM t WHERE k = 'a'") == (3,)
 
 
-def test_read_one_reports_store_errors(stores: tuple[SqliteStore, SqliteStore]) -> None:
+def test_read_one_reports_store_errors(stores: tuple[Store, Store]) -> None:
     reader, _ = stores
     with pytest.raises(StoreError):
         reader.read_one("SELECT v FROM no_such_table")
 
 
 def test_one_shot_writers_start_no_checkpoint_thread(
-    stores: tuple[SqliteStore, SqliteStore],
+    sqlite_stores: tuple[SqliteStore, SqliteStore],
 ) -> None:
-    store, _ = stores
+    store, _ = sqlite_stores
     for i in range(CHECKPOINT_EVERY - 3):  # the fixture committed twice already
         with store.write() as tx:
             tx.execute("INSERT INTO t VALUES (?, ?)", (f"k{i}", i))
@@ -67,9 +161,9 @@ def test_one_shot_writers_start_no_checkpoint_thread(
 
 
 def test_busy_writer_checkpoints_in_the_background_and_loses_nothing(
-    stores: tuple[SqliteStore, SqliteStore],
+    sqlite_stores: tuple[SqliteStore, SqliteStore],
 ) -> None:
-    store, other = stores
+    store, other = sqlite_stores
     rows = 5 * CHECKPOINT_EVERY
     for i in range(rows):
         with store.write() as tx:
@@ -90,9 +184,9 @@ def test_busy_writer_checkpoints_in_the_background_and_loses_nothing(
 
 
 def test_the_wal_stays_bounded_while_the_helper_runs(
-    stores: tuple[SqliteStore, SqliteStore],
+    sqlite_stores: tuple[SqliteStore, SqliteStore],
 ) -> None:
-    store, other = stores
+    store, other = sqlite_stores
     connection = store._connect(create=False)
     assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
     # Each commit dirties 2 to 3 pages: this writes over six backstop intervals' worth of WAL.

@@ -19,6 +19,7 @@ from nhictl.cli import (
     config_cmd,
     credentials_cmd,
     creep_cmd,
+    db_cmd,
     demo_cmd,
     keys_cmd,
     log_cmd,
@@ -91,6 +92,7 @@ def root(
 validate_cmd.register(app)
 registry_cmd.register_commands(app)
 app.add_typer(log_cmd.app, name="log")
+app.add_typer(db_cmd.app, name="db")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(schema_cmd.app, name="schema")

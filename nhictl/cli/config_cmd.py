@@ -34,7 +34,7 @@ def show_config(fmt: str = FORMAT_OPTION) -> None:
         "settings": {
             name: {
                 "value": settings.texts[name],
-                "parsed": settings.values[name],
+                "parsed": settings.shown(name),
                 "source": settings.sources[name],
                 "env": SPECS[name].env,
                 "help": SPECS[name].help,

@@ -126,6 +126,24 @@ def _positive_int(text: str) -> int:
     return int(value)
 
 
+def _store_url(text: str) -> str:
+    # The URL rules live with the store; the default (empty) is the only case every command
+    # parses, so it costs no import.
+    if not text.strip():
+        return ""
+    from nhictl.core.store.url import parse_store_url
+
+    return parse_store_url(text)
+
+
+def _store_shown(text: str) -> str:
+    if not text:
+        return text
+    from nhictl.core.store.url import redact_url
+
+    return redact_url(text)
+
+
 def _mapping_to_text(value: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in value.items())
 
@@ -144,6 +162,7 @@ class SettingSpec:
 
     ``text`` turns a parsed value back into the form a user writes (``3600`` -> ``1h``); it is
     only needed for flags, which arrive parsed: every other layer keeps the text it was given.
+    ``shown`` makes any layer's text safe to print (the store URL loses its password).
     """
 
     name: str
@@ -151,6 +170,7 @@ class SettingSpec:
     default: str
     help: str
     text: Callable[[Any], str] = _plain_text
+    shown: Callable[[str], str] = str
 
     @property
     def env(self) -> str:
@@ -172,7 +192,13 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec("color", _choice("auto", "always", "never"), "auto", "Colour on the terminal."),
         SettingSpec("policy_dir", _path_list, "", "Extra policy folders (os.pathsep-separated)."),
-        SettingSpec("store", str, "", "Store URL; empty means SQLite in the data folder."),
+        SettingSpec(
+            "store",
+            _store_url,
+            "",
+            "Store URL: empty (SQLite in the data folder), sqlite:///PATH or postgresql://...",
+            shown=_store_shown,
+        ),
         SettingSpec(
             "trust_bundle", str, "", "JWKS or SPIFFE bundle that verifies identity tokens."
         ),
@@ -230,6 +256,11 @@ class Settings:
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
 
+    def shown(self, name: str) -> Any:
+        """The parsed value, safe to print (the store URL without its password)."""
+        value = self.values[name]
+        return SPECS[name].shown(value) if isinstance(value, str) else value
+
     @property
     def ttl_ceiling_seconds(self) -> int:
         return int(self.values["ttl_ceiling"])
@@ -280,6 +311,7 @@ def load_settings(
         else:
             values[name], sources[name] = spec.parse(spec.default), "default"
             texts[name] = spec.default
+        texts[name] = spec.shown(texts[name])
     read = config_path if config_path.is_file() else None
     return Settings(values, sources, paths, read, texts, config_path)
 

@@ -2,15 +2,17 @@
 
 Building a home (store, signing key, policies, four registrations through the real identity
 check and Cedar) takes a while, so it is built once per session and copied into each test's own
-NHICTL_HOME. Everything stays real: SQLite, keys, Cedar, JWT-SVIDs from the demo IdP.
+NHICTL_HOME (on PostgreSQL the template is a database, and each test gets a copy of it made with
+CREATE DATABASE ... TEMPLATE). Everything stays real: SQLite or PostgreSQL, keys, Cedar, JWT-SVIDs
+from the demo IdP.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,31 +21,49 @@ from nhictl.core.credentials import CredentialService
 from nhictl.core.demo_idp import DemoSpiffeIdp
 from nhictl.core.policy import PolicyEngine
 from nhictl.core.runtime import Runtime
+from tests.conftest import fresh_store
 from tests.credentials.support import PERMIT_ALL, TRUST_DOMAIN, Clock, register_all
 
 
+@dataclass(frozen=True)
+class Template:
+    home: Path
+    database: str | None  # the PostgreSQL template database; None on SQLite
+
+
 @pytest.fixture(scope="session")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("jit-template")
-    saved = os.environ.get("NHICTL_HOME")
-    os.environ["NHICTL_HOME"] = str(home)
-    try:
+def template_home(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
+) -> Template:
+    home = tmp_path_factory.mktemp(f"jit-template-{backend}")
+    env = {"NHICTL_HOME": str(home)}
+    database = None
+    if backend == "postgresql":
+        env["NHICTL_STORE"] = request.getfixturevalue("pg_server").create_database()
+        database = env["NHICTL_STORE"].rsplit("/", 1)[1].split("?", 1)[0]
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
         runtime = Runtime()
         runtime.init()
         register_all(runtime, DemoSpiffeIdp(home / "demo-idp", TRUST_DOMAIN))
-        runtime.store.close()  # checkpoints the WAL, so copying the folder copies everything
-    finally:
-        if saved is None:
-            del os.environ["NHICTL_HOME"]
-        else:
-            os.environ["NHICTL_HOME"] = saved
-    return home
+        # SQLite: checkpoints the WAL, so copying the folder copies everything. PostgreSQL: a
+        # database can only serve as a template while nobody is connected to it.
+        runtime.store.close()
+    return Template(home, database)
 
 
 @pytest.fixture
-def home(template_home: Path, isolated_env: Path) -> Path:
-    """This test's NHICTL_HOME, a copy of the template (file modes preserved)."""
-    shutil.copytree(template_home, isolated_env, dirs_exist_ok=True)
+def home(
+    template_home: Template,
+    isolated_env: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """This test's NHICTL_HOME, a copy of the template (file modes preserved), and its store."""
+    shutil.copytree(template_home.home, isolated_env, dirs_exist_ok=True)
+    fresh_store(backend, request, monkeypatch, template_home.database)
     return isolated_env
 
 

@@ -152,6 +152,7 @@ def test_agents_show(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.backends("sqlite")  # column fitting for the default settings; a URL is wider
 def test_config_show(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, home: Path, width: int
 ) -> None:

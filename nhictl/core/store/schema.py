@@ -1,10 +1,24 @@
-"""Schema migrations, in portable SQL (SQLite and PostgreSQL both run them unchanged).
+"""Schema migrations, written once in SQLite's spelling, and the one runner every backend uses.
 
 Append a migration; never edit one that has shipped. Timestamps are ISO 8601 UTC text with a
 ``Z`` suffix so they sort and compare the same way in every backend.
+
+The dialect differences live in ``ddl()`` alone: on PostgreSQL ``INTEGER`` becomes ``BIGINT``
+(SQLite's integers are 64-bit) and ``TEXT`` is ``COLLATE "C"``, so ``ORDER BY`` and the text
+comparisons of timestamps are bytewise, as in SQLite, whatever locale the database was created
+with.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from nhictl.core.errors import StoreError
+
+if TYPE_CHECKING:
+    from nhictl.core.store.base import Tx
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -90,3 +104,48 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 LATEST_VERSION = max(MIGRATIONS)
+
+#: Every table a migration creates, parents first (the order ``db copy`` fills them in).
+TABLES = ("agents", "agent_revisions", "credentials", "status_lists", "audit_events")
+
+_POSTGRES_TYPES = {"INTEGER": "BIGINT", "TEXT": 'TEXT COLLATE "C"'}
+_TYPE_WORD = re.compile(r"\b(INTEGER|TEXT)\b")
+
+
+def ddl(statement: str, dialect: str) -> str:
+    """``statement`` as ``dialect`` (``sqlite`` or ``postgresql``) spells it."""
+    if dialect == "postgresql":
+        return _TYPE_WORD.sub(lambda m: _POSTGRES_TYPES[m.group(1)], statement)
+    return statement
+
+
+def apply_migrations(tx: Tx, *, dialect: str, location: str) -> list[int]:
+    """Bring the schema in ``tx`` up to ``LATEST_VERSION``; return the versions applied.
+
+    The caller holds the store's write lock, so two processes migrating at once apply each
+    version once.
+    """
+    tx.execute(
+        ddl(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            dialect,
+        )
+    )
+    row = tx.one("SELECT MAX(version) FROM schema_migrations")
+    current = int(row[0] or 0) if row else 0
+    if current > LATEST_VERSION:
+        raise StoreError(
+            f"the store at {location} has schema version {current}, newer than this "
+            f"nhictl ({LATEST_VERSION}); upgrade nhictl"
+        )
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    applied: list[int] = []
+    for version in range(current + 1, LATEST_VERSION + 1):
+        for statement in MIGRATIONS[version]:
+            tx.execute(ddl(statement, dialect))
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, now)
+        )
+        applied.append(version)
+    return applied

@@ -27,7 +27,7 @@ from typing import Any
 
 from nhictl.core.errors import StoreError
 from nhictl.core.store.base import Row, Store, Tx
-from nhictl.core.store.schema import LATEST_VERSION, MIGRATIONS
+from nhictl.core.store.schema import apply_migrations
 
 BUSY_TIMEOUT_MS = 30_000
 #: Commits between two background checkpoints (~10 WAL pages per credential issue), and the
@@ -156,29 +156,8 @@ class SqliteStore(Store):
 
     def migrate(self) -> list[int]:
         self._connect(create=True)
-        applied: list[int] = []
         with self.write() as tx:
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            row = tx.one("SELECT MAX(version) FROM schema_migrations")
-            current = int(row[0] or 0) if row else 0
-            if current > LATEST_VERSION:
-                raise StoreError(
-                    f"the store at {self.path} has schema version {current}, newer than this "
-                    f"nhictl ({LATEST_VERSION}); upgrade nhictl"
-                )
-            for version in range(current + 1, LATEST_VERSION + 1):
-                for statement in MIGRATIONS[version]:
-                    tx.execute(statement)
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) "
-                    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-                    (version,),
-                )
-                applied.append(version)
-        return applied
+            return apply_migrations(tx, dialect="sqlite", location=self.location)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:

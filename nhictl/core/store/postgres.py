@@ -1,0 +1,295 @@
+"""PostgreSQL backend (psycopg 3): one registry shared by a team, its pipelines and services.
+
+Write transactions are serialised by a transaction-scoped advisory lock taken in the same round
+trip as ``BEGIN``: exactly what SQLite's ``BEGIN IMMEDIATE`` serialises (one writer at a time,
+so the concurrency cap, revision numbers and the audit chain's ``seq``/``prev_hash`` are read
+and written by one transaction alone). SERIALIZABLE was the alternative; it was not chosen
+because every write appends to the audit chain, so concurrent writers would conflict on nearly
+every transaction, and ``write()`` is a context manager whose body cannot be replayed: a
+serialization failure would reach the caller instead of being retried (docs/operations.md has
+the measurement). The lock is released by COMMIT or ROLLBACK, and by the server when a
+connection dies, so a killed process never leaves it held.
+
+Reads run in REPEATABLE READ READ ONLY transactions (one snapshot, as SQLite's read
+transactions); ``read_one`` is a single autocommit statement (a snapshot of its own).
+
+Retries: only the start of a transaction on a connection kept from earlier that turns out to be
+dead (the server restarted, an idle timeout): nothing of the transaction has run, so it is
+reopened once. A failure after that rolls the transaction back and becomes one ``StoreError``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import conninfo as pg_conninfo
+
+from nhictl.core.errors import StoreError
+from nhictl.core.store.base import Row, Store, Tx
+from nhictl.core.store.schema import apply_migrations
+from nhictl.core.store.url import redact_text, redact_url
+
+#: How long a writer waits for another's lock, as SQLite's busy timeout.
+LOCK_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10
+#: The advisory lock every write transaction holds ("nhictl.w"; advisory locks are per database).
+WRITE_LOCK_KEY = int.from_bytes(b"nhictl.w", "big")
+_BEGIN_WRITE = (
+    "BEGIN ISOLATION LEVEL READ COMMITTED; "
+    f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'; "
+    f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+)
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_NOTHING_WRITTEN = "nothing was written (the transaction rolled back)"
+
+
+@functools.lru_cache(maxsize=1024)
+def postgres_sql(sql: str) -> str:
+    """Portable SQL with ``?`` placeholders as psycopg takes it: ``%s``, and ``%`` doubled.
+
+    A ``?`` inside a quoted literal stays; psycopg reads ``%`` everywhere, quoted or not.
+    """
+    out: list[str] = []
+    quoted = False
+    for char in sql:
+        if char == "'":
+            quoted = not quoted
+            out.append(char)
+        elif char == "%":
+            out.append("%%")
+        elif char == "?" and not quoted:
+            out.append("%s")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class _Connection(psycopg.Connection[Row]):
+    """Closes quietly when garbage-collected, as a sqlite3 connection does (psycopg warns).
+
+    A Runtime sits in a reference cycle (its services' callbacks point back at it), so a store
+    it opened is finalised by the cycle collector, in no set order with its connection.
+    """
+
+    def __del__(self, *args: Any) -> None:
+        if hasattr(self, "pgconn") and not self.closed:
+            self.close()
+
+
+class _PostgresTx(Tx):
+    def __init__(self, store: PostgresStore, connection: psycopg.Connection[Row]) -> None:
+        self._store = store
+        self._connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            return self._connection.execute(postgres_sql(sql), tuple(params)).rowcount
+        except psycopg.OperationalError as exc:
+            raise self._store.error(exc) from None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            return self._connection.execute(postgres_sql(sql), tuple(params)).fetchall()
+        except psycopg.OperationalError as exc:
+            raise self._store.error(exc) from None
+
+
+class PostgresStore(Store):
+    """A store in a PostgreSQL database, named by a ``postgresql://`` (or ``postgres://``) URL.
+
+    One connection per store object, opened on first use (psycopg's libpq reads PGPASSWORD,
+    ~/.pgpass and PGSSLMODE as usual). Not shared between threads: give each thread its own.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = redact_url(url)
+        self._connection: _Connection | None = None
+        self._used = False
+
+    def _connect(self) -> _Connection:
+        if self._connection is not None and not self._connection.closed:
+            return self._connection
+        try:
+            params = pg_conninfo.conninfo_to_dict(self.url)
+        except psycopg.ProgrammingError as exc:
+            raise StoreError(
+                f"the store URL {self.location} is malformed: {redact_text(str(exc), self.url)}"
+            ) from None
+        defaults: dict[str, str | int] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "nhictl",
+        }
+        missing = {key: value for key, value in defaults.items() if key not in params}
+        try:
+            connection = _Connection.connect(
+                pg_conninfo.make_conninfo(self.url, **missing), autocommit=True
+            )
+        except psycopg.Error as exc:
+            raise self.error(exc) from None
+        self._connection = connection
+        self._used = False
+        return connection
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _begin(self, sql: str) -> psycopg.Connection[Row]:
+        """Start a transaction; once more on a new connection if a kept one was dead."""
+        connection = self._connect()
+        try:
+            connection.execute(sql)
+        except psycopg.OperationalError as exc:
+            if not (self._used and connection.broken):
+                self._rollback(connection)
+                raise self.error(exc) from None
+            self._drop_connection()
+            connection = self._connect()
+            try:
+                connection.execute(sql)
+            except psycopg.OperationalError as again:
+                self._rollback(connection)
+                raise self.error(again) from None
+        self._used = True
+        return connection
+
+    def _rollback(self, connection: psycopg.Connection[Row]) -> None:
+        if connection.broken or connection.closed:
+            self._drop_connection()  # the server rolled back when the session ended
+            return
+        try:
+            connection.execute("ROLLBACK")
+        except psycopg.Error:
+            self._drop_connection()
+
+    def schema_version(self) -> int:
+        row = self.read_one("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        if not row or not row[0]:
+            return 0
+        value = self.read_one("SELECT MAX(version) FROM schema_migrations")
+        return int(value[0] or 0) if value else 0
+
+    def migrate(self) -> list[int]:
+        with self.write() as tx:
+            return apply_migrations(tx, dialect="postgresql", location=self.location)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        connection = self._begin(_BEGIN_WRITE)
+        try:
+            yield _PostgresTx(self, connection)
+        except BaseException:
+            self._rollback(connection)
+            raise
+        try:
+            connection.execute("COMMIT")
+        except psycopg.Error as exc:
+            broken = connection.broken
+            self._rollback(connection)
+            if broken:
+                # COMMIT was sent; whether the server applied it before the connection went is
+                # unknowable from here. Say so rather than guess.
+                raise StoreError(
+                    f"lost the connection to {self.location} during COMMIT: the change may or "
+                    "may not have been saved",
+                    hint="`nhictl log list` shows whether its audit event is there",
+                ) from None
+            raise self.error(exc) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        connection = self._begin(_BEGIN_READ)
+        try:
+            yield _PostgresTx(self, connection)
+        finally:
+            self._rollback(connection)
+
+    def read_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        connection = self._connect()
+        try:
+            rows = connection.execute(postgres_sql(sql), tuple(params)).fetchall()
+        except psycopg.OperationalError as exc:
+            if not (self._used and connection.broken):
+                raise self.error(exc) from None
+            self._drop_connection()  # a kept connection was dead: nothing ran, ask again once
+            try:
+                rows = self._connect().execute(postgres_sql(sql), tuple(params)).fetchall()
+            except psycopg.DatabaseError as again:
+                raise self.error(again) from None
+        except psycopg.DatabaseError as exc:
+            raise self.error(exc) from None
+        self._used = True
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        self._drop_connection()
+
+    def error(self, exc: psycopg.Error) -> StoreError:
+        """One line for what went wrong, never the password."""
+        return describe_error(exc, self.location, self.url)
+
+
+def describe_error(exc: psycopg.Error, location: str, url: str) -> StoreError:
+    """A driver error as the ``StoreError`` a user can act on (exit 2)."""
+    text = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "", url)
+    state = getattr(exc, "sqlstate", None) or ""
+    lowered = str(exc).lower()
+    if state == "57014":
+        return StoreError(
+            f"a statement on {location} ran past its statement_timeout: {_NOTHING_WRITTEN}",
+            hint="raise statement_timeout for the nhictl role, or find what holds the tables",
+        )
+    if state == "55P03":
+        return StoreError(f"the store {location} stayed locked for {LOCK_TIMEOUT_S} s")
+    if state in ("40001", "40P01"):
+        return StoreError(
+            f"a concurrent transaction on {location} conflicted with this one: {_NOTHING_WRITTEN}",
+            hint="run the command again",
+        )
+    if state.startswith("57P") or "terminating connection" in lowered:
+        return StoreError(
+            f"the PostgreSQL server at {location} ended the connection ({text}): {_NOTHING_WRITTEN}"
+        )
+    if state == "3D000" or ("database" in lowered and "does not exist" in lowered):
+        return StoreError(
+            f"the database in {location} does not exist",
+            hint="create it (createdb -O USER NAME), then run `nhictl init`",
+        )
+    if state in ("28P01", "28000") or "password authentication failed" in lowered:
+        return StoreError(
+            f"PostgreSQL refused the credentials for {location} ({text})",
+            hint="check the user and password (PGPASSWORD, ~/.pgpass or the URL)",
+        )
+    if "pg_hba.conf" in lowered and "no encryption" in lowered:
+        return StoreError(
+            f"the PostgreSQL server at {location} requires TLS",
+            hint="add ?sslmode=require (or verify-full with sslrootcert=FILE) to the store URL",
+        )
+    if "server does not support ssl" in lowered:
+        return StoreError(
+            f"the store URL {location} requires TLS, but the server does not offer it",
+            hint="enable ssl on the server, or change sslmode in the URL",
+        )
+    if "connection refused" in lowered or "could not connect" in lowered:
+        return StoreError(
+            f"cannot connect to PostgreSQL at {location}: connection refused",
+            hint="is the server running and listening on that host and port?",
+        )
+    if (
+        "server closed the connection" in lowered
+        or "consuming input failed" in lowered
+        or "connection is lost" in lowered
+        or "connection is closed" in lowered
+    ):
+        return StoreError(
+            f"lost the connection to PostgreSQL at {location}: {_NOTHING_WRITTEN}",
+        )
+    if "timeout expired" in lowered:
+        return StoreError(f"timed out connecting to PostgreSQL at {location}")
+    return StoreError(f"store error in {location}: {text or type(exc).__name__}")
