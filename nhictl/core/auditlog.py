@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,12 @@ def _storable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def looks_secret(text: str) -> bool:
+    """Does ``text`` hold what ``append`` refuses (a compact JWS, a private-key PEM)? Exports
+    screen their output with it too, in case a row was written around ``append``."""
+    return holds_token_or_private_key(text)
 
 
 # Built once: json.dumps with options builds a new encoder on every call.
@@ -73,10 +80,19 @@ class ChainProblem:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A claim made outside the store (a signed checkpoint): event ``seq`` had hash ``hash``."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     events: int
     head: str
     problems: list[ChainProblem]
+    head_seq: int = 0
 
     @property
     def ok(self) -> bool:
@@ -177,14 +193,60 @@ def list_events(
     return [_event(row) for row in tx.query(sql, params)]
 
 
-def verify(tx: Tx) -> VerifyReport:
-    """Recompute the chain; report every event whose hash or link does not hold."""
+#: Rows read per query when walking the whole log: bounded memory for any number of events.
+PAGE_SIZE = 1000
+
+
+def _pages(tx: Tx, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every row of ``audit_events`` (optionally filtered), in seq order, a page at a time.
+    Keyset paging (``seq > last``) keeps each query on the primary key, so a million events
+    cost a thousand short queries, never a million rows in memory."""
+    last = 0
+    while True:
+        rows = tx.query(
+            f"SELECT {_COLUMNS} FROM audit_events WHERE seq > ?{where} ORDER BY seq LIMIT ?",
+            (last, *params, PAGE_SIZE),
+        )
+        yield from rows
+        if len(rows) < PAGE_SIZE:
+            return
+        last = int(rows[-1][0])
+
+
+def iter_events(
+    tx: Tx, *, since: str | None = None, until: str | None = None
+) -> Iterator[AuditEvent]:
+    """Every event in seq order, streamed; ``since`` (inclusive) and ``until`` (exclusive) are
+    times in the stored form (``utc_now_text``), which sorts as text."""
+    where = ""
+    params: tuple[str, ...] = ()
+    if since is not None:
+        where, params = where + " AND at >= ?", (*params, since)
+    if until is not None:
+        where, params = where + " AND at < ?", (*params, until)
+    return (_event(row) for row in _pages(tx, where, params))
+
+
+def head(tx: Tx) -> AuditEvent | None:
+    """The newest event (the chain head), or ``None`` for an empty log."""
+    row = tx.one(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT 1")
+    return _event(row) if row else None
+
+
+def verify(tx: Tx, *, anchor: Anchor | None = None) -> VerifyReport:
+    """Recompute the chain; report every event whose hash or link does not hold.
+
+    With ``anchor`` (from a signed checkpoint), event ``anchor.seq`` must also still carry the
+    anchored hash. Since every hash covers the one before it, that proves no event at or before
+    ``anchor.seq`` changed, even if whoever changed one recomputed every hash after it.
+    """
     problems: list[ChainProblem] = []
     expected_prev = GENESIS
     expected_seq = 1
     count = 0
-    head = GENESIS
-    for row in tx.query(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq"):
+    head_hash = GENESIS
+    anchored = False
+    for row in _pages(tx):
         seq, at, actor, action, subject, outcome, details_json, prev_hash, digest = row
         count += 1
         if seq != expected_seq:
@@ -196,7 +258,27 @@ def verify(tx: Tx) -> VerifyReport:
         recomputed = _hash(seq, at, actor, action, subject, outcome, details_json, prev_hash)
         if recomputed != digest:
             problems.append(ChainProblem(int(seq), "content does not match its hash (edited)"))
+        if anchor is not None and seq == anchor.seq:
+            anchored = True
+            if digest != anchor.hash:
+                problems.append(
+                    ChainProblem(
+                        int(seq),
+                        "hash differs from the checkpoint's: an event at or before it was "
+                        "rewritten (and the hashes after it recomputed)",
+                    )
+                )
         expected_prev = digest
         expected_seq = int(seq) + 1
-        head = digest
-    return VerifyReport(count, head, problems)
+        head_hash = digest
+    if anchor is not None and not anchored:
+        problems.append(
+            ChainProblem(
+                anchor.seq,
+                f"is missing: the checkpoint covers seq {anchor.seq} but the log ends at seq "
+                f"{expected_seq - 1} (newest events deleted)"
+                if anchor.seq >= expected_seq
+                else "is missing (deleted), so the checkpoint cannot be matched",
+            )
+        )
+    return VerifyReport(count, head_hash, problems, expected_seq - 1)

@@ -244,7 +244,7 @@ def test_authorize_never_raises_for_any_input(service: CredentialService, runtim
     assert len(_events(runtime, "credential.authorize")) == len(cases)
 
 
-@pytest.mark.backends("sqlite")  # breaks the SQLite file; tests/test_store_postgres.py stops a server
+@pytest.mark.backends("sqlite")  # breaks the file; test_store_postgres.py stops a server
 def test_an_unreachable_store_is_still_an_error(
     service: CredentialService, runtime: Runtime
 ) -> None:
