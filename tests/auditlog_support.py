@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from pathlib import Path
 from typing import Any
+
+from nhictl.core.runtime import Runtime
 
 
 def chain_hash(event: dict[str, Any]) -> str:
@@ -31,49 +31,54 @@ def verify_offline(lines: list[dict[str, Any]]) -> None:
         previous = event["hash"]
 
 
-def rewrite_and_recompute(db: Path, seq: int, **changes: str) -> None:
+def rewrite_and_recompute(seq: int, **changes: str) -> None:
     """What someone with write access to the database can do: edit event ``seq`` and recompute
-    every hash from it to the head, so the chain alone looks intact."""
-    connection = sqlite3.connect(db)
+    every hash from it to the head, so the chain alone looks intact. Plain SQL on the store the
+    environment names (SQLite or PostgreSQL), around nhictl's audit log."""
+    runtime = Runtime()
     try:
-        columns = "seq, at, actor, action, subject, outcome, details_json, prev_hash"
-        rows = connection.execute(f"SELECT {columns} FROM audit_events ORDER BY seq").fetchall()
-        previous = None
-        for row in rows:
-            event = dict(zip(columns.split(", "), row, strict=True))
-            if event["seq"] < seq:
-                previous = connection.execute(
-                    "SELECT hash FROM audit_events WHERE seq = ?", (event["seq"],)
-                ).fetchone()[0]
-                continue
-            if event["seq"] == seq:
-                event.update(changes)
-            if previous is not None:
-                event["prev_hash"] = previous
-            event["details"] = json.loads(event.pop("details_json"))
-            digest = chain_hash(event)
-            connection.execute(
-                "UPDATE audit_events SET actor = ?, subject = ?, outcome = ?, prev_hash = ?, "
-                "hash = ? WHERE seq = ?",
-                (
-                    event["actor"],
-                    event["subject"],
-                    event["outcome"],
-                    event["prev_hash"],
-                    digest,
-                    event["seq"],
-                ),
-            )
-            previous = digest
-        connection.commit()
+        with runtime.store.write() as tx:
+            _rewrite(tx, seq, changes)
     finally:
-        connection.close()
+        runtime.store.close()
 
 
-def run_sql(db: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
-    connection = sqlite3.connect(db)
+def _rewrite(tx: Any, seq: int, changes: dict[str, str]) -> None:
+    columns = "seq, at, actor, action, subject, outcome, details_json, prev_hash"
+    rows = tx.query(f"SELECT {columns} FROM audit_events ORDER BY seq")
+    previous = None
+    for row in rows:
+        event = dict(zip(columns.split(", "), row, strict=True))
+        if event["seq"] < seq:
+            found = tx.one("SELECT hash FROM audit_events WHERE seq = ?", (event["seq"],))
+            previous = found[0] if found else None
+            continue
+        if event["seq"] == seq:
+            event.update(changes)
+        if previous is not None:
+            event["prev_hash"] = previous
+        event["details"] = json.loads(event.pop("details_json"))
+        digest = chain_hash(event)
+        tx.execute(
+            "UPDATE audit_events SET actor = ?, subject = ?, outcome = ?, prev_hash = ?, "
+            "hash = ? WHERE seq = ?",
+            (
+                event["actor"],
+                event["subject"],
+                event["outcome"],
+                event["prev_hash"],
+                digest,
+                event["seq"],
+            ),
+        )
+        previous = digest
+
+
+def run_sql(sql: str, params: tuple[Any, ...] = ()) -> None:
+    """One statement on the environment's store, around nhictl."""
+    runtime = Runtime()
     try:
-        connection.execute(sql, params)
-        connection.commit()
+        with runtime.store.write() as tx:
+            tx.execute(sql, params)
     finally:
-        connection.close()
+        runtime.store.close()

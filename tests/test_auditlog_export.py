@@ -295,9 +295,8 @@ def test_a_secret_written_around_append_is_never_exported(
 ) -> None:
     append_at(home, JAN)
     details = json.dumps({"note": f"token {JWS}", "safe": "kept"})
-    db = home.runtime.data_dir / "nhictl.db"
     sql = "UPDATE audit_events SET details_json = ?, subject = ? WHERE seq = 2"
-    run_sql(db, sql, (details, JWS))
+    run_sql(sql, (details, JWS))
     result = cli("log", "export", "-f", fmt)
     assert result.code == 0
     assert JWS not in result.stdout and "eyJhbGci" not in result.stdout

@@ -24,10 +24,6 @@ from tests.registry_fixtures import home as home
 AGENT = "support-summarizer"
 
 
-def db(home: Home) -> Path:
-    return home.runtime.data_dir / "nhictl.db"
-
-
 def some_events(cli: CliRunner, home: Home) -> None:
     from tests.registry_fixtures import SUMMARIZER, load_manifest
 
@@ -102,7 +98,7 @@ def test_a_rewrite_with_recomputed_hashes_passes_the_chain_but_not_the_checkpoin
     some_events(cli, home)
     path = tmp_path / "cp.jwt"
     claims = make_checkpoint(cli, path)
-    rewrite_and_recompute(db(home), 2, actor="user:mallory")
+    rewrite_and_recompute(2, actor="user:mallory")
     plain = cli("log", "verify")
     assert plain.code == 0, "the recomputed chain is self-consistent: the chain alone is fooled"
     code, data, _ = verify(cli, path)
@@ -121,7 +117,7 @@ def test_an_edit_after_the_checkpoint_is_named_by_the_chain(
     claims = make_checkpoint(cli, path)
     some_events(cli, home)
     later = claims["seq"] + 2
-    run_sql(db(home), "UPDATE audit_events SET outcome = 'x' WHERE seq = ?", (later,))
+    run_sql("UPDATE audit_events SET outcome = 'x' WHERE seq = ?", (later,))
     code, data, _ = verify(cli, path)
     assert code == 1 and data is not None
     assert [(p["seq"], p["message"]) for p in data["problems"]] == [
@@ -136,7 +132,7 @@ def test_a_truncated_log_fails_against_the_checkpoint(
     path = tmp_path / "cp.jwt"
     claims = make_checkpoint(cli, path)
     keep = claims["seq"] - 2
-    run_sql(db(home), "DELETE FROM audit_events WHERE seq > ?", (keep,))
+    run_sql("DELETE FROM audit_events WHERE seq > ?", (keep,))
     assert cli("log", "verify").code == 0, "deleting the newest events leaves a valid chain"
     code, data, _ = verify(cli, path)
     assert code == 1 and data is not None
