@@ -77,11 +77,30 @@ step "Credentials (facts and hashes only; never tokens)" nhictl credentials list
 
 # --- Privilege creep: declared vs granted vs used vs grown, per AWS principal -----------------
 AWS=sample-configs/aws
+# The folder holds the export, last-accessed, access keys and the resource listings (Lambda,
+# CodeBuild, CloudFormation) that the principal graph follows.
 step "Privilege-creep audit of the sample AWS account (declared vs granted vs used vs grown)" \
-  nhictl audit-creep --snapshot "$AWS/authorization-details.json" \
-    --last-accessed "$AWS/last-accessed.json" --access-keys "$AWS/access-keys.json" \
+  nhictl audit-creep --snapshot "$AWS" \
     --manifests "$AWS/manifests" --exclusions "$AWS/exclusions.yaml" --as-of 2026-11-28 \
     --remediate-out "$NHICTL_HOME/least-privilege"
+printf '\n\033[1m== %s\033[0m\n' "Escalation across principals: who reaches admin, and how"
+nhictl audit-creep --snapshot "$AWS" --manifests "$AWS/manifests" \
+  --exclusions "$AWS/exclusions.yaml" --as-of 2026-11-28 \
+  --format json | python3 -c '
+import json, sys
+def short(ids):
+    return ", ".join(ids[:3]) + (" (+%d more)" % (len(ids) - 3) if len(ids) > 3 else "") or "-"
+for f in json.load(sys.stdin)["findings"]:
+    who, ev = f["principal"].split(":", 5)[5], f["evidence"]
+    if f["rule_id"] == "priv.reachable-admin":
+        for p in ev["paths"]:
+            print("  %d step(s): %s" % (p["steps"], p["text"]))
+    elif f["rule_id"] == "priv.escalation":
+        unknown = [m["id"] for m in ev["methods"] if m["status"] == "needs-target"]
+        if ev.get("ruled_out") or unknown:
+            print("  %s: ruled out %s; needs a target %s"
+                  % (who, short(ev.get("ruled_out", [])), short(unknown)))
+'
 expect_fail 1 "The same audit as a pipeline gate: high findings fail the build" \
   nhictl audit-creep --snapshot "$AWS/authorization-details.json" \
     --last-accessed "$AWS/last-accessed.json" --manifests "$AWS/manifests" \

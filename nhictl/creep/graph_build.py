@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from nhictl.creep.graph import Edge, PrincipalGraph, Terminal, tail_name
 from nhictl.creep.graph_facts import PrincipalFacts
 from nhictl.creep.knowledge import EscalationMethod, ProviderKnowledge
-from nhictl.creep.model import RESOURCE_KINDS, Principal, Snapshot, TrustEntry
+from nhictl.creep.model import RESOURCE_KINDS, Principal, Resource, Snapshot, TrustEntry
 
 _COND = "cond"  # open-entry detail: the target's side holds only under a condition
 _REWRITE_TARGETS = 3  # explicit rewrite edges kept per holder (one is enough to reach admin)
@@ -59,6 +59,12 @@ class GraphBuilder:
     # Roles by the key their trust opens them to (account, "*"); roles trusting each principal.
     open_roles: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
     named_trust: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    # Listed resources that run as a principal of the graph, by id.
+    resources_by_id: dict[str, list[Resource]] = field(default_factory=dict)
+    # (methods held, edge kind) -> those methods: principals share few distinct method sets.
+    held_cache: dict[tuple[tuple[str, ...], str], list[EscalationMethod]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.graph = PrincipalGraph(self.knowledge.short_name or tail_name)
@@ -79,7 +85,12 @@ class GraphBuilder:
         return self.by_name.get((parts[4], kind, rest.rsplit("/", 1)[-1]))
 
     def _held(self, f: PrincipalFacts, edge: str) -> list[EscalationMethod]:
-        return [m for mid in f.held if (m := self.methods[mid]).edge == edge]
+        key = (f.held, edge)
+        found = self.held_cache.get(key)
+        if found is None:
+            found = [m for mid in f.held if (m := self.methods[mid]).edge == edge]
+            self.held_cache[key] = found
+        return found
 
     def _covers_all(
         self, f: PrincipalFacts, actions: Iterable[str], target: Principal
@@ -109,13 +120,13 @@ class GraphBuilder:
                 term = Terminal(f.admin, () if f.admin else f.confirmed)
             graph.add_node(pid, term)
         self._trust_entries()
+        self._resources()
         for pid, f in self.facts.items():
             p = self.snapshot.principals[pid]
             self._assume_holder(f, p)
             self._pass_holder(f)
             self._resource_holder(f)
             self._principal_access(f, p)
-        self._resources()
         graph.solve()
         return graph
 
@@ -232,32 +243,59 @@ class GraphBuilder:
             if not m.edge and m.target_kind in inventory and m.target_kind in RESOURCE_KINDS:
                 by_kind.setdefault(m.target_kind, []).append(m)
         for kind, ms in by_kind.items():
+            perms = sorted({m.target_permission for m in ms})
 
-            def match(target: str, rid: str, ms: list[EscalationMethod] = ms) -> Edge | None:
-                grants = [(m, f.grant_on(m.target_permission, rid)) for m in ms]
-                hit = [(m, g) for m, g in grants if g is not None]
+            def match(
+                target: str, rid: str, ms: list[EscalationMethod] = ms, perms: list[str] = perms
+            ) -> Edge | None:
+                # Methods share a target permission (lambda-003/004/005): read each once.
+                granted = {a: g for a in perms if (g := f.grant_on(a, rid)) is not None}
+                hit = [m for m in ms if m.target_permission in granted]
                 if not hit:
                     return None
-                perms = sorted({m.target_permission for m, _ in hit})
+                names = sorted(granted)
                 return Edge(
                     f.id,
                     target,
                     "resource",
-                    "+".join(perms),
-                    tuple(m.id for m, _ in hit),
-                    tuple(perms),
+                    "+".join(names),
+                    tuple(m.id for m in hit),
+                    tuple(names),
                     via=rid,
-                    conditional=all(g for _, g in hit),
+                    conditional=all(granted.values()),
                 )
 
+            named = self._named_resources(f, perms)
+            if named is not None:
+                # Only concrete ARNs: explicit edges to those resources, so the BFS does not
+                # test this holder against every resource of the kind it reaches.
+                for rid in named:
+                    for r in self.resources_by_id.get(rid, ()):
+                        mine = r.kind == kind and r.account in (f.account, "")
+                        if mine and r.runs_as != f.id and (edge := match(r.runs_as, r.id)):
+                            self.graph.add_edge(edge)
+                continue
             for key in (f"res:{kind}:{f.account}", f"res:{kind}:"):
                 self.graph.add_holder(key, f.id, match)
+
+    @staticmethod
+    def _named_resources(f: PrincipalFacts, perms: Iterable[str]) -> set[str] | None:
+        """The resources ``f``'s grants of ``perms`` name, when every grant names concrete
+        ARNs only (None: a wildcard or NotResource, so any resource may match)."""
+        named: set[str] = set()
+        for a in perms:
+            for scope in f.allow.get(a, ()):
+                if not scope.exact:
+                    return None
+                named.update(scope.resources)
+        return named
 
     def _resources(self) -> None:
         inventory = self.snapshot.inventory
         for r in self.snapshot.resources:
             if r.kind in inventory and r.runs_as in self.facts:
                 self.graph.add_open(r.runs_as, f"res:{r.kind}:{r.account}", r.id)
+                self.resources_by_id.setdefault(r.id, []).append(r)
 
     def _principal_access(self, f: PrincipalFacts, p: Principal) -> None:
         assume = self.knowledge.assume_permission

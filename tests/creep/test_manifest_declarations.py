@@ -52,7 +52,7 @@ def test_plain_and_anchored_manifests_give_the_same_shape(tmp_path: Path) -> Non
 
 
 def test_sample_manifests_and_hostile_yaml(tmp_path: Path) -> None:
-    assert len(load_declarations([str(SAMPLE)])) == 7
+    assert len(load_declarations([str(SAMPLE)])) == 8
     bomb = 'a: &a ["x","x"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: &d [*c,*c]\n' * 1
     (tmp_path / "bomb.yaml").write_text(bomb + "e: &e [*d,*d]\nf: [*e,*e,*e,*e]\n")
     assert load_declarations([str(tmp_path / "bomb.yaml")]) == []  # no entitlements, no crash

@@ -21,11 +21,14 @@ from nhictl.providers.aws.manifests import ParsedManifest, declarations
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-configs/aws"
 
 
-def run_sample(tmp_remediate: Path | None = None) -> Report:
+def run_sample(tmp_remediate: Path | None = None, resources: bool = True) -> Report:
+    """The audit as ``--snapshot sample-configs/aws`` runs it: with the resource listings beside
+    the export (``resources=False``: without them, every resource kind unknown)."""
     snap, keys = load_aws(
         SAMPLE / "authorization-details.json",
         SAMPLE / "last-accessed.json",
         SAMPLE / "access-keys.json",
+        SAMPLE if resources else None,
     )
     manifests = [
         ParsedManifest(
@@ -81,6 +84,17 @@ EXPECTED = {
     ("creep.unused-permission", "vendor-monitoring"),
     ("inv.unregistered", "vendor-monitoring"),
     ("inv.orphan-manifest", "retired-summarizer"),
+    # The escalation story (resource listings beside the export): ci-deployer reaches the
+    # admin release-automation role through its Lambda function or by passing it to a new one;
+    # release-copilot (an agent) assumes ci-deployer: admin in 2 steps.
+    ("priv.reachable-admin", "ci-deployer"),
+    ("priv.escalation", "release-copilot"),  # sts-001 path; codebuild/cloudformation ruled out
+    ("priv.reachable-admin", "release-copilot"),
+    ("priv.admin", "release-automation"),  # AdministratorAccess, not excluded: critical
+    ("priv.wildcard", "release-automation"),
+    ("creep.unused-permission", "release-automation"),
+    ("inv.unregistered", "release-automation"),
+    ("inv.unregistered", "integration-tests"),  # CodeBuild service role, no manifest
 }
 
 
@@ -125,7 +139,12 @@ def test_manifest_locations_and_fail_on(report: Report) -> None:
         f.location and f.location[0].endswith(".yaml") and f.location[1] == 23 for f in beyond
     )
     assert over_threshold(report, "high")
-    assert not over_threshold(report, "critical")  # the only critical is suppressed
+    # The only active critical is the admin automation role that ci-deployer reaches.
+    critical = [f for f in report.findings if f.severity == "critical" and not f.suppressed]
+    assert [(f.rule_id, f.principal.rsplit("/", 1)[-1]) for f in critical] == [
+        ("priv.admin", "release-automation")
+    ]
+    assert over_threshold(report, "critical")
     assert not over_threshold(report, None)
 
 
@@ -172,3 +191,109 @@ def test_sample_fixes_grant_no_escalation_method() -> None:
             if all(any(held(a) for a in group) for group in m.requires)
         )
     assert bad == []
+
+
+# -- escalation paths ------------------------------------------------------------------------
+
+CI = "role/ci/ci-deployer"
+COPILOT = "role/agents/release-copilot"
+ADMIN = "role/ops/release-automation (admin)"
+VIA_UPDATE = f"{CI} -lambda:UpdateFunctionCode-> {ADMIN}"
+VIA_PASS = f"{CI} -PassRole+lambda:CreateFunction-> {ADMIN}"
+
+
+def _finding(report: Report, rule: str, name: str) -> Any:
+    (found,) = [
+        f
+        for f in report.findings
+        if f.rule_id == rule and f.principal.endswith("/" + name) and f.suppressed is None
+    ]
+    return found
+
+
+def _methods(report: Report, name: str) -> dict[str, dict[str, Any]]:
+    ev = _finding(report, "priv.escalation", name).evidence
+    return {m["id"]: m for m in ev["methods"]}
+
+
+def _paths(method: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(p["text"], p["steps"]) for p in method.get("paths", [])]
+
+
+def test_functions_and_projects_run_as_roles_that_trust_their_service(report: Report) -> None:
+    """No resource runs as a role its service cannot assume (the sample once ran a Lambda
+    function as the human break-glass role)."""
+    snap, _ = load_aws(SAMPLE / "authorization-details.json", resources=SAMPLE)
+    service = {
+        "lambda-function": "lambda.amazonaws.com",
+        "codebuild-project": "codebuild.amazonaws.com",
+    }
+    assert {r.kind for r in snap.resources} == set(service)
+    for r in snap.resources:
+        trusted = {t.value for t in snap.principals[r.runs_as].trust if t.kind == "service"}
+        assert service[r.kind] in trusted, r.id
+    assert snap.inventory >= {"lambda-function", "codebuild-project", "cloudformation-stack"}
+    assert "glue-dev-endpoint" not in snap.inventory
+
+
+def test_ci_deployer_reaches_admin_through_lambda_both_ways(report: Report) -> None:
+    methods = _methods(report, "ci-deployer")
+    assert {k: m["status"] for k, m in methods.items()} == {
+        "lambda-001": "path",  # iam:PassRole + lambda:CreateFunction into the admin role
+        "lambda-003": "path",  # lambda:UpdateFunctionCode on release-hook, which runs as it
+        "lambda-004": "path",
+    }
+    assert _paths(methods["lambda-001"]) == [(VIA_PASS, 1)]
+    assert _paths(methods["lambda-003"]) == [(VIA_UPDATE, 1)]
+    edge = methods["lambda-003"]["paths"][0]["edges"][0]
+    assert edge["kind"] == "resource"
+    assert edge["via"] == "arn:aws:lambda:eu-west-1:111122223333:function:release-hook"
+    passed = methods["lambda-001"]["paths"][0]["edges"][0]
+    assert (passed["kind"], passed["via"]) == ("pass-role", "lambda.amazonaws.com")
+    reach = _finding(report, "priv.reachable-admin", "ci-deployer")
+    assert reach.severity == "high"
+    assert reach.evidence["steps"] == 1
+    assert [p["text"] for p in reach.evidence["paths"]] == [VIA_PASS, VIA_UPDATE]
+
+
+def test_release_copilot_reaches_admin_in_two_steps(report: Report) -> None:
+    esc = _finding(report, "priv.escalation", "release-copilot")
+    # StartBuild's only project runs as the weak integration-tests role; no stack exists.
+    assert esc.evidence["ruled_out"] == ["cloudformation-002", "codebuild-002"]
+    methods = {m["id"]: m for m in esc.evidence["methods"]}
+    assert list(methods) == ["sts-001"]
+    two = [(f"{COPILOT} -assume-> {VIA_PASS}", 2), (f"{COPILOT} -assume-> {VIA_UPDATE}", 2)]
+    assert _paths(methods["sts-001"]) == two
+    assert [e["kind"] for e in methods["sts-001"]["paths"][0]["edges"]] == ["assume", "pass-role"]
+    assert esc.severity == "medium"  # sts:AssumeRole on one named role: scoped resources
+    reach = _finding(report, "priv.reachable-admin", "release-copilot")
+    assert reach.severity == "high"
+    assert reach.evidence["steps"] == 2
+    assert [(p["text"], p["steps"]) for p in reach.evidence["paths"]] == two
+
+
+def test_ci_deployer_keeps_its_broad_oidc_trust_beside_the_copilot_trust(report: Report) -> None:
+    trust = _finding(report, "trust.broad", "ci-deployer")
+    assert "token.actions.githubusercontent.com" in trust.message
+    assert "release-copilot" not in trust.message  # a named role in the account is not broad
+
+
+def test_unlisted_kind_needs_a_target_listed_empty_kind_is_ruled_out(report: Report) -> None:
+    # glue-dev-endpoints.json is not in the sample: whether an endpoint exists is unknown.
+    etl = _methods(report, "legacy-etl")
+    assert {k: m["status"] for k, m in etl.items()} == {"glue-002": "needs-target"}
+    assert etl["glue-002"]["needs_target"]["permission"] == "glue:UpdateDevEndpoint"
+    # Without any listing, the copilot's CodeBuild and CloudFormation methods stay unknown
+    # and ci-deployer's UpdateFunctionCode cannot be judged either.
+    bare = run_sample(resources=False)
+    copilot = {m["id"]: m["status"] for m in _methods(bare, "release-copilot").values()}
+    assert copilot == {
+        "sts-001": "path",
+        "codebuild-002": "needs-target",
+        "cloudformation-002": "needs-target",
+    }
+    assert "ruled_out" not in _finding(bare, "priv.escalation", "release-copilot").evidence
+    ci = {k: m["status"] for k, m in _methods(bare, "ci-deployer").items()}
+    assert ci == {"lambda-001": "path", "lambda-003": "needs-target", "lambda-004": "needs-target"}
+    reach = _finding(bare, "priv.reachable-admin", "release-copilot")
+    assert [p["text"] for p in reach.evidence["paths"]] == [f"{COPILOT} -assume-> {VIA_PASS}"]
