@@ -7,6 +7,7 @@ left out for a human to decide, each with the method it would have completed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -156,18 +157,7 @@ def _safe_scope(
     snap = ctx.snapshot
     me = eff.principal
     if m.edge == "pass-role" and k.pass_permission in actions and facts is not None:
-        roles = sorted(
-            q.id
-            for q in snap.principals.values()
-            if q.account == me.account
-            and q.id != me.id
-            and any(t.kind == "service" and t.value in m.passed_to for t in q.trust)
-            and _weaker(ctx, q.id)
-            and any(
-                facts.grant_on(k.pass_permission, q.id, k.passed_to_key, s) is not None
-                for s in m.passed_to
-            )
-        )
+        roles = passable_roles(ctx, eff, m.passed_to)
         if roles:
             cond = {"StringEquals": {k.passed_to_key: sorted(m.passed_to)}}
             return k.pass_permission, {"Resource": roles, "Condition": cond}, ""
@@ -198,6 +188,28 @@ def _safe_scope(
         return k.assume_permission, None, "every role it may assume is more privileged"
     pivot = m.target_permission if m.target_permission in actions else actions[0]
     return pivot, None, "no scope makes this method safe"
+
+
+def passable_roles(ctx: Context, eff: Effective, services: Iterable[str]) -> list[str]:
+    """Roles of the principal's account that trust one of ``services``, are not more privileged
+    than any caller, and that its grant lets it pass to that service."""
+    k = ctx.knowledge
+    facts = ctx.facts.get(eff.principal.id)
+    me = eff.principal
+    wanted = frozenset(services)
+    if facts is None:
+        return []
+    return sorted(
+        q.id
+        for q in ctx.snapshot.principals.values()
+        if q.account == me.account
+        and q.id != me.id
+        and any(t.kind == "service" and t.value in wanted for t in q.trust)
+        and _weaker(ctx, q.id)
+        and any(
+            facts.grant_on(k.pass_permission, q.id, k.passed_to_key, s) is not None for s in wanted
+        )
+    )
 
 
 def _assume_targets(ctx: Context, pid: str) -> list[str]:
@@ -251,11 +263,20 @@ def _scope_plain_pass(ctx: Context, eff: Effective, out: SafeTarget, used: int |
             }
         )
         return
-    facts = ctx.facts.get(eff.principal.id)
-    resources = sorted(
-        {r for s in (facts.allow.get(k.pass_permission, ()) if facts else ()) for r in s.resources}
-    ) or ["*"]
+    # Only the roles it could pass today that are no stronger than any caller: a later
+    # CreateFunction-style grant then cannot turn this PassRole into an escalation.
+    roles = passable_roles(ctx, eff, services)
+    if not roles:
+        out.review.append(
+            {
+                "action": k.pass_permission,
+                "methods": [],
+                "reason": "no role trusting " + ", ".join(sorted(services)) + " is both passable "
+                "and less privileged",
+            }
+        )
+        return
     out.scoped[k.pass_permission] = {
-        "Resource": resources if len(resources) > 1 else resources[0],
+        "Resource": roles if len(roles) > 1 else roles[0],
         "Condition": {"StringEquals": {k.passed_to_key: sorted(services)}},
     }

@@ -127,10 +127,41 @@ def test_admin_equivalence_is_never_kept() -> None:
     assert "admin" in out.removed
 
 
-def test_a_plain_pass_role_is_limited_to_the_services_used() -> None:
-    page = export(roles=[role("app", doc(allow(["iam:PassRole", "ecs:RunTask"])))])
+ECS_TRUST = doc(
+    {
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+)
+
+
+def test_a_plain_pass_role_is_limited_to_the_services_used_and_weaker_roles() -> None:
+    page = export(
+        roles=[
+            role("app", doc(allow(["iam:PassRole", "ecs:RunTask"]))),
+            role("task", doc(allow("s3:GetObject")), trust=ECS_TRUST),
+            role("ops", doc(allow("*")), trust=ECS_TRUST),  # admin: never passable by the fix
+            role("fn", doc(allow("s3:GetObject")), trust=LAMBDA_TRUST),  # a service not used
+        ]
+    )
     out, _ = _secure(page, "app", ["iam:PassRole", "ecs:RunTask"], ["iam:PassRole", "ecs:RunTask"])
     assert out.scoped["iam:PassRole"] == {
-        "Resource": "*",
+        "Resource": arn("role", "task"),
         "Condition": {"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}},
     }
+
+
+def test_a_plain_pass_role_with_only_stronger_roles_goes_to_review() -> None:
+    page = export(
+        roles=[
+            role("app", doc(allow(["iam:PassRole", "ecs:RunTask"]))),
+            role("ops", doc(allow("*")), trust=ECS_TRUST),
+        ]
+    )
+    out, ctx = _secure(
+        page, "app", ["iam:PassRole", "ecs:RunTask"], ["iam:PassRole", "ecs:RunTask"]
+    )
+    assert "iam:PassRole" not in out.scoped and "iam:PassRole" not in _names(ctx, out.keep)
+    assert [r["action"] for r in out.review] == ["iam:PassRole"]
+    assert "less privileged" in out.review[0]["reason"]
