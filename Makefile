@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep clean
+.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check nhictl tests benchmarks scripts
-	$(BIN)/ruff format --check nhictl tests benchmarks scripts
+	$(BIN)/ruff check nhictl tests benchmarks scripts fuzz
+	$(BIN)/ruff format --check nhictl tests benchmarks scripts fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -59,6 +59,18 @@ bench: $(STAMP)
 bench-creep: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_creep.py
+
+# Coverage-guided fuzzing (atheris) of every input loader, FUZZ_SECONDS each (docs/testing.md);
+# crashes land in fuzz/crashes/<target>/. ~8 minutes at the default 60 s.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	@mkdir -p fuzz/logs; status=0; for target in $$($(BIN)/python fuzz/run.py --list); do \
+		echo "== fuzz $$target ($(FUZZ_SECONDS) s, log: fuzz/logs/$$target.log)"; \
+		if $(BIN)/python fuzz/run.py $$target --seconds $(FUZZ_SECONDS) >fuzz/logs/$$target.log 2>&1; \
+		then grep -E '^(Done|stat::new_units_added)' fuzz/logs/$$target.log; \
+		else status=1; tail -n 25 fuzz/logs/$$target.log; fi; \
+	done; exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from nhictl.core import strictjson
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import read_input
+from nhictl.core.redact import quote
 
 try:  # libyaml's C parser is ~10x faster; fall back to pure Python where it is missing.
     from yaml import CSafeLoader as _BaseLoader
@@ -28,10 +29,12 @@ try:  # libyaml's C parser is ~10x faster; fall back to pure Python where it is 
     # libyaml >= 0.2.6 refuses nesting deeper than 1000 while parsing; older builds recurse in C
     # while composing and can crash the process, so for them we pre-scan the event stream.
     _NEEDS_DEPTH_PRESCAN = tuple(_libyaml.get_version()) < (0, 2, 6)
+    _LIBYAML = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
     _NEEDS_DEPTH_PRESCAN = False
+    _LIBYAML = False
 
 JsonPath = tuple[str | int, ...]
 
@@ -158,6 +161,25 @@ _PLAIN_TAGS: dict[str, str] = {}  # plain scalar text -> resolved tag
 _PLAIN_TAGS_MAX = 10_000
 
 
+def _checked_scalar(construct: Callable[[Any, Node], Any]) -> Callable[[Any, Node], Any]:
+    """An implicit scalar always fits its tag; an explicit one (``!!float a``, ``!!int``) may
+    not, and PyYAML's constructors then raise ValueError or IndexError: report it instead."""
+
+    def build(loader: Any, node: Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise ConstructorError(
+                None, None, f"{quote(node.value)} is not a valid !!{kind}", node.start_mark
+            ) from None
+
+    return build
+
+
+for _tag in ("int", "float", "bool", "null"):
+    _name = f"tag:yaml.org,2002:{_tag}"
+    _Loader.add_constructor(_name, _checked_scalar(_BaseLoader.yaml_constructors[_name]))
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
 for _tag in _UNSUPPORTED_TAGS:
@@ -199,8 +221,10 @@ def load_yaml(source: str, text: str, limits: Limits) -> list[Document]:
         return _documents(source, loader, checked)
     except yaml.MarkedYAMLError as exc:
         raise InputError(_yaml_error_line(source, exc)) from None
+    except yaml.reader.ReaderError as exc:
+        raise InputError(_reader_error_line(source, text, exc)) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{source}: invalid YAML: {exc}") from None
+        raise InputError(f"{source}: invalid YAML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise InputError(f"{source}: nesting too deep") from None
     finally:
@@ -325,6 +349,22 @@ def _yaml_error_line(source: str, exc: yaml.MarkedYAMLError) -> str:
     if mark is None:
         return f"{source}: invalid YAML: {problem}"
     return f"{source}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {problem}"
+
+
+def _reader_error_line(source: str, text: str, exc: yaml.reader.ReaderError) -> str:
+    """A character YAML refuses (a control character): one line with its position, where
+    PyYAML's own message spans two."""
+    # libyaml reports the code point, the pure-Python reader the character itself.
+    char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    # libyaml counts UTF-8 bytes, the pure-Python reader characters.
+    before = (
+        text.encode()[: exc.position].decode(errors="ignore") if _LIBYAML else text[: exc.position]
+    )
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return (
+        f"{source}:{line}:{column}: invalid YAML: unacceptable character #x{char:04x}: {exc.reason}"
+    )
 
 
 def _check_shape(source: str, root: Node, limits: Limits) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nhictl.core import strictjson
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import display_name, read_input
 
@@ -41,7 +42,17 @@ def parse_json_documents(text: str, source: str) -> list[Any]:
             raise InputError(
                 f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
             ) from None
+        except RecursionError:  # the decoder recurses per level: [[[[... exhausts the stack
+            raise InputError(f"{source}: invalid JSON: nesting too deep") from None
         docs.append(doc)
+    for i, doc in enumerate(docs):
+        where = strictjson.unpaired_surrogate(text, doc)
+        if where is not None:
+            base = "" if len(docs) == 1 else f"document {i + 1}: "
+            raise InputError(
+                f"{source}: {base}{where}: a string holds an unpaired UTF-16 surrogate escape "
+                "(\\uD8xx)"
+            )
     if not docs:
         raise InputError(f"{source}: empty file, expected JSON")
     return docs
@@ -74,5 +85,8 @@ def timestamp(value: Any) -> datetime | None:
         dt = datetime.fromisoformat(value)
         return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError):  # beyond time_t or the year 9999
+            raise ValueError(value) from None
     raise ValueError(value)

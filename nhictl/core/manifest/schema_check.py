@@ -120,6 +120,9 @@ def _compiled_validator(
 def _issues_from_error(error: Any, document: Document) -> list[Issue]:
     path: JsonPath = tuple(error.absolute_path)
     validator = error.validator
+    workload = path[-1:] == ("workloadIdentity",)
+    if validator == "not" and workload and not isinstance(error.instance, dict):
+        return []  # the type error already says it; the not-rules are about object fields
     if validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))
         issues = []
@@ -150,8 +153,8 @@ def _message(error: Any, path: JsonPath) -> str:
     hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
     if validator == "pattern" and hint:
         message = f"{_short(error.instance)} {hint}"
-    elif validator == "not" and path and path[-1] == "workloadIdentity":
-        kind = error.instance.get("type") if isinstance(error.instance, dict) else None
+    elif validator == "not" and path[-1:] == ("workloadIdentity",):
+        kind = error.instance.get("type")
         foreign = (
             ("spiffeId",)
             if kind == "oidc"

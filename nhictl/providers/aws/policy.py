@@ -32,6 +32,8 @@ def decode_document(doc: Any, source: str, path: str) -> dict[str, Any]:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{source}: {path}: policy document is not JSON: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(f"{source}: {path}: policy document nests too deep") from None
     if not isinstance(doc, dict):
         raise InputError(f"{source}: {path}: expected a policy document object")
     return doc
@@ -118,6 +120,8 @@ def parse_trust(doc: Any, source: str, path: str) -> tuple[TrustEntry, ...]:
         if st.get("Effect") != "Allow":
             continue
         cond = st.get("Condition") or None
+        if cond is not None and not isinstance(cond, dict):
+            raise InputError(f"{source}: {sp}.Condition: expected an object")
         actions = (
             _as_tuple(st.get("Action", ()), source, f"{sp}.Action") if st.get("Action") else ()
         )

@@ -105,8 +105,8 @@ def _field(obj: dict[str, Any], key: str, kind: type, source: str, path: str) ->
     return expect(obj[key], kind, source, f"{path}.{key}")
 
 
-def _tags(obj: dict[str, Any]) -> dict[str, str]:
-    tags = obj.get("Tags") or []
+def _tags(obj: dict[str, Any], source: str, path: str) -> dict[str, str]:
+    tags = expect(obj.get("Tags") or [], list, source, f"{path}.Tags")
     return {str(t.get("Key")): str(t.get("Value", "")) for t in tags if isinstance(t, dict)}
 
 
@@ -205,7 +205,7 @@ def _build(
             name=_field(item, "RoleName", str, source, p),
             account=acct,
             path=path,
-            tags=_tags(item),
+            tags=_tags(item, source, p),
             created=parse_time(item.get("CreateDate"), source, f"{p}.CreateDate"),
             last_used=parse_time(
                 last.get("LastUsedDate") if isinstance(last, dict) else None,
@@ -237,7 +237,7 @@ def _build(
             name=_field(item, "UserName", str, source, p),
             account=acct,
             path=str(item.get("Path", "/")),
-            tags=_tags(item),
+            tags=_tags(item, source, p),
             created=parse_time(item.get("CreateDate"), source, f"{p}.CreateDate"),
             attachments=tuple(atts),
             boundary=_boundary(item, policies, warnings),

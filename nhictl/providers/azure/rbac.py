@@ -138,7 +138,7 @@ def load_role_definitions(path: Path) -> list[RoleDefinition]:
                 )
             )
         kind = str(item.get("roleType") or item.get("type") or "CustomRole")
-        scopes = item.get("assignableScopes") or []
+        scopes = expect(item.get("assignableScopes") or [], list, source, f"{p}.assignableScopes")
         out.append(
             RoleDefinition(
                 guid,
