@@ -38,9 +38,9 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from nhictl.core import auditlog
-from nhictl.core._jose import KeySet, from_epoch, sha256_hex, to_epoch
 from nhictl.core.durations import parse_duration
 from nhictl.core.errors import InputError, VerdictError
+from nhictl.core.jose import KeySet, from_epoch, sha256_hex, to_epoch
 from nhictl.core.policy.model import (
     agent_from_manifest,
     authorize_context,
