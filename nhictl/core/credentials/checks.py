@@ -11,12 +11,8 @@ from typing import TYPE_CHECKING
 
 from nhictl.core.errors import InputError
 from nhictl.core.redact import looks_like_secret, reject_secret
-from nhictl.core.registry import (
-    check_agent_name,
-)
-from nhictl.core.revocation import (
-    MAX_REASON,
-)
+from nhictl.core.registry import check_agent_name
+from nhictl.core.revocation import MAX_REASON
 
 if TYPE_CHECKING:
     pass

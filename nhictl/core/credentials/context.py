@@ -7,21 +7,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nhictl.core import auditlog
-from nhictl.core.credentials.keycache import (
-    KeyCache,
-)
+from nhictl.core.credentials.keycache import KeyCache
 from nhictl.core.errors import InputError
-from nhictl.core.policy.model import (
-    agent_from_manifest,
-)
-from nhictl.core.registry import (
-    AgentRecord,
-    find_revision,
-)
-from nhictl.core.revocation import (
-    credential_time,
-    utcnow,
-)
+from nhictl.core.policy.model import agent_from_manifest
+from nhictl.core.registry import AgentRecord, find_revision
+from nhictl.core.revocation import credential_time, utcnow
 from nhictl.core.store.base import Store, Tx
 
 if TYPE_CHECKING:

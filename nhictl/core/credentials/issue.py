@@ -32,10 +32,7 @@ from nhictl.core.credentials.statuslist import next_status_index
 from nhictl.core.durations import parse_duration
 from nhictl.core.errors import InputError
 from nhictl.core.jose import from_epoch, to_epoch
-from nhictl.core.policy.model import (
-    issue_context,
-    sensitivity_rank,
-)
+from nhictl.core.policy.model import issue_context, sensitivity_rank
 from nhictl.core.redact import reject_secret
 from nhictl.core.registry import (
     ACTIVE,
@@ -44,15 +41,9 @@ from nhictl.core.registry import (
     check_agent_name,
     find_agent,
 )
-from nhictl.core.revocation import (
-    STATUS_ACTIVE,
-    credential_time,
-    mark_revoked,
-)
+from nhictl.core.revocation import STATUS_ACTIVE, credential_time, mark_revoked
 from nhictl.core.store.base import Tx
-from nhictl.core.tokens import (
-    mint_access_token,
-)
+from nhictl.core.tokens import mint_access_token
 
 if TYPE_CHECKING:
     from nhictl.core.credentials.context import CredentialContext

@@ -8,9 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from nhictl.core.jose import KeySet
-from nhictl.core.tokens import (
-    load_jwks,
-)
+from nhictl.core.tokens import load_jwks
 
 if TYPE_CHECKING:
     from nhictl.core.keys import KeyStore, SigningKey

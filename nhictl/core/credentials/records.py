@@ -10,16 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from nhictl.core.errors import VerdictError
 from nhictl.core.jose import from_epoch
-from nhictl.core.revocation import (
-    STATUS_ACTIVE,
-    STATUS_EXPIRED,
-    STATUS_REVOKED,
-    credential_time,
-)
+from nhictl.core.revocation import STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED, credential_time
 from nhictl.core.store.base import Row
-from nhictl.core.tokens import (
-    token_scopes,
-)
+from nhictl.core.tokens import token_scopes
 
 if TYPE_CHECKING:
     pass

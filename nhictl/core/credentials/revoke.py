@@ -27,9 +27,7 @@ from nhictl.core.credentials.records import (
 )
 from nhictl.core.errors import InputError
 from nhictl.core.redact import reject_secret
-from nhictl.core.registry import (
-    agent_names,
-)
+from nhictl.core.registry import agent_names
 from nhictl.core.revocation import (
     AUDIT_JTI_LIMIT,
     STATUS_ACTIVE,

@@ -8,19 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from nhictl.core.registry import (
-    ACTIVE,
-    agent_status,
-)
-from nhictl.core.revocation import (
-    STATUS_REVOKED,
-    credential_time,
-)
+from nhictl.core.registry import ACTIVE, agent_status
+from nhictl.core.revocation import STATUS_REVOKED, credential_time
 from nhictl.core.store.base import Tx
-from nhictl.core.tokens import (
-    build_status_list,
-    sign_status_list,
-)
+from nhictl.core.tokens import build_status_list, sign_status_list
 
 if TYPE_CHECKING:
     pass

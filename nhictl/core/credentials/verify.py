@@ -12,10 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nhictl.core import auditlog
-from nhictl.core.credentials.checks import (
-    SCOPE_RE,
-    check_text,
-)
+from nhictl.core.credentials.checks import SCOPE_RE, check_text
 from nhictl.core.credentials.records import (
     CHECK_SQL,
     AuthorizeResult,
@@ -24,9 +21,7 @@ from nhictl.core.credentials.records import (
     claims_facts,
 )
 from nhictl.core.jose import KeySet, sha256_hex
-from nhictl.core.policy.model import (
-    authorize_context,
-)
+from nhictl.core.policy.model import authorize_context
 from nhictl.core.redact import redact
 from nhictl.core.registry import (
     ACTIVE,
@@ -35,9 +30,7 @@ from nhictl.core.registry import (
     agent_status,
     find_agent,
 )
-from nhictl.core.revocation import (
-    STATUS_REVOKED,
-)
+from nhictl.core.revocation import STATUS_REVOKED
 from nhictl.core.tokens import (
     DEFAULT_LEEWAY_SECONDS,
     TokenError,

@@ -13,10 +13,7 @@ from typing import Any
 
 from nhictl.core.errors import InputError
 from nhictl.core.identity.trust import IdentityError, TrustSourceError
-from nhictl.core.jose import (
-    KeySet,
-    strict_json_loads,
-)
+from nhictl.core.jose import KeySet, strict_json_loads
 
 
 def _is_loopback(host: str | None) -> bool:

@@ -14,11 +14,7 @@ from typing import Any, Literal
 from nhictl.core.errors import InputError
 from nhictl.core.identity import spiffe
 from nhictl.core.inputfile import read_input
-from nhictl.core.jose import (
-    JoseError,
-    KeySet,
-    strict_json_loads,
-)
+from nhictl.core.jose import JoseError, KeySet, strict_json_loads
 
 IdentityKind = Literal["spiffe", "oidc"]
 
