@@ -58,8 +58,8 @@ def manifest(name: str, *, cap: int = 1000) -> dict[str, Any]:
 def setup_home(home: Path, agents: int = BENCH_AGENTS, *, cap: int = 1000) -> list[str]:
     """Initialise ``home`` (store, key, policies) and register ``agents`` bench agents."""
     os.environ["NHICTL_HOME"] = str(home)
-    from nhictl.core.demo_idp import DemoSpiffeIdp
     from nhictl.core.identity import TrustSources
+    from nhictl.core.identity.demo_idp import DemoSpiffeIdp
     from nhictl.core.runtime import Runtime
 
     runtime = Runtime()

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nhictl.core import identity as identity_module  # noqa: E402
-from nhictl.core.demo_idp import DemoSpiffeIdp  # noqa: E402
 from nhictl.core.identity import TrustSources  # noqa: E402
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp  # noqa: E402
 from nhictl.core.runtime import Runtime  # noqa: E402
 from nhictl.core.safeyaml import Limits, load_text  # noqa: E402
 

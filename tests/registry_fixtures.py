@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from nhictl.core.demo_idp import DemoSpiffeIdp
 from nhictl.core.identity import TrustSources
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.runtime import Runtime
 from tests.conftest import SAMPLES
 

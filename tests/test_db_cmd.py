@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nhictl.core.demo_idp import DemoSpiffeIdp
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.runtime import Runtime
 from nhictl.core.store.schema import LATEST_VERSION, TABLES
 from tests.conftest import CliRunner

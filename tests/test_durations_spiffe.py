@@ -4,7 +4,7 @@ import pytest
 
 from nhictl.core.durations import format_duration, parse_duration
 from nhictl.core.errors import InputError
-from nhictl.core.spiffe import parse_spiffe_id, spiffe_id_problem
+from nhictl.core.identity.spiffe import parse_spiffe_id, spiffe_id_problem
 
 
 @pytest.mark.parametrize(

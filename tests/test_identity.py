@@ -11,7 +11,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from nhictl.core.demo_idp import DemoSpiffeIdp
 from nhictl.core.errors import InputError
 from nhictl.core.identity import (
     IdentityError,
@@ -23,6 +22,7 @@ from nhictl.core.identity import (
     parse_spiffe_id,
     verify_identity,
 )
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.keys import jwk_thumbprint, load_private_key, public_jwk
 from tests.jwt_forge import b64, forge, replace_payload
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from nhictl.core import auditlog
-from nhictl.core.demo_idp import DemoSpiffeIdp
 from nhictl.core.errors import InputError, NotInitializedError, StoreError
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.registry import RegistryError
 from nhictl.core.runtime import Runtime
 from nhictl.core.settings import load_settings

@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from nhictl.core import _jose
-from nhictl.core._jose import parse_unverified
+from nhictl.core import jose
 from nhictl.core.errors import InputError
+from nhictl.core.jose import parse_unverified
 from nhictl.core.keys import KeyStore, SigningKey
 from nhictl.core.tokens import (
     MintedToken,
@@ -336,8 +336,8 @@ def test_cached_headers_are_still_screened(key: SigningKey, jwks: dict[str, Any]
     # Bounded whatever arrives: many distinct headers, and large ones are not kept at all.
     for i in range(200):
         parse_unverified(signed(key, header={"x-pad": f"{i}" * (1 + i % 300)}), TokenError)
-    assert 0 < len(_jose._HEADERS) <= _jose._HEADER_CACHE_SIZE
-    assert all(len(h) <= _jose._HEADER_CACHE_MAX_CHARS for h in _jose._HEADERS)
+    assert 0 < len(jose.HEADER_CACHE) <= jose.HEADER_CACHE_SIZE
+    assert all(len(h) <= jose.HEADER_CACHE_MAX_CHARS for h in jose.HEADER_CACHE)
 
 
 def test_bad_jwks_is_input_error(key: SigningKey) -> None:

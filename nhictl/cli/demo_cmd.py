@@ -9,7 +9,7 @@ import typer
 from nhictl.cli.output import emit, message
 
 if TYPE_CHECKING:
-    from nhictl.core.demo_idp import DemoSpiffeIdp
+    from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 
 app = typer.Typer(
     help="DEMO ONLY: a local SPIFFE JWT-SVID signer so the demo can register agents. "
@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _idp(trust_domain: str) -> DemoSpiffeIdp:
-    from nhictl.core.demo_idp import DemoSpiffeIdp
+    from nhictl.core.identity.demo_idp import DemoSpiffeIdp
     from nhictl.core.runtime import Runtime
 
     return DemoSpiffeIdp(Runtime().data_dir / "demo-idp" / trust_domain, trust_domain)
@@ -46,7 +46,7 @@ def svid(
 
     from nhictl.core.durations import parse_duration
     from nhictl.core.errors import InputError
-    from nhictl.core.spiffe import parse_spiffe_id
+    from nhictl.core.identity.spiffe import parse_spiffe_id
 
     try:
         parsed = parse_spiffe_id(spiffe_id)

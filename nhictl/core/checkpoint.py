@@ -28,9 +28,9 @@ from typing import Any
 import jwt
 
 from nhictl.core import auditlog
-from nhictl.core._jose import JoseError, KeySet, to_epoch, verify_signature
 from nhictl.core.errors import InputError
 from nhictl.core.inputfile import display_name, read_input
+from nhictl.core.jose import JoseError, KeySet, to_epoch, verify_signature
 from nhictl.core.keys import KeyStore
 from nhictl.core.store.base import Store
 

@@ -30,8 +30,8 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from nhictl.core._jose import b64url_encode, strict_json_loads
 from nhictl.core.errors import InputError, NotInitializedError
+from nhictl.core.jose import b64url_encode, strict_json_loads
 from nhictl.core.outfile import write_file
 
 KeyAlg = Literal["EdDSA", "ES256"]

@@ -32,7 +32,8 @@ from typing import Any, NamedTuple
 
 import jwt
 
-from nhictl.core._jose import (
+from nhictl.core.errors import InputError
+from nhictl.core.jose import (
     JoseError,
     KeySet,
     b64url_decode,
@@ -44,7 +45,6 @@ from nhictl.core._jose import (
     to_epoch,
     verify_signature,
 )
-from nhictl.core.errors import InputError
 from nhictl.core.keys import SigningKey
 
 ACCESS_TOKEN_TYP = "at+jwt"

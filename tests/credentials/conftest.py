@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nhictl.core.credentials import CredentialService
-from nhictl.core.demo_idp import DemoSpiffeIdp
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.policy import PolicyEngine
 from nhictl.core.runtime import Runtime
 from tests.conftest import fresh_store

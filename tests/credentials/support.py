@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nhictl.core.credentials import CredentialService, IssuedCredential
-from nhictl.core.demo_idp import DemoSpiffeIdp
 from nhictl.core.identity import TrustSources
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.manifest import ManifestValidator
 from nhictl.core.runtime import Runtime
 from tests.conftest import SAMPLES

@@ -325,7 +325,7 @@ def test_key_rotation_keeps_old_tokens_valid_until_expiry(
     old = invoice(service, task="INV-1")
     old_kid = runtime.keys.current().kid
     runtime.keys.rotate()
-    service._key_cache._checked_at = -1e9  # the cache re-stats at most once a second
+    service.key_cache.recheck()  # the cache re-stats at most once a second
     new = invoice(service, task="INV-2")
     new_kid = runtime.keys.current().kid
     assert new.record.kid == new_kid != old_kid

@@ -19,10 +19,10 @@ from pathlib import Path
 from nhictl.cli.app import main
 from nhictl.core.durations import format_duration, parse_duration
 from nhictl.core.errors import InputError
+from nhictl.core.identity.spiffe import parse_spiffe_id, spiffe_id_problem
 from nhictl.core.manifest.results import Issue
 from nhictl.core.manifest.validator import ManifestValidator, ValidateOptions
 from nhictl.core.safeyaml import Limits, load_text, read_text
-from nhictl.core.spiffe import parse_spiffe_id, spiffe_id_problem
 from nhictl.creep.exclusions import load_exclusions
 from nhictl.providers.aws.snapshot import load_snapshot_file
 from nhictl.providers.aws.usage import load_access_keys, load_last_accessed

@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from nhictl.core.durations import format_duration, parse_duration
 from nhictl.core.errors import InputError
-from nhictl.core.spiffe import MAX_ID_BYTES, MAX_TRUST_DOMAIN, parse_spiffe_id, spiffe_id_problem
+from nhictl.core.identity.spiffe import (
+    MAX_ID_BYTES,
+    MAX_TRUST_DOMAIN,
+    parse_spiffe_id,
+    spiffe_id_problem,
+)
 from tests.fuzz.targets import check_duration, check_spiffe
 
 MAX_SECONDS = 100 * 366 * 86400

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from nhictl.core.durations import format_duration, parse_duration
 from nhictl.core.errors import InputError
+from nhictl.core.identity.spiffe import spiffe_id_problem
 from nhictl.core.manifest.results import Issue, Severity
 from nhictl.core.safeyaml import Document, JsonPath
-from nhictl.core.spiffe import spiffe_id_problem
 
 SENSITIVITY_RANK = {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
 

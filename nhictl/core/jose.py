@@ -273,22 +273,22 @@ class ParsedToken:
     signature: bytes = field(default=b"", repr=False)
 
 
-_HEADERS: dict[str, dict[str, Any]] = {}
-_HEADER_CACHE_SIZE = 64
-_HEADER_CACHE_MAX_CHARS = 512  # ours are ~100; keeps the cache small whatever tokens arrive
+HEADER_CACHE: dict[str, dict[str, Any]] = {}
+HEADER_CACHE_SIZE = 64
+HEADER_CACHE_MAX_CHARS = 512  # ours are ~100; keeps the cache small whatever tokens arrive
 
 
 def _parse_header(segment: str) -> Any:
     """Strictly decode a header segment. A signer sends the same few headers over and over, so
     decoded headers are kept by their exact text (bounded; a caller gets its own copy)."""
-    header = _HEADERS.get(segment)
+    header = HEADER_CACHE.get(segment)
     if header is None:
         header = strict_json_loads(b64url_decode(segment))
-        if not isinstance(header, dict) or len(segment) > _HEADER_CACHE_MAX_CHARS:
+        if not isinstance(header, dict) or len(segment) > HEADER_CACHE_MAX_CHARS:
             return header
-        if len(_HEADERS) >= _HEADER_CACHE_SIZE:
-            _HEADERS.clear()
-        _HEADERS[segment] = header
+        if len(HEADER_CACHE) >= HEADER_CACHE_SIZE:
+            HEADER_CACHE.clear()
+        HEADER_CACHE[segment] = header
     return dict(header)
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import jwt
 
-from nhictl.core._jose import to_epoch
 from nhictl.core.errors import InputError
-from nhictl.core.identity import parse_spiffe_id
+from nhictl.core.identity.trust import parse_spiffe_id
+from nhictl.core.jose import to_epoch
 from nhictl.core.jsonout import document
 from nhictl.core.keys import (
     generate_private_key,
