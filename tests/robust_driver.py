@@ -236,7 +236,9 @@ def consistency_problems(store: Any) -> list[str]:
         if not chain.ok:
             problems.append(f"audit chain: {chain.problems[0].message}")
         credentials = tx.query("SELECT jti, status, revoked_reason FROM credentials")
-        revisions = {(r[0], int(r[1])) for r in tx.query("SELECT name, revision FROM agent_revisions")}
+        revisions = {
+            (r[0], int(r[1])) for r in tx.query("SELECT name, revision FROM agent_revisions")
+        }
         events = tx.query("SELECT action, subject, outcome, details_json FROM audit_events")
     issue_events: list[str] = []
     revoke_events: list[str] = []

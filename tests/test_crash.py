@@ -11,6 +11,7 @@ passes.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -80,4 +81,4 @@ def test_kill_nine_during_registers_issues_and_revokes(
         report = log_verify()
         assert report["ok"] is True and report["events"] == totals[-1], f"round {round_}"
     # Every round committed something before it was killed: the kills landed mid-stream.
-    assert all(later > earlier for earlier, later in zip(totals, totals[1:], strict=False))
+    assert all(later > earlier for earlier, later in itertools.pairwise(totals))
