@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
+from psycopg import errors as pg_errors
 
 from nhictl.core.errors import StoreError
 from nhictl.core.store.base import Row, Store, Tx
@@ -80,6 +81,16 @@ class _Connection(psycopg.Connection[Row]):
             self.close()
 
 
+#: Driver errors that are the store's state, not a bug in our SQL: a lost or refused connection
+#: (OperationalError), a read-only database or standby (25006), a role without write grants
+#: (42501). Each becomes one ``StoreError`` line; the transaction is rolled back.
+_STORE_STATE_ERRORS = (
+    psycopg.OperationalError,
+    pg_errors.ReadOnlySqlTransaction,
+    pg_errors.InsufficientPrivilege,
+)
+
+
 class _PostgresTx(Tx):
     def __init__(self, store: PostgresStore, connection: psycopg.Connection[Row]) -> None:
         self._store = store
@@ -88,13 +99,13 @@ class _PostgresTx(Tx):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
             return self._connection.execute(postgres_sql(sql), tuple(params)).rowcount
-        except psycopg.OperationalError as exc:
+        except _STORE_STATE_ERRORS as exc:
             raise self._store.error(exc) from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
             return self._connection.execute(postgres_sql(sql), tuple(params)).fetchall()
-        except psycopg.OperationalError as exc:
+        except _STORE_STATE_ERRORS as exc:
             raise self._store.error(exc) from None
 
 
@@ -244,6 +255,22 @@ def describe_error(exc: psycopg.Error, location: str, url: str) -> StoreError:
         return StoreError(
             f"a statement on {location} ran past its statement_timeout: {_NOTHING_WRITTEN}",
             hint="raise statement_timeout for the nhictl role, or find what holds the tables",
+        )
+    if state == "25006":
+        return StoreError(
+            f"the store {location} is read-only (a read-only database or a standby): "
+            f"{_NOTHING_WRITTEN}",
+            hint="point NHICTL_STORE at the primary, or clear default_transaction_read_only",
+        )
+    if state == "42501":
+        return StoreError(
+            f"the role in {location} may not write to the store ({text}): {_NOTHING_WRITTEN}",
+            hint="grant it INSERT, UPDATE and DELETE on the nhictl tables, or use the owner role",
+        )
+    if state == "53100" or "no space left" in lowered:
+        return StoreError(
+            f"the PostgreSQL server at {location} is out of disk space: {_NOTHING_WRITTEN}",
+            hint="free space on the server's data volume, then run the command again",
         )
     if state == "55P03":
         return StoreError(f"the store {location} stayed locked for {LOCK_TIMEOUT_S} s")

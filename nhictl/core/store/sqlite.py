@@ -18,6 +18,7 @@ rarer catch-ups stall fewer commits).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -89,14 +90,22 @@ class _Checkpointer:
 
 
 class _SqliteTx(Tx):
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self._path = path
         self._connection = connection
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._connection.execute(sql, tuple(params)).rowcount
+        try:
+            return self._connection.execute(sql, tuple(params)).rowcount
+        except sqlite3.OperationalError as exc:  # disk full, I/O error, read-only: not a bug
+            raise _store_error(self._path, exc) from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return [tuple(row) for row in self._connection.execute(sql, tuple(params)).fetchall()]
+        try:
+            rows = self._connection.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise _store_error(self._path, exc) from None
+        return [tuple(row) for row in rows]
 
 
 class SqliteStore(Store):
@@ -167,14 +176,14 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from None
         try:
-            yield _SqliteTx(connection)
+            yield _SqliteTx(self.path, connection)
         except BaseException:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
             raise
         try:
             connection.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
             raise _store_error(self.path, exc) from None
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
@@ -191,9 +200,9 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from None
         try:
-            yield _SqliteTx(connection)
+            yield _SqliteTx(self.path, connection)
         finally:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
 
     def read_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         # In autocommit mode one statement is its own read transaction (one snapshot), so the
@@ -215,8 +224,26 @@ class SqliteStore(Store):
             self._connection = None
 
 
+def _rollback(connection: sqlite3.Connection) -> None:
+    """End the transaction unless SQLite already rolled it back itself, as it does when a
+    statement or COMMIT fails for a full disk or an I/O error (ROLLBACK would then raise and
+    hide the error that matters)."""
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
 def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     text = str(exc)
+    if "disk is full" in text or ("disk I/O error" in text and _no_space_left(path)):
+        return StoreError(
+            f"the disk holding the store {path} is full: nothing was written",
+            hint="free space on that file system, then run the command again",
+        )
+    if "disk I/O error" in text:
+        return StoreError(
+            f"the store {path} could not be read or written (disk I/O error): nothing was written",
+            hint="check the file system holding it (dmesg, df)",
+        )
     if "readonly" in text or "read-only" in text:
         return StoreError(f"the store {path} is read-only: nothing was written")
     if "not a database" in text or "malformed" in text:
@@ -229,3 +256,12 @@ def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     if "unable to open" in text:
         return StoreError(f"cannot open the store {path}: check the folder exists and is writable")
     return StoreError(f"store error in {path}: {text}")
+
+
+def _no_space_left(path: Path) -> bool:
+    """Less room than SQLite's shared-memory file needs (32 KiB): SQLite reports a full disk met
+    while sizing that file as an I/O error, not as SQLITE_FULL."""
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
