@@ -44,8 +44,8 @@ def prepare(home: Path, agents: int = 4) -> list[str]:
 
 def register(runtime: Any, home: Path, name: str, tools: Sequence[str] = ("ticket-api",)) -> Any:
     """Register (or revise, when ``tools`` differ) agent ``name`` with a fresh JWT-SVID."""
-    from nhictl.core.demo_idp import DemoSpiffeIdp
     from nhictl.core.identity import TrustSources
+    from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 
     idp = DemoSpiffeIdp(home / "demo-idp", TRUST_DOMAIN)
     trust = TrustSources.from_files(trust_bundle=idp.bundle_path)
