@@ -1082,7 +1082,7 @@ class CredentialService:
             revoked_by=None,
             revoked_reason=None,
         )
-        tx.execute(_INSERT_SQL, stored.to_row())
+        tx.defer(_INSERT_SQL, stored.to_row())
         details: dict[str, Any] = {
             "jti": minted.jti,
             "task": req.task,
