@@ -225,7 +225,7 @@ def _span(values: list[float], fmt: str) -> str:
 
 def print_table(rows: dict[tuple[str, str], list[Cell]]) -> None:
     head = f"{'backend':<11}{'mode':<13}{'issues/s':>22}{'verifies/s':>22}"
-    head += f"{'p50 ms':>19}{'p95 ms':>19}{'p99 ms':>19}"
+    head += f"{'p50 ms':>22}{'p95 ms':>22}{'p99 ms':>22}"
     print(head)
     print("-" * len(head))
     for (backend, mode), cells in rows.items():
@@ -233,9 +233,9 @@ def print_table(rows: dict[tuple[str, str], list[Cell]]) -> None:
             f"{backend:<11}{mode:<13}"
             f"{_span([c.issues_per_s for c in cells], '.0f'):>22}"
             f"{_span([c.verifies_per_s for c in cells], '.0f'):>22}"
-            f"{_span([c.p50_ms for c in cells], '.2f'):>19}"
-            f"{_span([c.p95_ms for c in cells], '.2f'):>19}"
-            f"{_span([c.p99_ms for c in cells], '.2f'):>19}"
+            f"{_span([c.p50_ms for c in cells], '.2f'):>22}"
+            f"{_span([c.p95_ms for c in cells], '.2f'):>22}"
+            f"{_span([c.p99_ms for c in cells], '.2f'):>22}"
         )
 
 
@@ -278,7 +278,7 @@ def profile(server: PgServer, n: int) -> None:
                 f"{verify_trips / n:.1f} per verify"
             )
         database = store.location.rsplit("/", 1)[-1].split("?", 1)[0]
-        with server.admin() as admin:
+        with server.admin() as admin:  # before fresh_home drops the database
             rows = admin.execute(
                 "SELECT s.calls, s.mean_exec_time, s.total_exec_time, s.query "
                 "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
