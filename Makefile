@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep fuzz clean
+.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep bench-store fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: $(STAMP)
 bench-creep: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_creep.py
+
+# Credential issue/verify on PostgreSQL (a throwaway cluster, fsync on) next to SQLite, 1 and 8
+# processes, 3 repetitions, then a profile of one PostgreSQL run: ~2 minutes on 2 cores.
+bench-store: $(STAMP) pg-server
+	$(BIN)/python benchmarks/bench_store.py --profile
 
 # Coverage-guided fuzzing (atheris) of every input loader, FUZZ_SECONDS each (docs/testing.md);
 # crashes land in fuzz/crashes/<target>/. ~8 minutes at the default 60 s.

@@ -139,8 +139,11 @@ class PgServer:
         return result
 
 
-def start_server(*, tls: bool = False) -> PgServer:
-    """initdb a cluster in a new temporary folder and start it on 127.0.0.1."""
+def start_server(*, tls: bool = False, overrides: dict[str, str] | None = None) -> PgServer:
+    """initdb a cluster in a new temporary folder and start it on 127.0.0.1.
+
+    ``overrides`` replace the fast, non-durable defaults (the store benchmark turns fsync on).
+    """
     bindir = find_bindir()
     user = _server_user()
     folder = Path(tempfile.mkdtemp(prefix="nhictl-pg-"))
@@ -171,7 +174,7 @@ def start_server(*, tls: bool = False) -> PgServer:
             "--no-sync",
         ]
     )
-    settings = dict(_FAST, listen_addresses="'127.0.0.1'", port=str(port))
+    settings = dict(_FAST, **(overrides or {}), listen_addresses="'127.0.0.1'", port=str(port))
     settings["unix_socket_directories"] = f"'{folder}'"
     hba = [
         f"local all {ADMIN} trust",

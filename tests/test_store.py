@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from nhictl.core.errors import StoreError
@@ -115,6 +116,32 @@ def test_a_failed_write_leaves_nothing(stores: tuple[Store, Store]) -> None:
     with store.write() as tx:  # the connection is usable afterwards
         tx.execute("INSERT INTO t VALUES ('c', 3)")
     assert other.read_one("SELECT k FROM t WHERE v = 3") == ("c",)
+
+
+def test_deferred_statements_run_in_order_before_the_next_one(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    with first.write() as tx:
+        tx.defer("INSERT INTO t VALUES ('b', 2)")
+        tx.defer("UPDATE t SET v = v * 10 WHERE k = ?", ("b",))
+        assert tx.query("SELECT v FROM t WHERE k = 'b'") == [(20,)]
+        tx.defer("INSERT INTO t VALUES (?, ?)", ("c", 3))  # sent with the commit
+    assert second.read_one("SELECT COUNT(*), SUM(v) FROM t") == (3, 24)
+
+
+def test_a_failing_deferred_statement_rolls_everything_back(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), first.write() as tx:
+        tx.execute("INSERT INTO t VALUES ('b', 2)")
+        tx.defer("INSERT INTO t VALUES ('a', 9)")  # 'a' exists: fails at the commit
+    assert second.read_one("SELECT k, v FROM t ORDER BY k") == ("a", 1)
+    assert second.read_one("SELECT COUNT(*) FROM t") == (1,)
+    with first.write() as tx:  # the store is usable afterwards
+        tx.defer("INSERT INTO t VALUES ('b', 2)")
+    assert second.read_one("SELECT COUNT(*) FROM t") == (2,)
 
 
 def test_a_read_is_one_snapshot(stores: tuple[Store, Store]) -> None:

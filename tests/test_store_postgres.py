@@ -92,6 +92,39 @@ def test_writers_queue_on_the_advisory_lock(url: str, store: PostgresStore) -> N
     second.close()
 
 
+def test_a_write_commits_durably_in_two_round_trips(url: str, store: PostgresStore) -> None:
+    """BEGIN + lock in one round trip; the deferred inserts and COMMIT in the other. The commit
+    is synchronous: the write transaction keeps the server's synchronous_commit."""
+    before = store.round_trips
+    with store.write() as tx:
+        tx.defer("INSERT INTO status_lists VALUES ('a', 0, 'now')")
+        tx.defer("INSERT INTO status_lists VALUES ('b', 0, 'now')")
+    assert store.round_trips - before == 2
+    with psycopg.connect(url, autocommit=True) as other:
+        assert other.execute("SELECT COUNT(*) FROM status_lists").fetchone() == (2,)
+        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        other.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
+    durable = open_store(url, Path("/nonexistent"))
+    with durable.write() as tx:
+        assert tx.query("SHOW synchronous_commit") == [("on",)]
+    durable.close()
+
+
+def test_backend_killed_before_the_deferred_commit(
+    url: str, store: PostgresStore, pg_server: PgServer
+) -> None:
+    victim = open_store(url, Path("/nonexistent"))
+    assert isinstance(victim, PostgresStore)
+    pid = _backend_pid(victim)
+    with pytest.raises(StoreError, match="may or may not have been saved"), victim.write() as tx:
+        tx.defer("INSERT INTO status_lists VALUES ('lost', 0, 'now')")
+        with pg_server.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    # The server ended the session before the pipeline arrived: nothing was applied.
+    assert store.read_one("SELECT COUNT(*) FROM status_lists") == (0,)
+    victim.close()
+
+
 def test_refused_connection_is_one_line(tmp_path: Path) -> None:
     store = open_store(f"postgresql://u:pw@127.0.0.1:{free_port()}/db", tmp_path)
     with pytest.raises(StoreError, match="connection refused") as info:

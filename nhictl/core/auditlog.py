@@ -155,7 +155,7 @@ def append(
     at = utc_now_text(now)
     who = _storable(actor or default_actor())
     digest = _hash(seq, at, who, action, subject, outcome, details_json, prev_hash)
-    tx.execute(
+    tx.defer(
         f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (seq, at, who, action, subject, outcome, details_json, prev_hash, digest),
     )

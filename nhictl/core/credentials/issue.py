@@ -481,7 +481,7 @@ class CredentialIssuer:
             revoked_by=None,
             revoked_reason=None,
         )
-        tx.execute(INSERT_SQL, stored.to_row())
+        tx.defer(INSERT_SQL, stored.to_row())
         details: dict[str, Any] = {
             "jti": minted.jti,
             "task": req.task,

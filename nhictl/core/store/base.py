@@ -27,6 +27,13 @@ class Tx(abc.ABC):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return all rows."""
 
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement whose row count nobody needs, at the latest before the next
+        statement or the commit (in order). A backend may send it with that one (PostgreSQL
+        pipelines them: one round trip fewer each); an error in it surfaces there, and rolls
+        the transaction back as any other."""
+        self.execute(sql, params)
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or ``None``."""
         rows = self.query(sql, params)
