@@ -32,6 +32,7 @@ NO_DATA_FORMAT = {
     "collect azure": "writes a directory of az-shaped JSON files",
     "log checkpoint": "a signed nhictl-log-checkpoint+jwt",
     "status-list publish": "a signed statuslist+jwt",
+    "serve": "runs the token service; prints only start-up lines",
 }
 
 # Commands that write a file take -o/--output.

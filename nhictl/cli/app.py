@@ -26,6 +26,7 @@ from nhictl.cli import (
     policy_cmd,
     registry_cmd,
     schema_cmd,
+    serve_cmd,
     validate_cmd,
 )
 from nhictl.cli.conventions import apply_conventions
@@ -100,6 +101,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(demo_cmd.app, name="demo")
 credentials_cmd.register(app)
 creep_cmd.register(app)
+serve_cmd.register_commands(app)
 collect_cmd.register(app)
 
 _command: click.Command | None = None

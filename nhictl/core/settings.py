@@ -227,6 +227,24 @@ SPECS: dict[str, SettingSpec] = {
             "Live credentials per agent when its manifest sets no maxConcurrentCredentials.",
         ),
         SettingSpec(
+            "client_keys",
+            _mapping,
+            "",
+            "nhictl serve: agent name = JWKS file, for private_key_jwt client authentication.",
+        ),
+        SettingSpec(
+            "introspection_clients",
+            _mapping,
+            "",
+            "nhictl serve: resource server client id = JWKS file (may call /introspect).",
+        ),
+        SettingSpec(
+            "single_use_identity_tokens",
+            _choice("false", "true"),
+            "false",
+            "nhictl serve: accept each subject_token (JWT-SVID / OIDC token) only once.",
+        ),
+        SettingSpec(
             "clock_leeway",
             parse_duration,
             "60s",

@@ -101,11 +101,22 @@ MIGRATIONS: dict[int, list[str]] = {
             created_at TEXT NOT NULL
         )""",
     ],
+    # nhictl serve: client assertions accepted once (RFC 7523 section 3), shared by replicas.
+    # ``key`` is "jti:<iss>:<jti>" or, for a JWT-SVID without a jti, "sha256:<token hash>".
+    3: [
+        """CREATE TABLE assertion_replay (
+            key TEXT PRIMARY KEY,
+            expires_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX assertion_replay_expires ON assertion_replay (expires_at)",
+    ],
 }
 
 LATEST_VERSION = max(MIGRATIONS)
 
 #: Every table a migration creates, parents first (the order ``db copy`` fills them in).
+#: ``assertion_replay`` (migration 3) is left out: its rows only live as long as an assertion.
 TABLES = ("agents", "agent_revisions", "credentials", "status_lists", "audit_events")
 
 _POSTGRES_TYPES = {"INTEGER": "BIGINT", "TEXT": 'TEXT COLLATE "C"'}

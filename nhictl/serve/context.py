@@ -1,0 +1,94 @@
+"""Per-process wiring: the core Runtime, the one thread that touches the store, and limits.
+
+The store's connection (SQLite) belongs to one thread, so every core call runs on one worker
+thread per process; more throughput comes from more processes (``--workers``). Nothing about
+revocation is cached here: each request reads the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
+
+from nhictl.core.credentials import CredentialService
+from nhictl.core.runtime import Runtime
+from nhictl.serve.metrics import Metrics
+from nhictl.serve.options import ServeOptions
+from nhictl.serve.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from nhictl.core.identity import TrustSources
+
+T = TypeVar("T")
+
+
+class ServiceContext:
+    """Everything a request handler needs, built once per worker process."""
+
+    def __init__(self, options: ServeOptions, runtime: Runtime | None = None) -> None:
+        self.options = options
+        self.runtime = runtime or Runtime()
+        self.metrics = Metrics()
+        self.by_address = RateLimiter(options.rate_per_address)
+        self.by_identity = RateLimiter(options.rate_per_identity)
+        self._core = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nhictl-core")
+
+    @property
+    def settings_issuer(self) -> str:
+        return str(self.runtime.settings["issuer"])
+
+    @cached_property
+    def credentials(self) -> CredentialService:
+        """The CLI's credential service, minting with the status list this service serves."""
+        rt = self.runtime
+        s = rt.settings
+        return CredentialService(
+            rt.store,
+            rt.keys,
+            lambda: rt.policies,
+            issuer=s["issuer"],
+            default_audience=s["token_audience"],
+            status_list_uri=self.options.status_list_uri,
+            ttl_ceiling_seconds=s.ttl_ceiling_seconds,
+            default_max_concurrent=int(s["max_concurrent_credentials"]),
+            leeway_seconds=float(s["clock_leeway"]),
+            actor="nhictl-serve",
+        )
+
+    def credentials_as(self, actor: str) -> CredentialService:
+        """The same service (sharing its key and manifest caches) auditing as ``actor``."""
+        service = copy.copy(self.credentials)
+        service.actor = actor
+        return service
+
+    @cached_property
+    def trust(self) -> TrustSources:
+        return self.runtime.trust()
+
+    @property
+    def leeway(self) -> float:
+        return float(self.runtime.settings["clock_leeway"])
+
+    @property
+    def single_use_identity_tokens(self) -> bool:
+        return bool(self.runtime.settings["single_use_identity_tokens"] == "true")
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    async def core(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (which may touch the store) on the core thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._core, fn)
+
+    def close(self) -> None:
+        self._core.submit(self._close_store).result()
+        self._core.shutdown()
+
+    def _close_store(self) -> None:
+        if "store" in self.runtime.__dict__:
+            self.runtime.store.close()

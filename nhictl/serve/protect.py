@@ -1,0 +1,133 @@
+"""Limits every request is held to, metrics, and the access log (which never holds a token:
+it logs the method, the path without its query, the status and the time taken)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nhictl.serve.context import ServiceContext
+
+ACCESS = logging.getLogger("nhictl.serve.access")
+_ENDPOINTS = {
+    "/token",
+    "/introspect",
+    "/revoke",
+    "/jwks",
+    "/healthz",
+    "/metrics",
+    "/.well-known/oauth-authorization-server",
+}
+
+
+def endpoint_label(path: str) -> str:
+    if path in _ENDPOINTS:
+        return path
+    return "/statuslists" if path.startswith("/statuslists/") else "other"
+
+
+async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"cache-control", b"no-store"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Protect:
+    def __init__(self, app: ASGIApp, ctx: ServiceContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        label = endpoint_label(scope["path"])
+        status = {"code": 500}
+        address = (scope.get("client") or ("unknown", 0))[0]
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, tracked, address)
+        finally:
+            took = time.perf_counter() - started
+            self.ctx.metrics.requests.labels(label, str(status["code"])).inc()
+            self.ctx.metrics.latency.labels(label).observe(took)
+            ACCESS.info(
+                "%s %s %s %d %.1fms",
+                address,
+                scope["method"],
+                scope["path"][:200],
+                status["code"],
+                took * 1000,
+            )
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
+        options = self.ctx.options
+        wait = self.ctx.by_address.retry_after(address)
+        if wait:
+            await _reply(
+                send,
+                429,
+                b'{"error":"slow_down","error_description":"too many requests from this address"}',
+                [(b"retry-after", str(wait).encode())],
+            )
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > options.max_body_bytes):
+            await _reply(
+                send,
+                413,
+                b'{"error":"invalid_request","error_description":"request body too large"}',
+                [],
+            )
+            return
+        seen = {"bytes": 0}
+
+        async def limited() -> Any:
+            message = await receive()
+            seen["bytes"] += len(message.get("body", b""))
+            if seen["bytes"] > options.max_body_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            with anyio.fail_after(options.request_timeout_seconds):
+                await self.app(scope, limited, send)
+        except _TooLarge:
+            await _reply(
+                send,
+                413,
+                b'{"error":"invalid_request","error_description":"request body too large"}',
+                [],
+            )
+        except TimeoutError:
+            await _reply(
+                send,
+                503,
+                b'{"error":"temporarily_unavailable","error_description":'
+                b'"the request took too long"}',
+                [(b"retry-after", b"1")],
+            )
+
+
+class _TooLarge(Exception):
+    pass

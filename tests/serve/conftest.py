@@ -1,0 +1,129 @@
+"""A real ``nhictl serve`` process on loopback with TLS from a throwaway CA, over a registry
+with the credential tests' sample agents (SQLite), and a resource server's client key."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from nhictl.core.demo_idp import DemoSpiffeIdp
+from nhictl.core.keys import jwk_thumbprint, public_jwk
+from nhictl.core.runtime import Runtime
+from nhictl.core.settings import load_settings
+from tests.credentials.support import TRUST_DOMAIN, register_all
+from tests.providers.tlsca import LoopbackCA, make_ca
+
+RS_ID = "orders-api"
+
+
+@dataclass(frozen=True)
+class Service:
+    url: str
+    ca: LoopbackCA
+    env: dict[str, str]
+    idp: DemoSpiffeIdp
+    rs_key: ec.EllipticCurvePrivateKey
+    rs_kid: str
+
+    def runtime(self) -> Runtime:
+        """The CLI's view of the same registry (same settings, same store)."""
+        return Runtime(load_settings(env=self.env))
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=tls_context(self.ca.ca_pem), timeout=20)
+
+
+def tls_context(ca: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NHICTL_")}
+    env.update({"NHICTL_HOME": str(home), **extra})
+    return env
+
+
+def start(
+    args: list[str], env: dict[str, str], url: str, ca: Path | None
+) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "nhictl"), "serve", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                _, err = proc.communicate()
+                raise AssertionError(err.decode())
+            try:
+                httpx.get(f"{url}/healthz", verify=tls_context(ca) if ca else False, timeout=1)
+                return proc
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError("nhictl serve did not come up")
+    except BaseException:
+        stop(proc)
+        raise
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    root = tmp_path_factory.mktemp("serve")
+    home = root / "home"
+    ca = make_ca(root / "tls")
+    ca.key_pem.chmod(0o600)
+    idp = DemoSpiffeIdp(root / "idp", TRUST_DOMAIN)
+    rs_key = ec.generate_private_key(ec.SECP256R1())
+    jwk = public_jwk(rs_key)
+    kid = jwk_thumbprint(jwk)
+    rs_jwks = root / "rs-jwks.json"
+    rs_jwks.write_text(json.dumps({"keys": [{**jwk, "kid": kid, "alg": "ES256"}]}))
+    env = serve_env(
+        home,
+        {
+            "NHICTL_TRUST_BUNDLE": str(idp.bundle_path),
+            "NHICTL_INTROSPECTION_CLIENTS": f"{RS_ID}={rs_jwks}",
+        },
+    )
+    runtime = Runtime(load_settings(env=env))
+    runtime.init()
+    register_all(runtime, idp)
+    runtime.store.close()
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    args = ["--port", str(port), "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem)]
+    proc = start(args, env, url, ca.ca_pem)
+    try:
+        yield Service(url, ca, env, idp, rs_key, kid)
+    finally:
+        stop(proc)

@@ -1,0 +1,40 @@
+"""Unsafe or unusable ``nhictl serve`` configurations are refused at start: one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import CliRunner
+from tests.providers.tlsca import make_ca
+
+
+def test_no_tls_on_a_public_address(cli: CliRunner) -> None:
+    result = cli("serve", "--host", "0.0.0.0", "--insecure-http")
+    assert result.code == 2 and "only allowed on a loopback address" in result.stderr
+
+
+def test_tls_required_without_insecure_http(cli: CliRunner) -> None:
+    result = cli("serve")
+    assert result.code == 2 and "TLS is required" in result.stderr
+
+
+def test_key_readable_by_others(cli: CliRunner, tmp_path: Path) -> None:
+    ca = make_ca(tmp_path)
+    ca.key_pem.chmod(0o644)
+    result = cli("serve", "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem))
+    assert result.code == 2 and "readable by group/others" in result.stderr
+
+
+def test_missing_cert(cli: CliRunner, tmp_path: Path) -> None:
+    ca = make_ca(tmp_path)
+    ca.key_pem.chmod(0o600)
+    result = cli("serve", "--tls-cert", str(tmp_path / "nope.pem"), "--tls-key", str(ca.key_pem))
+    assert result.code == 2 and "missing or unreadable" in result.stderr
+
+
+def test_uninitialised_store(cli: CliRunner, tmp_path: Path) -> None:
+    ca = make_ca(tmp_path)
+    ca.key_pem.chmod(0o600)
+    result = cli("serve", "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem))
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "init" in result.stderr
