@@ -18,7 +18,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from nhictl.core.demo_idp import DemoSpiffeIdp
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from nhictl.core.keys import jwk_thumbprint, public_jwk
 from nhictl.core.runtime import Runtime
 from nhictl.core.settings import load_settings

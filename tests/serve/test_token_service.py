@@ -16,7 +16,7 @@ import jwt
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client  # type: ignore[import-untyped]
 
-from nhictl.core.demo_idp import DemoSpiffeIdp
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from tests.credentials.support import INVOICE, INVOICE_ID, PENDING, TRUST_DOMAIN
 from tests.serve.conftest import RS_ID, Service, tls_context
 
