@@ -80,6 +80,17 @@ def _server_user() -> str | None:
     raise PgUnavailable("running as root, and neither a postgres nor a nobody user exists")
 
 
+def runuser() -> str:
+    """util-linux's runuser: on PATH, or in the sbin folders a non-login root shell may lack."""
+    found = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    if found is None:
+        raise RuntimeError(
+            "the PostgreSQL tests run the server as an unprivileged user with runuser "
+            "(util-linux), which is not installed"
+        )
+    return found
+
+
 @dataclass
 class PgServer:
     """A running server and a superuser URL to it; makes a fresh database per test."""
@@ -132,7 +143,7 @@ class PgServer:
 
     def _run(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         if self.user:
-            argv = ["runuser", "-u", self.user, "--", *argv]
+            argv = [runuser(), "-u", self.user, "--", *argv]
         result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
         if check and result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed: {result.stderr.strip()[-2000:]}")
