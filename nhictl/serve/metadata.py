@@ -22,6 +22,7 @@ async def metadata(request: Request) -> Response:
             "token_endpoint": f"{base}/token",
             "introspection_endpoint": f"{base}/introspect",
             "revocation_endpoint": f"{base}/revoke",
+            "registration_endpoint": f"{base}/register",
             "grant_types_supported": GRANT_TYPES,
             "token_endpoint_auth_methods_supported": ["private_key_jwt", JWT_SPIFFE],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
