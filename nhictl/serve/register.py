@@ -21,12 +21,12 @@ from nhictl.core.errors import InputError
 from nhictl.core.identity import IdentityError, verify_identity
 from nhictl.core.jose import strict_json_loads, to_epoch
 from nhictl.core.registry import Registry
-from nhictl.core.registry.records import RegistrationResult
+from nhictl.core.registry.records import RegistrationResult, find_agent, find_revision
 from nhictl.core.replaycache import accept_once, replay_key
 from nhictl.core.safeyaml import Document
 from nhictl.serve.agentauth import INVALID_TOKEN, bearer_token, refusal
 from nhictl.serve.audit import caller_actor, record
-from nhictl.serve.clientauth import unverified_claims
+from nhictl.serve.clientauth import agent_for_identity, unverified_claims
 from nhictl.serve.context import ServiceContext
 from nhictl.serve.oauth import NO_STORE, OAuthError
 
@@ -130,6 +130,35 @@ def _verify_caller(ctx: ServiceContext, token: str, manifest: Mapping[str, Any])
     return identity.subject
 
 
+def _check_takeover(ctx: ServiceContext, manifest: Mapping[str, Any], token: str) -> None:
+    """An agent re-registers only itself: the name's current identity must be the caller's,
+    and no other agent may already claim the caller's identity. Moving a name to another
+    identity is an engineer's change (``nhictl register``), never a self-service one."""
+    name = manifest["metadata"]["name"]
+    wanted = manifest["spec"]["workloadIdentity"]
+    with ctx.runtime.store.read() as tx:
+        current = find_agent(tx, name)
+        revision = find_revision(tx, name, current.revision) if current else None
+    if revision is not None and revision.manifest["spec"]["workloadIdentity"] != wanted:
+        raise OAuthError(
+            INVALID_CLIENT_METADATA,
+            f"agent {name!r} is registered with another workload identity: an engineer "
+            "changes it (`nhictl register`)",
+            reason="identity-change",
+        )
+    claims = unverified_claims(token, "bearer identity token", INVALID_TOKEN)
+    try:
+        holder, _ = agent_for_identity(ctx.runtime.store, claims.get("iss"), claims.get("sub"))
+    except OAuthError:  # nobody has it yet, or several do (then the token endpoint refuses)
+        return
+    if holder != name:
+        raise OAuthError(
+            INVALID_CLIENT_METADATA,
+            f"this workload identity is already registered as agent {holder!r}",
+            reason="identity-claimed",
+        )
+
+
 def reply_body(result: RegistrationResult, issued_at: int) -> dict[str, Any]:
     """RFC 7591 section 3.2.1, plus what the registry decided."""
     return {
@@ -165,6 +194,7 @@ def register(
         manifest = _manifest(metadata)
         caller = _verify_caller(ctx, bearer, manifest)
         _validate(ctx, manifest)
+        _check_takeover(ctx, manifest, bearer)
         registry = Registry(
             ctx.runtime.store, lambda: ctx.runtime.policies, actor=caller_actor(caller, address)
         )

@@ -161,3 +161,20 @@ def test_a_replayed_token_request_proof_is_refused(service: Service) -> None:
     assert again.status_code == 400 and again.json()["error"] == "invalid_dpop_proof"
     assert "already used" in again.json()["error_description"]
     assert credential_count(service) == before
+
+
+def test_the_agent_revokes_its_bound_token_without_a_proof(service: Service) -> None:
+    """RFC 7009 authenticates the client, so revocation needs no proof of the bound token."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    token = bound_token(service, key, "DPOP-5")["access_token"]
+    with service.client() as http:
+        reply = http.post(
+            "/revoke",
+            data={
+                "token": token,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe",
+                "client_assertion": service.idp.mint(INVOICE_ID, "nhictl"),
+            },
+        )
+    assert reply.status_code == 200
+    assert introspect(service, token) == {"active": False}

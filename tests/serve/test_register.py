@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nhictl.core.identity.demo_idp import DemoSpiffeIdp
-from tests.credentials.support import INVOICE, SUPPORT, TRUST_DOMAIN, sample
+from tests.credentials.support import INVOICE, INVOICE_ID, SUPPORT, TRUST_DOMAIN, sample
 from tests.serve.conftest import Service
 from tests.serve.test_token_service import exchange_form
 
@@ -136,6 +136,21 @@ REFUSALS: dict[str, tuple[Any, Any, int, str, str]] = {
         "token_endpoint_auth_method",
     ),
     "not-json": ("{nope", None, 400, "invalid_client_metadata", "not JSON"),
+    # A valid SVID may not take over another agent's name, nor claim its identity twice.
+    "takeover": (
+        {"nhictl_manifest": manifest(INVOICE, INVOICE, NEW_ID)},
+        None,
+        400,
+        "invalid_client_metadata",
+        "another workload identity",
+    ),
+    "identity-claimed": (
+        {"nhictl_manifest": manifest(SUPPORT, "support-twin", INVOICE_ID)},
+        lambda s, t: s.idp.mint(INVOICE_ID, "nhictl"),
+        400,
+        "invalid_client_metadata",
+        "already registered as agent",
+    ),
 }
 
 
