@@ -97,10 +97,11 @@ def test_pending_until_an_engineer_approves_then_tokens_flow(service: Service) -
 
 
 def forged_svid(tmp_path: Path) -> str:
-    return DemoSpiffeIdp(tmp_path / "forger", TRUST_DOMAIN).mint(NEW_ID, "nhictl")
+    return DemoSpiffeIdp(tmp_path / "forger", TRUST_DOMAIN).mint(REFUSED_ID, "nhictl")
 
 
-GOOD = {"nhictl_manifest": manifest(SUPPORT, "support-refused", NEW_ID)}
+REFUSED_ID = f"spiffe://{TRUST_DOMAIN}/ns/support/sa/refused"
+GOOD = {"nhictl_manifest": manifest(SUPPORT, "support-refused", REFUSED_ID)}
 REFUSALS: dict[str, tuple[Any, Any, int, str, str]] = {
     # case: (body, svid maker, status, error, words)
     "no-bearer": (GOOD, None, 401, "invalid_token", "Bearer"),
@@ -114,7 +115,7 @@ REFUSALS: dict[str, tuple[Any, Any, int, str, str]] = {
     "forged": (GOOD, lambda s, t: forged_svid(t), 401, "invalid_token", "not verified"),
     "wrong-audience": (
         GOOD,
-        lambda s, t: s.idp.mint(NEW_ID, "elsewhere"),
+        lambda s, t: s.idp.mint(REFUSED_ID, "elsewhere"),
         401,
         "invalid_token",
         "aud",
@@ -136,9 +137,10 @@ REFUSALS: dict[str, tuple[Any, Any, int, str, str]] = {
         "token_endpoint_auth_method",
     ),
     "not-json": ("{nope", None, 400, "invalid_client_metadata", "not JSON"),
+    "policy-denied": (None, None, 400, "invalid_client_metadata", "register.review-not-expired"),
     # A valid SVID may not take over another agent's name, nor claim its identity twice.
     "takeover": (
-        {"nhictl_manifest": manifest(INVOICE, INVOICE, NEW_ID)},
+        {"nhictl_manifest": manifest(INVOICE, INVOICE, REFUSED_ID)},
         None,
         400,
         "invalid_client_metadata",
@@ -158,10 +160,14 @@ REFUSALS: dict[str, tuple[Any, Any, int, str, str]] = {
 def test_refusals_store_no_agent(service: Service, tmp_path: Path, case: str) -> None:
     body, make_svid, status, error, words = REFUSALS[case]
     if case == "invalid-manifest":
-        doc = manifest(SUPPORT, "support-broken", NEW_ID)
+        doc = manifest(SUPPORT, "support-broken", REFUSED_ID)
         doc["spec"]["dataSensitivity"] = "galactic"
         body = {"nhictl_manifest": doc}
-    svid = make_svid(service, tmp_path) if make_svid else service.idp.mint(NEW_ID, "nhictl")
+    if case == "policy-denied":
+        doc = manifest(SUPPORT, "support-stale", REFUSED_ID)
+        doc["spec"]["review"]["expires"] = "2020-01-01"
+        body = {"nhictl_manifest": doc}
+    svid = make_svid(service, tmp_path) if make_svid else service.idp.mint(REFUSED_ID, "nhictl")
     if case == "no-bearer":
         svid = None
     before = registry_rows(service)
@@ -175,7 +181,7 @@ def test_refusals_store_no_agent(service: Service, tmp_path: Path, case: str) ->
 
 def test_strict_content_type(service: Service) -> None:
     reply = post(
-        service, GOOD, service.idp.mint(NEW_ID, "nhictl"), **{"Content-Type": "text/plain"}
+        service, GOOD, service.idp.mint(REFUSED_ID, "nhictl"), **{"Content-Type": "text/plain"}
     )
     assert reply.status_code == 415
 
@@ -185,3 +191,21 @@ def test_metadata_names_the_registration_endpoint(service: Service) -> None:
         meta = http.get("/.well-known/oauth-authorization-server").json()
     assert meta["registration_endpoint"] == f"{service.url}/register"
     assert INVOICE  # the sample the pending case copies
+
+
+def test_a_refusal_is_audited_with_the_callers_address(service: Service) -> None:
+    body = {"nhictl_manifest": manifest(INVOICE, INVOICE, REFUSED_ID)}
+    assert post(service, body, service.idp.mint(REFUSED_ID, "nhictl")).status_code == 400
+    rt = service.runtime()
+    try:
+        with rt.store.read() as tx:
+            rows = tx.query(
+                "SELECT outcome, actor, details_json FROM audit_events WHERE action = ? "
+                "ORDER BY seq",
+                ("serve.register",),
+            )
+    finally:
+        rt.store.close()
+    outcome, actor, details = rows[-1]
+    assert outcome == "denied" and actor == f"nhictl-serve:{REFUSED_ID}@127.0.0.1"
+    assert json.loads(details)["reason"] == "identity-change"
