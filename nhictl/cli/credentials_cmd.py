@@ -22,6 +22,7 @@ from nhictl.cli.output import emit, message
 
 if TYPE_CHECKING:
     from nhictl.core.credentials import CredentialService, IssuedCredential, VerifyResult
+    from nhictl.core.dpop import DpopPresentation
     from nhictl.core.outfile import OutputTarget
 
 task_app = typer.Typer(help="Task lifecycle: finishing or failing a task revokes its credentials.")
@@ -40,6 +41,41 @@ def _read_token(token: str) -> str:
     exists is read, anything else must have a token's shape. Bytes that are not ASCII reach
     the verifier, which refuses them as a malformed token (exit 1, audited)."""
     return read_secret(token, "token", keep_undecodable=True)
+
+
+DPOP_PROOF_OPTION: Any = typer.Option(
+    None,
+    "--dpop-proof",
+    metavar="FILE",
+    help="For a DPoP-bound token (cnf.jkt): the DPoP proof that came with the request, a file "
+    "or - (stdin). Needs --htm and --htu.",
+)
+HTM_OPTION: Any = typer.Option(
+    None, "--htm", metavar="METHOD", help="With --dpop-proof: the request's HTTP method (GET...)."
+)
+HTU_OPTION: Any = typer.Option(
+    None,
+    "--htu",
+    metavar="URL",
+    help="With --dpop-proof: the URL the request was sent to (query and fragment ignored).",
+)
+
+
+def _dpop(
+    token: str, proof: str | None, htm: str | None, htu: str | None
+) -> DpopPresentation | None:
+    """The ``--dpop-proof`` / ``--htm`` / ``--htu`` trio, or None when no proof is given."""
+    from nhictl.core.dpop import DpopPresentation
+
+    if proof is None:
+        if htm is not None or htu is not None:
+            raise click.UsageError("--htm and --htu go with --dpop-proof")
+        return None
+    if htm is None or htu is None:
+        raise click.UsageError("--dpop-proof needs --htm METHOD and --htu URL")
+    if proof == "-" and token == "-":
+        raise click.UsageError("only one of TOKEN, --dpop-proof can be - (stdin)")
+    return DpopPresentation(read_secret(proof, "DPoP proof"), htm, htu)
 
 
 def _token_target(out: Path | None, force: bool) -> OutputTarget | None:
@@ -278,6 +314,9 @@ def verify(
     issuer: str | None = typer.Option(
         None, "--issuer", help="With --offline: expected issuer. [default: setting issuer]"
     ),
+    dpop_proof: str | None = DPOP_PROOF_OPTION,
+    htm: str | None = HTM_OPTION,
+    htu: str | None = HTU_OPTION,
     fmt: str = FORMAT_OPTION,
 ) -> None:
     """Verify a credential: signature, claims, revocation, agent state.
@@ -285,6 +324,8 @@ def verify(
     Online (default) the store says whether it was revoked and its agent is active. With
     --offline, the published JWKS and status list are all there is: signature, claims and
     the credential's bit in the status list (revoked, or its agent no longer active).
+    A DPoP-bound token is valid only with a matching --dpop-proof (and, online, a proof is
+    accepted once).
 
     Exit 0 valid, 1 invalid (one reason), 2 unreadable input. Prefer `-` so the token is not
     in your shell history.
@@ -293,16 +334,18 @@ def verify(
     Examples:
       nhictl verify - < inv-42.jwt
       nhictl verify --offline --jwks jwks.json --status-list status.jwt - < inv-42.jwt
+      nhictl verify --dpop-proof proof.jwt --htm GET --htu https://api/orders - < t.jwt
     """
+    dpop = _dpop(token, dpop_proof, htm, htu)
     if offline:
-        result = _verify_offline(token, jwks, status_list, issuer, audience, task)
+        result = _verify_offline(token, jwks, status_list, issuer, audience, task, dpop)
     else:
         given = [f for f, v in (("--jwks", jwks), ("--status-list", status_list),
                                 ("--issuer", issuer)) if v is not None]  # fmt: skip
         if given:
             verb = "needs" if len(given) == 1 else "need"
             raise click.UsageError(f"{' and '.join(given)} {verb} --offline")
-        result = _service().verify(_read_token(token), audience=audience, task=task)
+        result = _service().verify(_read_token(token), audience=audience, task=task, dpop=dpop)
     facts = result.to_json()
 
     def line() -> None:
@@ -327,6 +370,7 @@ def _verify_offline(
     issuer: str | None,
     audience: str | None,
     task: str | None,
+    dpop: DpopPresentation | None,
 ) -> VerifyResult:
     """``verify --offline``: settings (flags, environment, config file) but never the store."""
     from nhictl.core.credentials import verify_token_offline
@@ -352,6 +396,7 @@ def _verify_offline(
         audience=audience or settings["token_audience"],
         task=task,
         leeway=float(settings["clock_leeway"]),
+        dpop=dpop,
     )
 
 
@@ -395,12 +440,17 @@ def authorize(
     ),
     audience: str = typer.Option(None, "--audience", help="Expected audience."),
     task: str = typer.Option(None, "--task", help="Require the token to be for this task."),
+    dpop_proof: str | None = DPOP_PROOF_OPTION,
+    htm: str | None = HTM_OPTION,
+    htu: str | None = HTU_OPTION,
     fmt: str = FORMAT_OPTION,
 ) -> None:
     """Decide one sensitive action at request time: verify the token, check the action is in
-    its scopes, then ask the authorize policies. Exit 0 allow, 1 deny (audited)."""
+    its scopes, then ask the authorize policies. Exit 0 allow, 1 deny (audited). A
+    DPoP-bound token needs its --dpop-proof."""
     from nhictl.core.errors import InputError
 
+    dpop = _dpop(token, dpop_proof, htm, htu)
     attributes: dict[str, str] = {}
     for item in context or []:
         key, sep, value = item.partition("=")
@@ -414,6 +464,7 @@ def authorize(
         attributes=attributes,
         audience=audience,
         task=task,
+        dpop=dpop,
     )
 
     def line() -> None:

@@ -350,6 +350,12 @@ def verify_signature(
         wanted = " or ".join(sorted("absent" if t is None else repr(t) for t in allowed_typ))
         raise err("bad-typ", f"token 'typ' is {quote(typ, 32)}; expected {wanted}")
     entry = keys.select(header.get("kid"), err)
+    check_signature(parsed, entry, alg, err)
+    return parsed, entry
+
+
+def check_signature(parsed: ParsedToken, entry: JwkEntry, alg: str, err: type[JoseError]) -> None:
+    """``parsed``'s signature under ``entry`` with ``alg`` (one of ``ALLOWED_ALGS``)."""
     if alg not in entry.algs:
         raise err(
             "alg-key-mismatch",
@@ -361,7 +367,6 @@ def verify_signature(
         ok = False
     if not ok:
         raise err("bad-signature", "token signature does not verify")
-    return parsed, entry
 
 
 def _numeric(claims: Mapping[str, Any], name: str, err: type[JoseError]) -> float | None:

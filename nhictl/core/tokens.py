@@ -147,10 +147,12 @@ def mint_access_token(
     status_uri: str | None = None,
     now: datetime | None = None,
     jti: str | None = None,
+    cnf_jkt: str | None = None,
 ) -> MintedToken:
     """Sign an RFC 9068 access token for one task. ``subject`` is the agent's workload identity.
 
     Inputs are assumed to be policy-approved already; this only refuses malformed values.
+    ``cnf_jkt`` binds the token to a DPoP key (RFC 9449 section 6.1).
     """
     if ttl <= timedelta(0):
         raise InputError("ttl must be positive")
@@ -185,6 +187,8 @@ def mint_access_token(
         claims["act"] = {"sub": subject}
     if status_index is not None:
         claims["status"] = {"status_list": {"idx": status_index, "uri": status_uri}}
+    if cnf_jkt is not None:
+        claims["cnf"] = {"jkt": cnf_jkt}
     token = _sign_compact(signing_key, ACCESS_TOKEN_TYP, claims)
     return MintedToken(token=token, jti=jti, token_sha256=sha256_hex(token))
 

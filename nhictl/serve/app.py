@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from nhictl.serve import health, introspect, metadata, revoke, statuslists, token
+from nhictl.serve import health, introspect, metadata, register, revoke, statuslists, tasks, token
 from nhictl.serve.context import ServiceContext
 from nhictl.serve.options import ServeOptions
 from nhictl.serve.protect import Protect
@@ -33,6 +33,9 @@ def build_app(ctx: ServiceContext) -> ASGIApp:
             Route("/statuslists/{list_id}", statuslists.endpoint, methods=["GET"]),
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
+            # wave 2a: the agent's own endpoints
+            Route("/register", register.endpoint, methods=["POST"]),
+            Route("/tasks/{task}/{outcome}", tasks.endpoint, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

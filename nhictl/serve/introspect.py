@@ -43,13 +43,17 @@ def introspect(ctx: ServiceContext, form: dict[str, str], address: str, url: str
         ctx.metrics.decision("introspect", "inactive")
         return {"active": False}
     service = ctx.credentials_as(caller_actor(caller.client_id, address))
-    result = service.verify(token, audience=audience)
+    # The resource server checks the DPoP proof it received; it learns the key from ``cnf``.
+    result = service.verify(token, audience=audience, binding_checked_by_caller=True)
     if not result.valid or result.claims is None:
         ctx.metrics.decision("introspect", "inactive")
         return {"active": False}
     ctx.metrics.decision("introspect", "active")
     body: dict[str, Any] = {"active": True, "token_type": "Bearer"}
     body.update({k: result.claims[k] for k in _CLAIMS if k in result.claims})
+    if "cnf" in result.claims:
+        # RFC 9449 section 6.2: bound, so the resource server must demand a proof from cnf.jkt.
+        body.update({"token_type": "DPoP", "cnf": result.claims["cnf"]})
     if result.record is not None:
         body["username"] = result.record.agent
     return body

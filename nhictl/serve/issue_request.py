@@ -135,7 +135,8 @@ def token_body(issued: IssuedCredential, ask: IssueAsk, *, exchange: bool) -> di
     record = issued.record
     body: dict[str, Any] = {
         "access_token": issued.token,
-        "token_type": "Bearer",
+        # RFC 9449 section 5: a bound token is presented as ``Authorization: DPoP``.
+        "token_type": "DPoP" if record.cnf_jkt else "Bearer",
         "expires_in": record.ttl_seconds,
         "scope": " ".join(record.scopes),
         "authorization_details": [{**ask.details, "task": record.task, "intent": record.intent}],

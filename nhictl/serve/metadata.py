@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from nhictl.core.dpop import DPOP_ALGS
 from nhictl.serve.clientauth import JWT_SPIFFE
 from nhictl.serve.context import ServiceContext
 from nhictl.serve.issue_request import TASK_DETAILS_TYPE
@@ -21,12 +22,14 @@ async def metadata(request: Request) -> Response:
             "token_endpoint": f"{base}/token",
             "introspection_endpoint": f"{base}/introspect",
             "revocation_endpoint": f"{base}/revoke",
+            "registration_endpoint": f"{base}/register",
             "grant_types_supported": GRANT_TYPES,
             "token_endpoint_auth_methods_supported": ["private_key_jwt", JWT_SPIFFE],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
             "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
             "revocation_endpoint_auth_methods_supported": ["private_key_jwt", JWT_SPIFFE],
             "authorization_details_types_supported": [TASK_DETAILS_TYPE],
+            "dpop_signing_alg_values_supported": list(DPOP_ALGS),
             "status_list_uri": ctx.options.status_list_uri,
             "response_types_supported": [],
         },

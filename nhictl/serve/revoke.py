@@ -29,7 +29,12 @@ def revoke(ctx: ServiceContext, form: dict[str, str], address: str, url: str) ->
     audience = token_audience(token)
     actor = caller_actor(caller.client_id, address)
     service = ctx.credentials_as(actor)
-    result = service.verify(token, audience=audience) if audience else None
+    # The caller authenticated as the agent: revoking needs no DPoP proof of a bound token.
+    result = (
+        service.verify(token, audience=audience, binding_checked_by_caller=True)
+        if audience
+        else None
+    )
     if result is None or not result.valid or result.record is None:
         ctx.metrics.decision("revoke", "not-live")
         return

@@ -17,6 +17,7 @@ from nhictl.core.errors import InputError
 from nhictl.serve.audit import caller_actor, record
 from nhictl.serve.clientauth import Caller, authenticate, unverified_claims, verify_workload_token
 from nhictl.serve.context import ServiceContext
+from nhictl.serve.dpop_binding import dpop_headers, token_request_jkt
 from nhictl.serve.issue_request import denial_error, issue_ask, token_body
 from nhictl.serve.oauth import OAuthError, read_form, require, token_reply
 
@@ -108,12 +109,19 @@ def _agent_for_grant(
 
 
 def issue_for(
-    ctx: ServiceContext, form: Mapping[str, str], address: str, url: str
+    ctx: ServiceContext,
+    form: Mapping[str, str],
+    address: str,
+    url: str,
+    dpop_proofs: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The whole token request, on the core thread. Raises ``OAuthError``; audits refusals."""
+    """The whole token request, on the core thread. Raises ``OAuthError``; audits refusals.
+
+    ``dpop_proofs`` (the request's ``DPoP`` headers) bind the token to the proof's key."""
     agent: str | None = None
     try:
         agent, on_behalf_of = _agent_for_grant(ctx, form, url)
+        jkt = token_request_jkt(ctx, dpop_proofs or [])
         wait = ctx.by_identity.retry_after(agent)
         if wait:
             raise OAuthError(
@@ -125,7 +133,7 @@ def issue_for(
         ask = issue_ask(form)
         service = ctx.credentials_as(caller_actor(agent, address))
         try:
-            issued = service.issue(agent, on_behalf_of=on_behalf_of, **ask.kwargs())
+            issued = service.issue(agent, on_behalf_of=on_behalf_of, dpop_jkt=jkt, **ask.kwargs())
         except IssueDenied as exc:  # the core has audited the denial
             ctx.metrics.decision("token", "denied")
             error = denial_error(exc)
@@ -159,7 +167,8 @@ async def endpoint(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     try:
         form = await read_form(request)
-        body = await ctx.core(lambda: issue_for(ctx, form, address, str(request.url)))
+        proofs = dpop_headers(request.headers)
+        body = await ctx.core(lambda: issue_for(ctx, form, address, str(request.url), proofs))
     except OAuthError as exc:
         response = exc.response()
         if exc.status == 429:

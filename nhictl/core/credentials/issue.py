@@ -65,6 +65,7 @@ class IssueRequest:
     tools: list[str]
     on_behalf_of: str | None
     consent: str | None
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,11 @@ class CredentialIssuer:
         tools: Sequence[str] | None = None,
         on_behalf_of: str | None = None,
         consent: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> IssuedCredential:
         """Decide and mint a credential for one task. Raises ``IssueDenied`` on a deny.
 
+        ``dpop_jkt`` (a verified DPoP proof's key thumbprint) binds the token to that key.
         Defaults: scopes = the intent's scopes, TTL = ``defaultTtl``, audience = the registry
         default, sensitivity = the intent's (else the manifest's) ceiling, environment = the
         manifest's only environment (required when it declares several), tools = the intent's.
@@ -167,6 +170,7 @@ class CredentialIssuer:
             "tools": None if tools is None else list(tools),
             "on_behalf_of": on_behalf_of,
             "consent": consent,
+            "dpop_jkt": dpop_jkt,
         }
         now = self.ctx.clock()
         with self.ctx.store.write() as tx:
@@ -281,6 +285,7 @@ class CredentialIssuer:
             tools=list(dict.fromkeys(tools)),
             on_behalf_of=ask["on_behalf_of"],
             consent=ask["consent"],
+            dpop_jkt=ask.get("dpop_jkt"),
         )
 
     def _guards(self, manifest: Mapping[str, Any], req: IssueRequest) -> list[tuple[str, str]]:
@@ -444,6 +449,7 @@ class CredentialIssuer:
             status_index=index,
             status_uri=self.ctx.status_list_uri,
             now=now,
+            cnf_jkt=req.dpop_jkt,
         )
         iat = int(to_epoch(now))
         expires_at = credential_time(from_epoch(iat + req.ttl_seconds))
@@ -480,6 +486,7 @@ class CredentialIssuer:
             revoked_at=None,
             revoked_by=None,
             revoked_reason=None,
+            cnf_jkt=req.dpop_jkt,
         )
         tx.defer(INSERT_SQL, stored.to_row())
         details: dict[str, Any] = {
@@ -495,6 +502,7 @@ class CredentialIssuer:
             "tools": req.tools,
             "on_behalf_of": req.on_behalf_of,
             "consent": req.consent,
+            "dpop_jkt": req.dpop_jkt,
             "agent_revision": record.revision,
             "status_idx": index,
             "kid": key.kid,

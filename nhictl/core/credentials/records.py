@@ -23,7 +23,7 @@ COLUMNS = (
     "jti, agent, agent_revision, subject, task, intent, scopes_json, audience, "
     "data_sensitivity, environment, tools_json, on_behalf_of, consent, ttl_seconds, issued_at, "
     "expires_at, status, status_list, status_idx, kid, token_sha256, decision_json, parent_jti, "
-    "issued_by, revoked_at, revoked_by, revoked_reason"
+    "issued_by, revoked_at, revoked_by, revoked_reason, cnf_jkt"
 )
 
 
@@ -97,6 +97,8 @@ class CredentialRecord:
     revoked_at: str | None
     revoked_by: str | None
     revoked_reason: str | None
+    #: RFC 9449: the thumbprint of the key the token is bound to (None: a bearer token).
+    cnf_jkt: str | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> CredentialRecord:
@@ -128,6 +130,7 @@ class CredentialRecord:
             revoked_at=row[24],
             revoked_by=row[25],
             revoked_reason=row[26],
+            cnf_jkt=row[27],
         )
 
     def to_row(self) -> Row:
@@ -160,6 +163,7 @@ class CredentialRecord:
             self.revoked_at,
             self.revoked_by,
             self.revoked_reason,
+            self.cnf_jkt,
         )
 
     def state(self, now: dt.datetime | None = None) -> str:

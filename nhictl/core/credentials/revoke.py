@@ -231,6 +231,7 @@ class CredentialRevoker:
                 "tools": old.tools if new_intent == old.intent else None,
                 "on_behalf_of": old.on_behalf_of,
                 "consent": old.consent,
+                "dpop_jkt": old.cnf_jkt,  # a bound credential's successor stays bound
             }
             state = old.state(now)
             result: IssuedCredential | Denial

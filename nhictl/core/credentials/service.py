@@ -32,6 +32,7 @@ from nhictl.core.credentials.verify import CredentialVerifier
 from nhictl.core.revocation import STATUS_ACTIVE, credential_time
 
 if TYPE_CHECKING:
+    from nhictl.core.dpop import DpopPresentation
     from nhictl.core.keys import KeyStore
     from nhictl.core.policy import PolicyEngine
     from nhictl.core.settings import Settings
@@ -96,6 +97,7 @@ class CredentialService(CredentialContext):
         tools: Sequence[str] | None = None,
         on_behalf_of: str | None = None,
         consent: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> IssuedCredential:
         """Decide and mint a credential for one task. Raises ``IssueDenied`` on a deny.
 
@@ -112,15 +114,30 @@ class CredentialService(CredentialContext):
             tools=tools,
             on_behalf_of=on_behalf_of,
             consent=consent,
+            dpop_jkt=dpop_jkt,
         )
 
     # -- verify / authorize --------------------------------------------------------------------
 
     def verify(
-        self, token: str, *, audience: str | None = None, task: str | None = None
+        self,
+        token: str,
+        *,
+        audience: str | None = None,
+        task: str | None = None,
+        dpop: DpopPresentation | None = None,
+        binding_checked_by_caller: bool = False,
     ) -> VerifyResult:
-        """Full online verification; never raises for a bad token (see ``VerifyResult``)."""
-        return self._verifying.verify(token, audience=audience, task=task)
+        """Full online verification; never raises for a bad token (see ``VerifyResult``).
+
+        A DPoP-bound token needs ``dpop`` (see ``CredentialVerifier.verify``)."""
+        return self._verifying.verify(
+            token,
+            audience=audience,
+            task=task,
+            dpop=dpop,
+            binding_checked_by_caller=binding_checked_by_caller,
+        )
 
     def authorize(
         self,
@@ -131,6 +148,7 @@ class CredentialService(CredentialContext):
         attributes: Mapping[str, str] | None = None,
         audience: str | None = None,
         task: str | None = None,
+        dpop: DpopPresentation | None = None,
     ) -> AuthorizeResult:
         """Verify the token, then ask the ``authorize`` policy about ``action``."""
         return self._verifying.authorize(
@@ -140,6 +158,7 @@ class CredentialService(CredentialContext):
             attributes=attributes,
             audience=audience,
             task=task,
+            dpop=dpop,
         )
 
     # -- revoke / task lifecycle / rebind ------------------------------------------------------

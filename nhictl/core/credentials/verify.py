@@ -20,6 +20,7 @@ from nhictl.core.credentials.records import (
     VerifyResult,
     claims_facts,
 )
+from nhictl.core.dpop import DpopError, DpopPresentation, verify_proof
 from nhictl.core.jose import KeySet, sha256_hex
 from nhictl.core.policy.model import authorize_context
 from nhictl.core.redact import redact
@@ -40,8 +41,8 @@ from nhictl.core.tokens import (
 )
 
 if TYPE_CHECKING:
-    pass
     from nhictl.core.credentials.context import CredentialContext
+    from nhictl.core.store.base import Store
 
 
 class Refused(Exception):
@@ -76,10 +77,12 @@ def verify_token_offline(
     task: str | None = None,
     now: dt.datetime | None = None,
     leeway: float = DEFAULT_LEEWAY_SECONDS,
+    dpop: DpopPresentation | None = None,
 ) -> VerifyResult:
     """``verify`` for a resource server with only the published JWKS and status list (no
     store): signature, ``typ``, claims, then the token's bit in the status list (which must
-    be signed by a key of ``jwks``, unexpired, and the list the token names), then ``task``.
+    be signed by a key of ``jwks``, unexpired, and the list the token names), then ``task``,
+    then a DPoP-bound token's proof (without a store a proof's reuse is not tracked).
     Never raises for a bad token or status list: see ``VerifyResult.reason``."""
     keys = load_jwks(jwks)
     try:
@@ -96,7 +99,48 @@ def verify_token_offline(
     if task is not None and task != facts["task"]:
         message = f"the credential is for task {facts['task']!r}, not {task[:80]!r}"
         return VerifyResult(False, "task-mismatch", message, claims)
+    try:
+        check_binding(token, claims, dpop, now=now or dt.datetime.now(dt.UTC), store=None)
+    except Refused as exc:
+        return VerifyResult(False, exc.reason, exc.message, claims)
     return VerifyResult(True, None, None, claims)
+
+
+def check_binding(
+    token: str,
+    claims: Mapping[str, Any],
+    dpop: DpopPresentation | None,
+    *,
+    now: dt.datetime,
+    store: Store | None,
+    leeway: float = DEFAULT_LEEWAY_SECONDS,
+    record: CredentialRecord | None = None,
+) -> None:
+    """RFC 9449 section 7: a bound token (``cnf.jkt``) needs a proof from its key, for this
+    token and this request; ``store`` refuses a proof seen before. Raises ``Refused``."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+    if jkt is None:
+        return
+    if dpop is None:
+        raise Refused(
+            "dpop-proof-required",
+            "the token is DPoP-bound: present a proof from its key (--dpop-proof)",
+            record,
+        )
+    try:
+        verify_proof(
+            dpop.proof,
+            htm=dpop.htm,
+            htu=dpop.htu,
+            now=now,
+            store=store,
+            access_token=token,
+            expected_jkt=str(jkt),
+            leeway=leeway,
+        )
+    except DpopError as exc:
+        raise Refused(exc.reason, exc.message, record) from None
 
 
 class CredentialVerifier:
@@ -106,7 +150,13 @@ class CredentialVerifier:
         self.ctx = ctx
 
     def verify(
-        self, token: str, *, audience: str | None = None, task: str | None = None
+        self,
+        token: str,
+        *,
+        audience: str | None = None,
+        task: str | None = None,
+        dpop: DpopPresentation | None = None,
+        binding_checked_by_caller: bool = False,
     ) -> VerifyResult:
         """Full online verification. Never raises for a bad token: see ``VerifyResult.reason``.
 
@@ -118,10 +168,24 @@ class CredentialVerifier:
         text at all, a forged header quoting a token) is refused as ``malformed``. Only an
         unusable store or key folder raises (``StoreError``, ``NotInitializedError``): then no
         verdict can be given and none is pretended.
+
+        A DPoP-bound token (``cnf.jkt``) is valid only with ``dpop``, a fresh proof from that
+        key for the request at hand, unless ``binding_checked_by_caller`` (introspection: the
+        resource server checks the proof and gets ``cnf`` back).
         """
         now = self.ctx.clock()
         try:
             claims, record = self._check(token, audience=audience, task=task, now=now)
+            if not binding_checked_by_caller:
+                check_binding(
+                    token,
+                    claims,
+                    dpop,
+                    now=now,
+                    store=self.ctx.store,
+                    leeway=self.ctx.leeway,
+                    record=record,
+                )
         except Refused as exc:
             self._audit_refusal("credential.verify", token, exc, now)
             return VerifyResult(False, exc.reason, exc.message, None, exc.record)
@@ -172,13 +236,23 @@ class CredentialVerifier:
         attributes: Mapping[str, str] | None = None,
         audience: str | None = None,
         task: str | None = None,
+        dpop: DpopPresentation | None = None,
     ) -> AuthorizeResult:
         """Verify the token, check ``action`` is one of its scopes, then ask the ``authorize``
         policy with the token's task context plus the request. Every deny is audited."""
         check_text(action, SCOPE_RE, "action")
         now = self.ctx.clock()
         try:
-            _, record = self._check(token, audience=audience, task=task, now=now)
+            claims, record = self._check(token, audience=audience, task=task, now=now)
+            check_binding(
+                token,
+                claims,
+                dpop,
+                now=now,
+                store=self.ctx.store,
+                leeway=self.ctx.leeway,
+                record=record,
+            )
         except Refused as exc:
             self._audit_refusal("credential.authorize", token, exc, now, requested_action=action)
             return AuthorizeResult(

@@ -111,6 +111,9 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX assertion_replay_expires ON assertion_replay (expires_at)",
     ],
+    # RFC 9449 DPoP: the key thumbprint a credential is bound to (``cnf.jkt``), NULL for a
+    # bearer credential; kept so a rebind binds the successor to the same key.
+    4: ["ALTER TABLE credentials ADD COLUMN cnf_jkt TEXT"],
 }
 
 LATEST_VERSION = max(MIGRATIONS)
