@@ -219,6 +219,8 @@ def test_quiet_drops_the_audit_creep_summary_but_keeps_the_findings(cli: CliRunn
 def test_every_argument_explains_itself(cli: CliRunner, name: str) -> None:
     # Positional arguments are what a new user types first: each says what it takes.
     result = cli(*name.split(), "--help")
+    # One section lists them (click 8.5.1 added a second, "Positional arguments").
+    assert result.stdout.count("rguments:\n") <= 1, f"{name}: arguments listed twice"
     if "Arguments:" not in result.stdout:
         return
     section = result.stdout.split("Arguments:", 1)[1].split("Options:", 1)[0]

@@ -110,11 +110,18 @@ def _restore_argument_help(command: click.Command) -> None:
                 param.help = text
 
 
+def _no_second_arguments_section(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    """click 8.5.1 writes its own "Positional arguments" section; typer's options formatter
+    already lists them under "Arguments", so the help showed every argument twice."""
+
+
 def apply_conventions(root: click.Command) -> click.Command:
     """Add the global options to every leaf, show argument help and hide legacy aliases;
     return ``root``."""
     for _path, command in leaf_commands(root):
         _restore_argument_help(command)
+        if hasattr(command, "format_arguments"):
+            command.format_arguments = _no_second_arguments_section
         for param in command.params:
             if isinstance(param, click.Option):
                 _hide_legacy_aliases(param)
