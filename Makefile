@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep bench-store fuzz clean
+.PHONY: demo test test-pg pg-server lint typecheck unit bench bench-creep bench-store bench-serve fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ bench-creep: $(STAMP)
 # processes, 3 repetitions, then a profile of one PostgreSQL run: ~2 minutes on 2 cores.
 bench-store: $(STAMP) pg-server
 	$(BIN)/python benchmarks/bench_store.py --profile
+
+# `nhictl serve` (TLS, loopback, 2 workers): 2000 token exchanges from 32 concurrent clients and
+# 3000 introspections, next to the core's issue rate, then 8 s of py-spy on the workers: ~1 min.
+bench-serve: $(STAMP)
+	$(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python benchmarks/bench_serve.py --profile 8
 
 # Coverage-guided fuzzing (atheris) of every input loader, FUZZ_SECONDS each (docs/testing.md);
 # crashes land in fuzz/crashes/<target>/. ~8 minutes at the default 60 s.

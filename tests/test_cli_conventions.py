@@ -49,6 +49,7 @@ WRITES_A_FILE = {
     "collect azure",
     "keys jwks",
     "schema show",
+    "token exchange",
 }
 
 # Commands whose -f/--format picks a document format of their own, not a view of data.

@@ -27,6 +27,7 @@ from nhictl.cli import (
     registry_cmd,
     schema_cmd,
     serve_cmd,
+    token_cmd,
     validate_cmd,
 )
 from nhictl.cli.conventions import apply_conventions
@@ -102,6 +103,7 @@ app.add_typer(demo_cmd.app, name="demo")
 credentials_cmd.register(app)
 creep_cmd.register(app)
 serve_cmd.register_commands(app)
+token_cmd.register(app)
 collect_cmd.register(app)
 
 _command: click.Command | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -100,25 +99,22 @@ class Protect:
                 [],
             )
             return
-        seen = {"bytes": 0}
-
-        async def limited() -> Any:
-            message = await receive()
-            seen["bytes"] += len(message.get("body", b""))
-            if seen["bytes"] > options.max_body_bytes:
-                raise _TooLarge
-            return message
-
         try:
             with anyio.fail_after(options.request_timeout_seconds):
-                await self.app(scope, limited, send)
-        except _TooLarge:
-            await _reply(
-                send,
-                413,
-                b'{"error":"invalid_request","error_description":"request body too large"}',
-                [],
-            )
+                # The whole body is read here, before the app runs: a body over the limit
+                # (declared or chunked) is answered 413 by us, never half-read by a route.
+                body = await _read_body(receive, options.max_body_bytes)
+                if body is None:
+                    return  # the client went away
+                if isinstance(body, _TooLarge):
+                    await _reply(
+                        send,
+                        413,
+                        b'{"error":"invalid_request","error_description":"request body too large"}',
+                        [],
+                    )
+                    return
+                await self.app(scope, _replay(body, receive), send)
         except TimeoutError:
             await _reply(
                 send,
@@ -129,5 +125,37 @@ class Protect:
             )
 
 
-class _TooLarge(Exception):
-    pass
+async def _read_body(receive: Receive, limit: int) -> bytes | _TooLarge | None:
+    """The request body (at most ``limit`` bytes), ``_TooLarge``, or None on a disconnect."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return _TooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then the real channel (which
+    reports a disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+class _TooLarge:
+    """The body went over the limit."""

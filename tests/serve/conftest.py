@@ -1,5 +1,9 @@
 """A real ``nhictl serve`` process on loopback with TLS from a throwaway CA, over a registry
-with the credential tests' sample agents (SQLite), and a resource server's client key."""
+with the credential tests' sample agents, and a resource server's client key.
+
+Every test that uses a service runs on both store backends (``backend``, tests/conftest.py):
+SQLite in the service's NHICTL_HOME, and a fresh database of the session's PostgreSQL server.
+``launch`` starts one with extra flags and settings (rate limits, client keys, ...)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -24,6 +29,9 @@ from nhictl.core.runtime import Runtime
 from nhictl.core.settings import load_settings
 from tests.credentials.support import TRUST_DOMAIN, register_all
 from tests.providers.tlsca import LoopbackCA, make_ca
+
+if TYPE_CHECKING:
+    from tests.pg_server import PgServer
 
 RS_ID = "orders-api"
 
@@ -96,34 +104,60 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.communicate()
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    root = tmp_path_factory.mktemp("serve")
+def launch(
+    root: Path,
+    request: pytest.FixtureRequest,
+    backend: str,
+    *,
+    args: tuple[str, ...] = (),
+    settings: dict[str, str] | None = None,
+) -> Iterator[Service]:
+    """Build a registry in ``root`` on ``backend``, start ``nhictl serve`` over it with ``args``
+    and the extra ``settings`` (NHICTL_* variables), yield it, and stop it."""
     home = root / "home"
     ca = make_ca(root / "tls")
     ca.key_pem.chmod(0o600)
     idp = DemoSpiffeIdp(root / "idp", TRUST_DOMAIN)
     rs_key = ec.generate_private_key(ec.SECP256R1())
-    jwk = public_jwk(rs_key)
-    kid = jwk_thumbprint(jwk)
-    rs_jwks = root / "rs-jwks.json"
-    rs_jwks.write_text(json.dumps({"keys": [{**jwk, "kid": kid, "alg": "ES256"}]}))
-    env = serve_env(
-        home,
-        {
-            "NHICTL_TRUST_BUNDLE": str(idp.bundle_path),
-            "NHICTL_INTROSPECTION_CLIENTS": f"{RS_ID}={rs_jwks}",
-        },
-    )
+    rs_jwks, kid = write_jwks(root / "rs-jwks.json", rs_key)
+    extra = {
+        "NHICTL_TRUST_BUNDLE": str(idp.bundle_path),
+        "NHICTL_INTROSPECTION_CLIENTS": f"{RS_ID}={rs_jwks}",
+        **(settings or {}),
+    }
+    pg: PgServer | None = None
+    db_url = ""
+    if backend == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        db_url = pg.create_database()
+        extra["NHICTL_STORE"] = db_url
+    env = serve_env(home, extra)
     runtime = Runtime(load_settings(env=env))
     runtime.init()
     register_all(runtime, idp)
     runtime.store.close()
     port = free_port()
     url = f"https://127.0.0.1:{port}"
-    args = ["--port", str(port), "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem)]
-    proc = start(args, env, url, ca.ca_pem)
+    argv = ["--port", str(port), "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem)]
+    proc = start([*argv, *args], env, url, ca.ca_pem)
     try:
         yield Service(url, ca, env, idp, rs_key, kid)
     finally:
         stop(proc)
+        if pg is not None:
+            pg.drop_database(db_url)
+
+
+def write_jwks(path: Path, key: ec.EllipticCurvePrivateKey) -> tuple[Path, str]:
+    """A one-key public JWKS file (ES256) for ``key``; returns (path, kid)."""
+    jwk = public_jwk(key)
+    kid = jwk_thumbprint(jwk)
+    path.write_text(json.dumps({"keys": [{**jwk, "kid": kid, "alg": "ES256"}]}))
+    return path, kid
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> Iterator[Service]:
+    yield from launch(tmp_path_factory.mktemp("serve"), request, backend)

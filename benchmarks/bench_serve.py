@@ -1,0 +1,450 @@
+"""``nhictl serve`` under load: token exchanges and introspections against a real server
+process (TLS, loopback), next to the core API's issue rate measured in the same run.
+
+    python benchmarks/bench_serve.py [--n 2000] [--clients 32] [--workers 2]
+                                     [--introspections 3000] [--budget 60] [--profile 8]
+
+* One registry (SQLite, shipped configuration) with 16 bench agents, trusted through a demo
+  SPIFFE bundle; a throwaway CA for the server's TLS certificate.
+* Core: ``Runtime().credentials.issue`` in this process, ``--n`` times, while the server is not
+  running (the same store, the same policies), timed per call.
+* Exchange: ``--clients`` concurrent clients (asyncio + httpx, one keep-alive TLS connection
+  each) share ``--n`` RFC 8693 exchanges (each agent's SVID minted once, as agents cache them),
+  each timed from request to parsed reply. Rate limits are lifted for the run.
+* Introspect: the same clients share ``--introspections`` RFC 7662 calls on the issued tokens,
+  each with a fresh ``private_key_jwt`` assertion signed before the clock starts.
+* ``--profile S``: py-spy samples the server's worker processes for S seconds during a second
+  exchange load (not the timed one), and the top functions by own time and the nhictl frames by
+  total time are printed: where the time goes.
+* ``--budget`` bounds each phase (seconds); the counts actually done are what the rates use.
+
+The load generator shares the machine's cores with the server: the figures are a floor. Not a
+test: nothing here asserts on timing; the targets are printed next to the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import secrets
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from benchmarks.bench_credentials import TRUST_DOMAIN, setup_home
+from tests.providers.tlsca import make_ca
+
+INTENT_DEFAULT = "read-tickets"
+RS_ID = "bench-rs"
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+KEY_JWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+TARGETS = "targets: exchange >= 60 % of core issue/s, p99 <= 50 ms, 0 errors; introspect >= 3000/s"
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    seconds: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds of this process (the load generator)
+    server_cpu: float = 0.0  # CPU seconds of the server and its workers
+
+    def cpu_line(self) -> str:
+        n = len(self.latencies) + sum(self.errors.values())
+        if not n or not self.server_cpu:
+            return ""
+        return (
+            f"{'':12} CPU per request: server {1000 * self.server_cpu / n:.2f} ms, "
+            f"load generator {1000 * self.client_cpu / n:.2f} ms"
+        )
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: int) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0] * 1000 if self.latencies else float("nan")
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1000
+
+    def line(self) -> str:
+        errors = sum(self.errors.values())
+        detail = f" {dict(self.errors.most_common(3))}" if errors else ""
+        return (
+            f"{self.name:<12} {len(self.latencies):>6} ok {errors:>4} errors  {self.rate:>8.0f}/s  "
+            f"p50 {self.percentile(50):6.2f} ms  p95 {self.percentile(95):6.2f} ms  "
+            f"p99 {self.percentile(99):6.2f} ms{detail}"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_rs_jwks(path: Path) -> tuple[ec.EllipticCurvePrivateKey, str]:
+    from nhictl.core.keys import jwk_thumbprint, public_jwk
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = public_jwk(key)
+    kid = jwk_thumbprint(jwk)
+    path.write_text(json.dumps({"keys": [{**jwk, "kid": kid, "alg": "ES256"}]}))
+    return key, kid
+
+
+# --------------------------------------------------------------------------- core
+
+
+def core_issue(names: list[str], n: int, budget: float) -> Phase:
+    from nhictl.core.runtime import Runtime
+
+    runtime = Runtime()
+    service = runtime.credentials
+    service.issue(names[0], task="warm-up", intent=INTENT_DEFAULT)
+    phase = Phase("core issue")
+    started = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        service.issue(names[i % len(names)], task=f"core-{i}", intent=INTENT_DEFAULT)
+        phase.latencies.append(time.perf_counter() - t0)
+        if t0 - started > budget:
+            break
+    phase.seconds = time.perf_counter() - started
+    runtime.store.close()
+    return phase
+
+
+# --------------------------------------------------------------------------- server
+
+
+def start_server(
+    home: Path, env: dict[str, str], workers: int
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    ca = make_ca(home / "tls")
+    ca.key_pem.chmod(0o600)
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    argv = [
+        str(Path(sys.executable).parent / "nhictl"),
+        "serve",
+        "--port", str(port),
+        "--tls-cert", str(ca.cert_pem),
+        "--tls-key", str(ca.key_pem),
+        "--workers", str(workers),
+        "--rate-per-address", "100000000",
+        "--rate-per-identity", "100000000",
+    ]  # fmt: skip
+    log = (home / "serve.log").open("wb")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    context = ssl.create_default_context(cafile=str(ca.ca_pem))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"nhictl serve exited: {(home / 'serve.log').read_text()[-2000:]}")
+        try:
+            httpx.get(f"{url}/healthz", verify=context, timeout=1)
+            return proc, url, ca.ca_pem
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("nhictl serve did not come up")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def run_load(
+    name: str,
+    url: str,
+    ca: Path,
+    clients: int,
+    forms: list[dict[str, str]],
+    path: str,
+    budget: float,
+    keep: Callable[[dict[str, Any]], None] | None = None,
+) -> Phase:
+    """``clients`` workers share ``forms``; each is one POST to ``path``, timed."""
+    phase = Phase(name)
+    queue = collections.deque(forms)
+    context = ssl.create_default_context(cafile=str(ca))
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(
+            base_url=url, verify=context, limits=limits, timeout=30
+        ) as http:
+            while queue and time.perf_counter() - started < budget:
+                form = queue.popleft()
+                t0 = time.perf_counter()
+                try:
+                    reply = await http.post(path, data=form)
+                    body = reply.json()
+                except (httpx.HTTPError, ValueError) as exc:
+                    phase.errors[type(exc).__name__] += 1
+                    continue
+                took = time.perf_counter() - t0
+                if reply.status_code != 200 or (path == "/introspect" and not body.get("active")):
+                    phase.errors[str(body.get("error") or reply.status_code)] += 1
+                    continue
+                phase.latencies.append(took)
+                if keep is not None:
+                    keep(body)
+
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    phase.seconds = time.perf_counter() - started
+    return phase
+
+
+def exchange_forms(svids: list[str], n: int, tag: str) -> list[dict[str, str]]:
+    forms = []
+    for i in range(n):
+        detail = [{"type": "urn:nhictl:task", "task": f"{tag}-{i}", "intent": INTENT_DEFAULT}]
+        forms.append(
+            {
+                "grant_type": EXCHANGE,
+                "subject_token": svids[i % len(svids)],
+                "subject_token_type": JWT_TYPE,
+                "authorization_details": json.dumps(detail),
+            }
+        )
+    return forms
+
+
+def introspect_forms(
+    url: str, tokens: list[str], n: int, key: ec.EllipticCurvePrivateKey, kid: str
+) -> list[dict[str, str]]:
+    now = int(time.time())
+    forms = []
+    for i in range(n):
+        claims = {
+            "iss": RS_ID,
+            "sub": RS_ID,
+            "aud": f"{url}/introspect",
+            "iat": now,
+            "exp": now + 600,
+            "jti": secrets.token_urlsafe(12),
+        }
+        assertion = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
+        forms.append(
+            {
+                "token": tokens[i % len(tokens)],
+                "client_assertion_type": KEY_JWT,
+                "client_assertion": assertion,
+            }
+        )
+    return forms
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children, from /proc."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *(int(c) for c in out.stdout.split())]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def measured(server: subprocess.Popen[bytes], run: Callable[[], Phase]) -> Phase:
+    """``run`` with the CPU both sides spent on it."""
+    server_before, client_before = tree_cpu(server.pid), time.process_time()
+    phase = run()
+    phase.server_cpu = tree_cpu(server.pid) - server_before
+    phase.client_cpu = time.process_time() - client_before
+    return phase
+
+
+def profile(
+    server: subprocess.Popen[bytes], seconds: int, load: Callable[[], Phase], home: Path
+) -> None:
+    """py-spy on the worker processes while ``load`` runs: own time and nhictl totals.
+    Stacks with no Python frame are Granian's Rust threads (HTTP, TLS) or code that released
+    the GIL; idle threads are not sampled."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("profile: py-spy is not installed (pip install py-spy)")
+        return
+    raw = home / "profile.txt"
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(server.pid), "--subprocesses", "--duration", str(seconds),
+         "--format", "raw", "--output", str(raw), "--nonblocking", "--rate", "200"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(1.0)
+    phase = load()
+    _, err = recorder.communicate(timeout=seconds + 60)
+    if not raw.exists():
+        print(f"profile: py-spy failed: {err.decode(errors='replace').strip()[-300:]}")
+        return
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        if ";process " not in stack:
+            continue  # Granian's supervisor itself (a worker's stack nests under it)
+        frames = [
+            f.split(" (")[0] + " " + _where(f)
+            for f in stack.split(";")
+            if not f.startswith(("process ", "thread "))
+        ]
+        if not frames:  # no Python frame: Granian's Rust threads (HTTP, TLS) or released GIL
+            frames = ["(native: Granian HTTP/TLS, no Python frame)"]
+        samples += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            if "nhictl/" in frame:
+                total[frame] += count
+    if not samples:
+        head = raw.read_text()[:300]
+        print(f"profile: no worker samples; py-spy said: {err.decode(errors='replace')[-300:]}")
+        print(f"profile: raw output starts: {head!r}")
+        return
+    print(f"\nprofile: {samples} samples of the server workers during: {phase.line()}")
+    print("  own time (top 15):")
+    for frame, count in own.most_common(15):
+        print(f"    {100 * count / samples:5.1f} %  {frame}")
+    print("  nhictl frames by total time (top 15):")
+    for frame, count in total.most_common(15):
+        print(f"    {100 * count / samples:5.1f} %  {frame}")
+
+
+def _where(frame: str) -> str:
+    """``module/file.py`` of a py-spy frame ``func (path/to/file.py:12)``, shortened."""
+    if " (" not in frame:
+        return ""
+    path = frame.split(" (", 1)[1].rstrip(")").rsplit(":", 1)[0]
+    parts = Path(path).parts
+    for anchor in ("site-packages", "nhictl", "python3.11", "lib"):
+        if anchor in parts:
+            idx = parts.index(anchor)
+            return "/".join(parts[idx + (1 if anchor != "nhictl" else 0) :])
+    return path
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="token exchanges (and core issues)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--workers", type=int, default=2, help="nhictl serve --workers")
+    parser.add_argument("--introspections", type=int, default=3000)
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per phase, at most")
+    parser.add_argument("--profile", type=int, default=0, help="py-spy seconds (0: no profile)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        home = Path(tmp)
+        for key in [k for k in os.environ if k.startswith("NHICTL_")]:
+            del os.environ[key]
+        names = setup_home(home)
+        from nhictl.core.identity.demo_idp import DemoSpiffeIdp
+
+        idp = DemoSpiffeIdp(home / "demo-idp", TRUST_DOMAIN)
+        rs_key, rs_kid = write_rs_jwks(home / "rs-jwks.json")
+        os.environ["NHICTL_TRUST_BUNDLE"] = str(idp.bundle_path)
+        os.environ["NHICTL_INTROSPECTION_CLIENTS"] = f"{RS_ID}={home / 'rs-jwks.json'}"
+        env = dict(os.environ)
+
+        core = core_issue(names, args.n, args.budget)
+        svids = [idp.mint(f"spiffe://{TRUST_DOMAIN}/agents/{n}", "nhictl") for n in names]
+        server, url, ca = start_server(home, env, args.workers)
+        try:
+            # Warm-up: every worker loads its policies and keys before the clock starts.
+            asyncio.run(run_load("warm-up", url, ca, 4, exchange_forms(svids, 64, "warm"),
+                                 "/token", args.budget))  # fmt: skip
+            tokens: list[str] = []
+            ex_forms = exchange_forms(svids, args.n, "ex")
+            exchange = measured(
+                server,
+                lambda: asyncio.run(
+                    run_load(
+                        "exchange",
+                        url,
+                        ca,
+                        args.clients,
+                        ex_forms,
+                        "/token",
+                        args.budget,
+                        keep=lambda body: tokens.append(body["access_token"]),
+                    )
+                ),
+            )
+            forms = introspect_forms(url, tokens, args.introspections, rs_key, rs_kid)
+            introspect = measured(
+                server,
+                lambda: asyncio.run(
+                    run_load("introspect", url, ca, args.clients, forms, "/introspect", args.budget)
+                ),
+            )
+            print(
+                f"nhictl serve: {args.workers} worker(s), TLS on loopback, SQLite; "
+                f"{args.clients} concurrent clients; {os.cpu_count()} CPUs shared with the clients"
+            )
+            for phase in (core, exchange, introspect):
+                print("  " + phase.line())
+                if phase.cpu_line():
+                    print("  " + phase.cpu_line())
+            share = 100 * exchange.rate / core.rate if core.rate else 0.0
+            print(f"  exchange/core issue: {share:.0f} %   ({TARGETS})")
+            if args.profile:
+                forms2 = exchange_forms(svids, args.n, "prof")
+                profile(
+                    server,
+                    args.profile,
+                    lambda: asyncio.run(
+                        run_load(
+                            "exchange", url, ca, args.clients, forms2, "/token", float(args.profile)
+                        )
+                    ),
+                    home,
+                )
+        finally:
+            stop_server(server)
+
+
+if __name__ == "__main__":
+    main()
