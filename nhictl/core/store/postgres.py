@@ -9,6 +9,8 @@ every transaction, and ``write()`` is a context manager whose body cannot be rep
 serialization failure would reach the caller instead of being retried (docs/operations.md has
 the measurement). The lock is released by COMMIT or ROLLBACK, and by the server when a
 connection dies, so a killed process never leaves it held.
+``write(late_lock=True)`` (credential issue) begins without the lock and takes it at
+``tx.serialise()``, pipelined with the next statement; writing before that raises.
 
 Reads run in REPEATABLE READ READ ONLY transactions (one snapshot, as SQLite's read
 transactions); ``read_one`` is a single autocommit statement (a snapshot of its own).
