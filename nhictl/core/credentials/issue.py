@@ -2,7 +2,9 @@
 
 Every check and the insert run in the caller's write transaction, so an agent disabled by
 another process cannot receive a credential after its disable committed, and the
-``maxConcurrentCredentials`` cap cannot be overshot by racing issuers.
+``maxConcurrentCredentials`` cap cannot be overshot by racing issuers. The policy decision is
+made before the write lock is taken and re-checked under it (``issue_in_tx``), so the lock is
+held for the count, the status index, the signing, the insert and the audit event only.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nhictl.core import auditlog
 from nhictl.core.credentials.checks import (
@@ -112,6 +114,48 @@ def denied(agent: str, denial: Denial, verb: str = "issue") -> IssueDenied:
     )
 
 
+@dataclass(frozen=True)
+class AgentState:
+    """What an issue decision depends on in the agent's row (the manifest is per revision)."""
+
+    status: str
+    review_expires: str
+    revision: int
+
+
+class Allowed(NamedTuple):
+    record: AgentRecord
+    manifest: Mapping[str, Any]
+    request: IssueRequest
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision and the agent state it was made on (``None``: no such agent)."""
+
+    state: AgentState | None
+    outcome: Allowed | Denial
+
+
+#: The agent's state and its live credential count, in one statement under the write lock. The
+#: count is answered from the (agent, status, expires_at) index alone: no row lookups. It counts
+#: what verify still accepts, expiry plus the clock leeway: a token past its exp but inside the
+#: leeway is usable, so it holds its place under the cap.
+LOCKED_STATE_SQL = (
+    "SELECT status, review_expires, current_revision, (SELECT COUNT(*) FROM credentials "
+    "WHERE agent = ? AND status = ? AND expires_at > ?) FROM agents WHERE name = ?"
+)
+
+
+def locked_state(tx: Tx, agent: str, active: str, cutoff: str) -> tuple[AgentState | None, int]:
+    """The agent's current ``AgentState`` (``None`` if unregistered) and live credentials."""
+    row = tx.one(LOCKED_STATE_SQL, (agent, active, cutoff, agent))
+    if row is None:
+        return None, 0
+    return AgentState(str(row[0]), str(row[1]), int(row[2])), int(row[3])
+
+
 class CredentialIssuer:
     """``issue`` and the decision every issuance (and rebind) goes through."""
 
@@ -173,7 +217,7 @@ class CredentialIssuer:
             "dpop_jkt": dpop_jkt,
         }
         now = self.ctx.clock()
-        with self.ctx.store.write() as tx:
+        with self.ctx.store.write(late_lock=True) as tx:
             result = self.issue_in_tx(tx, agent, ask, now, action="credential.issue")
         if isinstance(result, Denial):
             raise denied(agent, result)
@@ -189,7 +233,31 @@ class CredentialIssuer:
         action: str,
         replacing: CredentialRecord | None = None,
     ) -> IssuedCredential | Denial:
-        """Decide, and on allow mint and store; on deny append the denial event only."""
+        """Decide, and on allow mint and store; on deny append the denial event only.
+
+        The decision is made before the write lock (``tx`` may be a ``late_lock`` one), then
+        re-checked under it: if the agent's state or revision changed in between, it is made
+        again, so every outcome is the one the state under the lock gives. The cap count,
+        the status index, the insert and the audit event run under the lock.
+        """
+        verdict = self._decide(tx, agent_name, ask, now)
+        tx.serialise()
+        state, live = locked_state(tx, agent_name, STATUS_ACTIVE, self.ctx.usable_cutoff(now))
+        if state != verdict.state:
+            verdict = self._decide(tx, agent_name, ask, now)
+        if isinstance(verdict.outcome, Denial):
+            return self.deny(tx, action, agent_name, ask, verdict.outcome, now, replacing)
+        record, manifest, request, decision = verdict.outcome
+        failures = self._concurrency_guard(manifest, request, live, replacing)
+        if failures:
+            denial = Denial(
+                "guard-denied", [why for _, why in failures], [gid for gid, _ in failures]
+            )
+            return self.deny(tx, action, agent_name, ask, denial, now, replacing)
+        return self._mint_and_store(tx, record, manifest, request, decision, now, action, replacing)
+
+    def _decide(self, tx: Tx, agent_name: str, ask: Mapping[str, Any], now: dt.datetime) -> Verdict:
+        """The policy decision and the built-in guards: reads only, no lock needed."""
         record = find_agent(tx, agent_name)
         if record is None:
             from nhictl.core.suggest import did_you_mean
@@ -202,7 +270,8 @@ class CredentialIssuer:
                 hint=(f"{suggestion} " if suggestion else "")
                 + "(`nhictl agents list` shows every registered agent)",
             )
-            return self.deny(tx, action, agent_name, ask, denial, now, replacing)
+            return Verdict(None, denial)
+        state = AgentState(record.status, record.review_expires, record.revision)
         status = record.effective_status(now.date())
         if status != ACTIVE:
             denial = Denial(
@@ -210,7 +279,7 @@ class CredentialIssuer:
                 [f"agent {agent_name!r} is {status}: only active, approved agents get credentials"],
                 ["builtin.agent-active"],
             )
-            return self.deny(tx, action, agent_name, ask, denial, now, replacing)
+            return Verdict(state, denial)
         manifest = self.ctx.manifest(tx, record)
         request = self._resolve(record, manifest, ask)
         entity = self.ctx.entity(record, manifest, status)
@@ -233,16 +302,14 @@ class CredentialIssuer:
         )
         if not decision.allowed:
             denial = Denial("policy-denied", list(decision.reasons), list(decision.policy_ids))
-            return self.deny(tx, action, agent_name, ask, denial, now, replacing)
+            return Verdict(state, denial)
         failures = self._guards(manifest, request)
-        if not failures:
-            failures = self._concurrency_guard(tx, manifest, request, now, replacing)
         if failures:
             denial = Denial(
                 "guard-denied", [why for _, why in failures], [gid for gid, _ in failures]
             )
-            return self.deny(tx, action, agent_name, ask, denial, now, replacing)
-        return self._mint_and_store(tx, record, manifest, request, decision, now, action, replacing)
+            return Verdict(state, denial)
+        return Verdict(state, Allowed(record, manifest, request, decision))
 
     def _resolve(
         self, record: AgentRecord, manifest: Mapping[str, Any], ask: Mapping[str, Any]
@@ -390,22 +457,14 @@ class CredentialIssuer:
 
     def _concurrency_guard(
         self,
-        tx: Tx,
         manifest: Mapping[str, Any],
         req: IssueRequest,
-        now: dt.datetime,
+        live: int,
         replacing: CredentialRecord | None,
     ) -> list[tuple[str, str]]:
+        """``maxConcurrentCredentials`` against ``live``, counted under the write lock."""
         cap = manifest["spec"].get("credentials", {}).get("maxConcurrentCredentials")
         limit = int(cap) if isinstance(cap, int) else self.ctx.default_max_concurrent
-        # Answered from the (agent, status, expires_at) index alone: no row lookups. Counts
-        # what verify still accepts, expiry plus the clock leeway: a token past its exp but
-        # inside the leeway is usable, so it holds its place under the cap.
-        row = tx.one(
-            "SELECT COUNT(*) FROM credentials WHERE agent = ? AND status = ? AND expires_at > ?",
-            (req.agent, STATUS_ACTIVE, self.ctx.usable_cutoff(now)),
-        )
-        live = int(row[0]) if row else 0
         if replacing is not None and replacing.agent == req.agent:
             live -= 1  # rebind: the credential being replaced is live (checked) and counted
         if live >= limit:

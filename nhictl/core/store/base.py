@@ -34,6 +34,16 @@ class Tx(abc.ABC):
         the transaction back as any other."""
         self.execute(sql, params)
 
+    def serialise(self) -> None:
+        """Hold the store's write lock from here on, if this transaction does not yet.
+
+        Only ``write(late_lock=True)`` transactions start without it; they read first (no
+        writes before this call) and must re-read what they decided on, since another writer
+        may have committed in between. A backend may send the lock with the next statement.
+        The default does nothing: for backends whose ``write()`` always locks at the start.
+        """
+        return None
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or ``None``."""
         rows = self.query(sql, params)
@@ -56,8 +66,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """A serialised read-write transaction, committed on success, rolled back on error."""
+    def write(self, *, late_lock: bool = False) -> Iterator[Tx]:
+        """A serialised read-write transaction, committed on success, rolled back on error.
+
+        ``late_lock``: the transaction may start without the write lock (each statement then
+        reads the latest committed state) and takes it at ``tx.serialise()``, which must come
+        before its first write. A backend may take the lock at the start regardless.
+        """
 
     @abc.abstractmethod
     @contextmanager

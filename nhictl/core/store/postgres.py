@@ -9,6 +9,8 @@ every transaction, and ``write()`` is a context manager whose body cannot be rep
 serialization failure would reach the caller instead of being retried (docs/operations.md has
 the measurement). The lock is released by COMMIT or ROLLBACK, and by the server when a
 connection dies, so a killed process never leaves it held.
+``write(late_lock=True)`` (credential issue) begins without the lock and takes it at
+``tx.serialise()``, pipelined with the next statement; writing before that raises.
 
 Reads run in REPEATABLE READ READ ONLY transactions (one snapshot, as SQLite's read
 transactions); ``read_one`` is a single autocommit statement (a snapshot of its own).
@@ -39,11 +41,11 @@ LOCK_TIMEOUT_S = 30
 CONNECT_TIMEOUT_S = 10
 #: The advisory lock every write transaction holds ("nhictl.w"; advisory locks are per database).
 WRITE_LOCK_KEY = int.from_bytes(b"nhictl.w", "big")
-_BEGIN_WRITE = (
-    "BEGIN ISOLATION LEVEL READ COMMITTED; "
-    f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'; "
-    f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+_TAKE_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+_BEGIN_UNLOCKED = (
+    f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'"
 )
+_BEGIN_WRITE = f"{_BEGIN_UNLOCKED}; {_TAKE_WRITE_LOCK}"
 #: How a write commits: the deferred statements and COMMIT in one round trip. The write lock is
 #: held until the commit is durable, so no session ever sees a change that a crash could still
 #: take back (an async commit was measured: no gain beyond this machine's noise, and a window in
@@ -99,12 +101,16 @@ _STORE_STATE_ERRORS = (
 class _PostgresTx(Tx):
     """Statements of one transaction; deferred ones ride along with the next one sent."""
 
-    def __init__(self, store: PostgresStore, connection: psycopg.Connection[Row]) -> None:
+    def __init__(
+        self, store: PostgresStore, connection: psycopg.Connection[Row], *, locked: bool
+    ) -> None:
         self._store = store
         self._connection = connection
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self._locked = locked
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._require_lock()
         cursor = self._send(postgres_sql(sql), tuple(params))
         return cursor.rowcount
 
@@ -112,7 +118,19 @@ class _PostgresTx(Tx):
         return self._send(postgres_sql(sql), tuple(params)).fetchall()
 
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._require_lock()
         self._deferred.append((postgres_sql(sql), tuple(params)))
+
+    def serialise(self) -> None:
+        # Pipelined with the next statement, which (READ COMMITTED: a snapshot per statement)
+        # then sees every write transaction that committed before the lock was granted.
+        if not self._locked:
+            self._locked = True
+            self._deferred.append((_TAKE_WRITE_LOCK, ()))
+
+    def _require_lock(self) -> None:
+        if not self._locked:
+            raise RuntimeError("a late-lock write transaction wrote before tx.serialise()")
 
     def finish(self, closing: Sequence[str]) -> None:
         """The deferred statements, then ``closing`` (COMMIT ...), in one round trip.
@@ -230,9 +248,9 @@ class PostgresStore(Store):
             return apply_migrations(tx, dialect="postgresql", location=self.location)
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
-        connection = self._begin(_BEGIN_WRITE)
-        tx = _PostgresTx(self, connection)
+    def write(self, *, late_lock: bool = False) -> Iterator[Tx]:
+        connection = self._begin(_BEGIN_UNLOCKED if late_lock else _BEGIN_WRITE)
+        tx = _PostgresTx(self, connection, locked=not late_lock)
         try:
             yield tx
         except BaseException:
@@ -259,7 +277,7 @@ class PostgresStore(Store):
     def read(self) -> Iterator[Tx]:
         connection = self._begin(_BEGIN_READ)
         try:
-            yield _PostgresTx(self, connection)
+            yield _PostgresTx(self, connection, locked=True)
         finally:
             self._rollback(connection)
 

@@ -169,7 +169,9 @@ class SqliteStore(Store):
             return apply_migrations(tx, dialect="sqlite", location=self.location)
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self, *, late_lock: bool = False) -> Iterator[Tx]:
+        # Always locked at BEGIN: a deferred SQLite transaction that read first could not take
+        # the lock later without failing (SQLITE_BUSY_SNAPSHOT) once another writer committed.
         connection = self._connect(create=False)
         try:
             connection.execute("BEGIN IMMEDIATE")
