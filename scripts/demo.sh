@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The nhictl demo on the embedded default: a throwaway NHICTL_HOME (SQLite store, keys)
-# and the bundled sample-configs/. Each capability adds its step here as it lands.
+# and the bundled sample-configs/. Each capability adds its step here as it lands; the token
+# service part starts a real `nhictl serve` on loopback and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,6 +75,47 @@ expect_fail 1 "... and offline, once the status list is re-published" \
   env NHICTL_HOME="$NHICTL_HOME/resource-server" nhictl verify --offline \
   --jwks "$NHICTL_HOME/jwks.json" --status-list "$NHICTL_HOME/status-2.jwt" - < "$TOKEN_FILE"
 step "Credentials (facts and hashes only; never tokens)" nhictl credentials list
+
+# --- The agent speaks for itself: nhictl serve (register, approve, exchange, verify, complete) --
+# A real `nhictl serve` process on loopback. DEMO ONLY: plain HTTP on 127.0.0.1 with
+# --insecure-http (it says so on start); production runs with --tls-cert/--tls-key.
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+SERVER="http://127.0.0.1:$PORT"
+NHICTL_TRUST_BUNDLE="$BUNDLE" nhictl serve --insecure-http --port "$PORT" \
+  > "$NHICTL_HOME/serve.log" 2>&1 &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2>/dev/null || true; rm -rf "$NHICTL_HOME"' EXIT
+for _ in $(seq 100); do curl -fsS "$SERVER/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+echo; echo "nhictl serve is up at $SERVER (pid $SERVE_PID)"
+svid spiffe://prod.example.com/ns/support/sa/ticket-triager triager
+# The bearer header in a 0600 file (curl -H @FILE), so the SVID is never on a command line.
+(umask 077; printf 'Authorization: Bearer %s\n' "$(cat "$NHICTL_HOME/triager.jwt")" \
+  > "$NHICTL_HOME/triager.auth")
+python3 -c 'import json, sys, yaml; print(json.dumps({"nhictl_manifest": yaml.safe_load(open(sys.argv[1]))}, default=str))' \
+  sample-configs/serve/ticket-triager.yaml > "$NHICTL_HOME/register.json"  # RFC 7591 body
+step "The agent registers itself: POST /register with its manifest and only its JWT-SVID" \
+  curl -sS "$SERVER/register" -H @"$NHICTL_HOME/triager.auth" \
+  -H 'Content-Type: application/json' -d @"$NHICTL_HOME/register.json" -w '\n'
+step "Policy wants a human for prod writes: an engineer approves" \
+  nhictl agents approve ticket-triager --by security-lead@example.com
+step "The agent exchanges its SVID for a token for one task (RFC 8693)" \
+  nhictl token exchange --server "$SERVER" --identity-token "$NHICTL_HOME/triager.jwt" \
+  --task TCK-7 --intent triage-tickets --scope tickets:read -o "$NHICTL_HOME/TCK-7.jwt"
+curl -fsS "$SERVER/jwks" > "$NHICTL_HOME/serve-jwks.json"
+curl -fsS "$SERVER/statuslists/1" > "$NHICTL_HOME/serve-status.jwt"
+step "A resource server verifies it offline: /jwks and the status list only" \
+  env NHICTL_HOME="$NHICTL_HOME/resource-server" nhictl verify --offline \
+  --jwks "$NHICTL_HOME/serve-jwks.json" --status-list "$NHICTL_HOME/serve-status.jwt" - \
+  < "$NHICTL_HOME/TCK-7.jwt"
+step "The agent completes its task: POST /tasks/TCK-7/complete revokes the token" \
+  curl -sS -X POST "$SERVER/tasks/TCK-7/complete" -H @"$NHICTL_HOME/triager.auth" -w '\n'
+curl -fsS "$SERVER/statuslists/1" > "$NHICTL_HOME/serve-status-2.jwt"
+expect_fail 1 "... and the resource server, with the fresh status list, refuses it" \
+  env NHICTL_HOME="$NHICTL_HOME/resource-server" nhictl verify --offline \
+  --jwks "$NHICTL_HOME/serve-jwks.json" --status-list "$NHICTL_HOME/serve-status-2.jwt" - \
+  < "$NHICTL_HOME/TCK-7.jwt"
+kill "$SERVE_PID" 2>/dev/null || true
+wait "$SERVE_PID" 2>/dev/null || true
 
 # --- Privilege creep: declared vs granted vs used vs grown, per AWS principal -----------------
 AWS=sample-configs/aws
