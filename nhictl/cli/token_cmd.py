@@ -3,6 +3,7 @@ side of docs/serve.md; the work is in ``nhictl.client``, which is where httpx is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,12 @@ def exchange(
         "--ca-file",
         help="PEM CA certificate to trust for the server's TLS. [default: the system's CAs]",
     ),
+    dpop_key: Path | None = typer.Option(
+        None,
+        "--dpop-key",
+        help="The agent's private key (PEM, 0600, EC P-256 or Ed25519): send a DPoP proof "
+        "(RFC 9449) so the token is bound to this key (cnf.jkt) and useless without it.",
+    ),
     out: Path = output_option("Write the token to this file (created 0600) instead of stdout."),
     force: bool = typer.Option(
         False, "--force", help="Replace an existing --output file (the token in it is lost)."
@@ -128,12 +135,18 @@ def exchange(
     from nhictl.client import TokenClient
 
     identity = read_secret(identity_token, "identity token")
+    prover = _prover(dpop_key) if dpop_key is not None else None  # bad key: before asking
     target = _target(out, force)
     try:
         client = TokenClient(server, ca_file=ca_file)
         try:
             reply = client.exchange(
-                identity, task=task, intent=intent, scope=scope or (), resource=resource
+                identity,
+                task=task,
+                intent=intent,
+                scope=scope or (),
+                resource=resource,
+                dpop=prover,
             )
         except BaseException:
             client.close()
@@ -147,6 +160,15 @@ def exchange(
     message(
         f"token for task {task} [{' '.join(reply.scope)}], expires in {reply.expires_in} s{where}"
     )
+
+
+def _prover(path: Path) -> Callable[[str, str], str]:
+    """A fresh DPoP proof per request, signed by the key in ``path`` (read once, never echoed)."""
+    from nhictl.core.dpop import make_proof
+    from nhictl.core.keys import load_private_key
+
+    key = load_private_key(path)
+    return lambda method, url: make_proof(key, htm=method, htu=url)
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,9 @@ import json
 import stat
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from nhictl.client import (
     BadRequest,
@@ -16,6 +18,8 @@ from nhictl.client import (
     TokenClient,
     TokenRefused,
 )
+from nhictl.core.dpop import key_thumbprint
+from nhictl.core.keys import private_key_pem
 from tests.conftest import CliRunner
 from tests.credentials.support import INVOICE, INVOICE_ID
 from tests.serve.conftest import RS_ID, Service, free_port
@@ -199,3 +203,41 @@ def test_cli_undeliverable_token_is_revoked(
     finally:
         rt.store.close()
     assert credential_count(service) == before + 1 and rows is not None and rows[0] == 1
+
+
+def _agent_key(tmp_path: Path, mode: int = 0o600) -> tuple[Path, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "agent-key.pem"
+    path.write_bytes(private_key_pem(key))
+    path.chmod(mode)
+    return path, key
+
+
+def test_cli_dpop_key_binds_the_token_to_the_agents_key(
+    cli: CliRunner, service: Service, tmp_path: Path
+) -> None:
+    key_file, key = _agent_key(tmp_path)
+    args = exchange_args(service, svid_file(service, tmp_path), "CLI-DPOP", "-f", "json")
+    result = cli(*args, "--dpop-key", str(key_file))
+    assert result.code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["token_type"] == "DPoP"
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["cnf"] == {"jkt": key_thumbprint(key)}
+    assert "PRIVATE KEY" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("problem", ["readable by others", "not a key"])
+def test_cli_bad_dpop_key_is_exit_2_before_asking(
+    cli: CliRunner, service: Service, tmp_path: Path, problem: str
+) -> None:
+    key_file, _ = _agent_key(tmp_path, 0o644 if problem == "readable by others" else 0o600)
+    if problem == "not a key":
+        key_file.write_text("not a key")
+    before = credential_count(service)
+    args = exchange_args(service, svid_file(service, tmp_path), "CLI-DPOP-BAD")
+    result = cli(*args, "--dpop-key", str(key_file))
+    assert result.code == 2 and "Traceback" not in result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("nhictl: error:")]
+    assert len(errors) == 1 and str(key_file) in errors[0]
+    assert credential_count(service) == before
