@@ -107,6 +107,9 @@ class Protect:
                 if body is None:
                     return  # the client went away
                 if isinstance(body, _TooLarge):
+                    # Read (and drop) a bounded rest first: answering while the client is still
+                    # sending makes the kernel reset the connection, and the 413 is lost.
+                    await _drain(receive, DRAIN_FACTOR * options.max_body_bytes)
                     await _reply(
                         send,
                         413,
@@ -140,6 +143,21 @@ async def _read_body(receive: Receive, limit: int) -> bytes | _TooLarge | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+# How much of an oversized chunked body is read and dropped before the 413, in multiples of the
+# limit (the request time limit still bounds how long).
+DRAIN_FACTOR = 16
+
+
+async def _drain(receive: Receive, cap: int) -> None:
+    """Discard the rest of a request body, at most ``cap`` bytes."""
+    seen = 0
+    while seen <= cap:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        seen += len(message.get("body", b""))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
