@@ -24,10 +24,10 @@ from typing import Any
 import jwt
 
 from nhictl.core.identity import IdentityError, VerifiedIdentity, verify_identity
+from nhictl.core.replaycache import accept_once, replay_key
 from nhictl.core.store.base import Store
 from nhictl.serve.context import ServiceContext
 from nhictl.serve.oauth import OAuthError
-from nhictl.serve.replay import accept_once, replay_key
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JWT_SPIFFE = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe"
