@@ -91,31 +91,24 @@ class Protect:
             return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > options.max_body_bytes):
-            await _reply(
-                send,
-                413,
-                b'{"error":"invalid_request","error_description":"request body too large"}',
-                [],
-            )
-            return
+        drain_cap = DRAIN_FACTOR * options.max_body_bytes
         try:
             with anyio.fail_after(options.request_timeout_seconds):
+                if length is not None and (
+                    not length.isdigit() or int(length) > options.max_body_bytes
+                ):
+                    if length.isdigit() and int(length) <= drain_cap:
+                        await _drain(receive, drain_cap)
+                    await _too_large(send)
+                    return
                 # The whole body is read here, before the app runs: a body over the limit
                 # (declared or chunked) is answered 413 by us, never half-read by a route.
                 body = await _read_body(receive, options.max_body_bytes)
                 if body is None:
                     return  # the client went away
                 if isinstance(body, _TooLarge):
-                    # Read (and drop) a bounded rest first: answering while the client is still
-                    # sending makes the kernel reset the connection, and the 413 is lost.
-                    await _drain(receive, DRAIN_FACTOR * options.max_body_bytes)
-                    await _reply(
-                        send,
-                        413,
-                        b'{"error":"invalid_request","error_description":"request body too large"}',
-                        [],
-                    )
+                    await _drain(receive, drain_cap)
+                    await _too_large(send)
                     return
                 await self.app(scope, _replay(body, receive), send)
         except TimeoutError:
@@ -126,6 +119,15 @@ class Protect:
                 b'"the request took too long"}',
                 [(b"retry-after", b"1")],
             )
+
+
+async def _too_large(send: Send) -> None:
+    await _reply(
+        send,
+        413,
+        b'{"error":"invalid_request","error_description":"request body too large"}',
+        [],
+    )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | _TooLarge | None:
@@ -145,8 +147,9 @@ async def _read_body(receive: Receive, limit: int) -> bytes | _TooLarge | None:
             return b"".join(chunks)
 
 
-# How much of an oversized chunked body is read and dropped before the 413, in multiples of the
-# limit (the request time limit still bounds how long).
+# How much of an oversized body (declared or chunked) is read and dropped before the 413, in
+# multiples of the limit: answering while the client is still sending makes the kernel reset the
+# connection when it closes, and the 413 is lost. The request time limit still bounds how long.
 DRAIN_FACTOR = 16
 
 
