@@ -46,6 +46,7 @@ from nhictl.core.jose import (
     verify_signature,
 )
 from nhictl.core.keys import SigningKey
+from nhictl.core.redact import looks_like_secret
 
 ACCESS_TOKEN_TYP = "at+jwt"
 STATUS_LIST_TYP = "statuslist+jwt"
@@ -121,10 +122,12 @@ def parse_status_list_document(raw: bytes, *, source: str) -> str:
 
 def new_jti() -> str:
     """128 random bits, base64url. Never led by ``-``: one in 64 would be, and a jti is typed
-    after a command (``nhictl rebind JTI``) where a leading dash reads as an option."""
+    after a command (``nhictl rebind JTI``) where a leading dash reads as an option. Never
+    shaped like a secret either (one in ~260,000 starts with "eyJ", a JOSE header's start):
+    ``revoke``/``rebind`` refuse such a value unshown, so that credential could not be named."""
     while True:
         jti = secrets.token_urlsafe(16)
-        if not jti.startswith("-"):
+        if not jti.startswith("-") and not looks_like_secret(jti):
             return jti
 
 
