@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,9 @@ class CountingTx(Tx):
         rows = self.inner.query(sql, params)
         self.sizes.append(len(rows))
         return rows
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.inner.after_commit(callback)
 
 
 def test_events_stream_a_page_at_a_time(

@@ -20,6 +20,7 @@ from typing import Any
 
 from nhictl.core.redact import holds_token_or_private_key
 from nhictl.core.store.base import Tx
+from nhictl.core.store.chainhash import CHAIN_HASH_FUNCTION
 
 GENESIS = "0" * 64
 _COLUMNS = "seq, at, actor, action, subject, outcome, details_json, prev_hash, hash"
@@ -135,6 +136,17 @@ def _hash(*fields: Any) -> str:
     return hashlib.sha256(_canonical(*fields)).hexdigest()
 
 
+#: Appends one event: the head (seq, hash) is read and the link hash computed by the store in
+#: the same statement (nhictl.core.store.chainhash), so no round trip reads the head first.
+#: ``{only_if}`` is an optional extra condition (the event is then written only where it holds).
+_APPEND_SQL = (
+    f"INSERT INTO audit_events ({_COLUMNS}) "
+    f"SELECT head.seq, ?, ?, ?, ?, ?, ?, head.prev, {CHAIN_HASH_FUNCTION}(head.seq, ?, head.prev) "
+    "FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS seq, COALESCE((SELECT hash FROM audit_events "
+    "ORDER BY seq DESC LIMIT 1), ?) AS prev FROM audit_events) AS head{only_if}"
+)
+
+
 def append(
     tx: Tx,
     *,
@@ -144,22 +156,27 @@ def append(
     details: dict[str, Any] | None = None,
     actor: str | None = None,
     now: dt.datetime | None = None,
-) -> AuditEvent:
-    """Append one event inside ``tx`` (the caller's state-change transaction)."""
+    only_if: tuple[str, tuple[Any, ...]] | None = None,
+) -> None:
+    """Append one event inside ``tx`` (the caller's state-change transaction).
+
+    The insert is deferred (it rides with the transaction's next statement or its commit).
+    ``only_if`` = (SQL condition, its parameters): write the event only where the condition
+    holds when the statement runs (issuance makes its event depend on its credential's row, so
+    the two are written together or not at all).
+    """
     details_json = _storable(_DETAILS(details or {}))
     subject = _storable(subject)
     if holds_token_or_private_key(details_json) or holds_token_or_private_key(subject):
         raise ValueError(f"refusing to write a token or key into audit event {action!r}")
-    last = tx.one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-    seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
     at = utc_now_text(now)
     who = _storable(actor or default_actor())
-    digest = _hash(seq, at, who, action, subject, outcome, details_json, prev_hash)
+    body = _CANONICAL([at, who, action, subject, outcome, details_json])[1:-1]
+    condition, extra = only_if if only_if is not None else ("", ())
     tx.defer(
-        f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, at, who, action, subject, outcome, details_json, prev_hash, digest),
+        _APPEND_SQL.format(only_if=f" WHERE {condition}" if condition else ""),
+        (at, who, action, subject, outcome, details_json, body, GENESIS, *extra),
     )
-    return AuditEvent(seq, at, who, action, subject, outcome, details or {}, prev_hash, digest)
 
 
 def _event(row: tuple[Any, ...]) -> AuditEvent:

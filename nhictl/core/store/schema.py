@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nhictl.core.errors import StoreError
+from nhictl.core.store.chainhash import POSTGRES_CHAIN_HASH_DDL
 
 if TYPE_CHECKING:
     from nhictl.core.store.base import Tx
 
-MIGRATIONS: dict[int, list[str]] = {
+
+@dataclass(frozen=True)
+class Only:
+    """A statement for one dialect only, run as written (no ``ddl()`` translation)."""
+
+    dialect: str
+    sql: str
+
+
+MIGRATIONS: dict[int, list[str | Only]] = {
     1: [
         """CREATE TABLE agents (
             name TEXT PRIMARY KEY,
@@ -114,6 +125,9 @@ MIGRATIONS: dict[int, list[str]] = {
     # RFC 9449 DPoP: the key thumbprint a credential is bound to (``cnf.jkt``), NULL for a
     # bearer credential; kept so a rebind binds the successor to the same key.
     4: ["ALTER TABLE credentials ADD COLUMN cnf_jkt TEXT"],
+    # The audit chain's link hash, computed in the INSERT (nhictl.core.store.chainhash). SQLite
+    # has the same function registered on every connection.
+    5: [Only("postgresql", POSTGRES_CHAIN_HASH_DDL)],
 }
 
 LATEST_VERSION = max(MIGRATIONS)
@@ -157,7 +171,11 @@ def apply_migrations(tx: Tx, *, dialect: str, location: str) -> list[int]:
     applied: list[int] = []
     for version in range(current + 1, LATEST_VERSION + 1):
         for statement in MIGRATIONS[version]:
-            tx.execute(ddl(statement, dialect))
+            if isinstance(statement, Only):
+                if statement.dialect == dialect:
+                    tx.execute(statement.sql)
+            else:
+                tx.execute(ddl(statement, dialect))
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, now)
         )

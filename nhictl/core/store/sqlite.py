@@ -21,13 +21,14 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from nhictl.core.errors import StoreError
-from nhictl.core.store.base import Row, Store, Tx
+from nhictl.core.store.base import Deferred, Row, Store, Tx
+from nhictl.core.store.chainhash import CHAIN_HASH_FUNCTION, chain_hash
 from nhictl.core.store.schema import apply_migrations
 
 BUSY_TIMEOUT_MS = 30_000
@@ -93,6 +94,7 @@ class _SqliteTx(Tx):
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self._path = path
         self._connection = connection
+        self.committed: list[Callable[[], None]] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
@@ -106,6 +108,18 @@ class _SqliteTx(Tx):
         except sqlite3.OperationalError as exc:
             raise _store_error(self._path, exc) from None
         return [tuple(row) for row in rows]
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> Deferred:
+        # Nothing to save by waiting: the database is in this process.
+        try:
+            cursor = self._connection.execute(sql, tuple(params))
+            rows = [tuple(row) for row in cursor.fetchall()]
+        except sqlite3.OperationalError as exc:
+            raise _store_error(self._path, exc) from None
+        return Deferred(cursor.rowcount, rows)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
 
 class SqliteStore(Store):
@@ -136,6 +150,7 @@ class SqliteStore(Store):
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             connection.execute("PRAGMA foreign_keys = ON")
+            connection.create_function(CHAIN_HASH_FUNCTION, 3, chain_hash, deterministic=True)
             connection.execute(
                 "PRAGMA synchronous = NORMAL"
                 if mode and mode[0] == "wal"
@@ -177,8 +192,9 @@ class SqliteStore(Store):
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from None
+        tx = _SqliteTx(self.path, connection)
         try:
-            yield _SqliteTx(self.path, connection)
+            yield tx
         except BaseException:
             _rollback(connection)
             raise
@@ -187,6 +203,8 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as exc:
             _rollback(connection)
             raise _store_error(self.path, exc) from None
+        for callback in tx.committed:
+            callback()
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             if self._checkpointer is None:
