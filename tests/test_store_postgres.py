@@ -68,13 +68,13 @@ def test_writers_queue_on_the_advisory_lock(url: str, store: PostgresStore) -> N
 
         def other_writer() -> None:
             with second.write() as other:
-                entered.set()
                 other.execute("UPDATE status_lists SET next_idx = next_idx + 1")
+                entered.set()
 
         thread = threading.Thread(target=other_writer)
         thread.start()
-        # The other writer is blocked on the lock itself, not on a row: it waits before BEGIN's
-        # round trip returns, so it has not read anything that this transaction will change.
+        # The other writer is blocked on the lock itself, not on a row: BEGIN and the lock ride
+        # ahead of its first statement, so nothing it reads predates this transaction's commit.
         with psycopg.connect(url, autocommit=True) as watcher:
             for _ in range(1000):
                 row = watcher.execute(
@@ -92,14 +92,16 @@ def test_writers_queue_on_the_advisory_lock(url: str, store: PostgresStore) -> N
     second.close()
 
 
-def test_a_write_commits_durably_in_two_round_trips(url: str, store: PostgresStore) -> None:
-    """BEGIN + lock in one round trip; the deferred inserts and COMMIT in the other. The commit
-    is synchronous: the write transaction keeps the server's synchronous_commit."""
+def test_a_write_commits_durably_in_one_round_trip(url: str, store: PostgresStore) -> None:
+    """BEGIN, the lock, the deferred inserts and COMMIT in one round trip. The commit is
+    synchronous: the write transaction keeps the server's synchronous_commit."""
     before = store.round_trips
     with store.write() as tx:
-        tx.defer("INSERT INTO status_lists VALUES ('a', 0, 'now')")
+        first = tx.defer("INSERT INTO status_lists VALUES ('a', 0, 'now')")
         tx.defer("INSERT INTO status_lists VALUES ('b', 0, 'now')")
-    assert store.round_trips - before == 2
+        assert first.rowcount == -1  # not sent yet
+    assert store.round_trips - before == 1
+    assert first.rowcount == 1
     with psycopg.connect(url, autocommit=True) as other:
         assert other.execute("SELECT COUNT(*) FROM status_lists").fetchone() == (2,)
         name = url.rsplit("/", 1)[1].split("?", 1)[0]
@@ -117,11 +119,29 @@ def test_backend_killed_before_the_deferred_commit(
     assert isinstance(victim, PostgresStore)
     pid = _backend_pid(victim)
     with pytest.raises(StoreError, match="may or may not have been saved"), victim.write() as tx:
+        tx.query("SELECT 1")  # the transaction is open on the server
         tx.defer("INSERT INTO status_lists VALUES ('lost', 0, 'now')")
         with pg_server.admin() as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     # The server ended the session before the pipeline arrived: nothing was applied.
     assert store.read_one("SELECT COUNT(*) FROM status_lists") == (0,)
+    victim.close()
+
+
+def test_a_write_whose_kept_connection_died_runs_once_on_a_new_one(
+    url: str, store: PostgresStore, pg_server: PgServer
+) -> None:
+    """Nothing of the transaction had reached the server (its BEGIN rides with the commit), so
+    it is sent again on a fresh connection: applied exactly once."""
+    victim = open_store(url, Path("/nonexistent"))
+    assert isinstance(victim, PostgresStore)
+    pid = _backend_pid(victim)
+    with victim.write() as tx:
+        tx.defer("INSERT INTO status_lists VALUES ('kept', 0, 'now')")
+        with pg_server.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))  # waits
+    assert store.read_one("SELECT COUNT(*) FROM status_lists") == (1,)
+    assert _backend_pid(victim) != pid
     victim.close()
 
 

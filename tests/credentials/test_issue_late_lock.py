@@ -51,6 +51,7 @@ def queued_behind_lock(
     try:
         with ThreadPoolExecutor(1) as pool:
             with holder.write() as tx:
+                tx.one("SELECT 1")  # BEGIN and the write lock ride with the first statement
                 future = pool.submit(call)
                 wait_until_queued(observer)
                 yield tx, future

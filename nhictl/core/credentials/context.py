@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from nhictl.core import auditlog
 from nhictl.core.credentials.keycache import KeyCache
+from nhictl.core.credentials.statuslist import StatusIndexPool
 from nhictl.core.errors import InputError
 from nhictl.core.policy.model import agent_from_manifest
 from nhictl.core.registry import AgentRecord, find_revision
@@ -49,6 +50,7 @@ class CredentialContext:
         self.actor = actor or auditlog.default_actor()
         self.clock = clock or utcnow
         self.key_cache = KeyCache(keys)
+        self.status_indexes = StatusIndexPool(status_list_uri)
         # Revisions never change once stored, so their parsed manifests can be cached.
         self._manifests: dict[tuple[str, int], dict[str, Any]] = {}
         self._entities: dict[tuple[str, int, str], AgentEntity] = {}

@@ -2,9 +2,15 @@
 
 Every check and the insert run in the caller's write transaction, so an agent disabled by
 another process cannot receive a credential after its disable committed, and the
-``maxConcurrentCredentials`` cap cannot be overshot by racing issuers. The policy decision is
-made before the write lock is taken and re-checked under it (``issue_in_tx``), so the lock is
-held for the count, the status index, the signing, the insert and the audit event only.
+``maxConcurrentCredentials`` cap cannot be overshot by racing issuers.
+
+``issue`` decides, counts and signs before it takes the write lock, then holds the lock only for
+a guarded insert (written only if the agent's state is still the one decided on and the cap
+still has room, both checked by the insert itself), the audit event (written only with its
+credential) and the commit: on PostgreSQL one round trip. If the guard finds the state moved,
+nothing was written and the issue is decided again with the lock held from the start
+(``issue_in_tx``), which is also the path of every rebind and of an issue with no status index
+reserved yet.
 """
 
 from __future__ import annotations
@@ -25,12 +31,12 @@ from nhictl.core.credentials.checks import (
     check_text,
 )
 from nhictl.core.credentials.records import (
+    COLUMNS,
     INSERT_SQL,
     CredentialRecord,
     IssuedCredential,
     IssueDenied,
 )
-from nhictl.core.credentials.statuslist import next_status_index
 from nhictl.core.durations import parse_duration
 from nhictl.core.errors import InputError
 from nhictl.core.jose import from_epoch, to_epoch
@@ -38,13 +44,15 @@ from nhictl.core.policy.model import issue_context, sensitivity_rank
 from nhictl.core.redact import reject_secret
 from nhictl.core.registry import (
     ACTIVE,
+    AGENT_COLUMNS,
     AgentRecord,
+    agent_from_row,
     agent_names,
     check_agent_name,
     find_agent,
 )
 from nhictl.core.revocation import STATUS_ACTIVE, credential_time, mark_revoked
-from nhictl.core.store.base import Tx
+from nhictl.core.store.base import Deferred, Tx
 from nhictl.core.tokens import mint_access_token
 
 if TYPE_CHECKING:
@@ -142,10 +150,45 @@ class Verdict:
 #: count is answered from the (agent, status, expires_at) index alone: no row lookups. It counts
 #: what verify still accepts, expiry plus the clock leeway: a token past its exp but inside the
 #: leeway is usable, so it holds its place under the cap.
-LOCKED_STATE_SQL = (
-    "SELECT status, review_expires, current_revision, (SELECT COUNT(*) FROM credentials "
-    "WHERE agent = ? AND status = ? AND expires_at > ?) FROM agents WHERE name = ?"
+LIVE_COUNT_SQL = (
+    "(SELECT COUNT(*) FROM credentials WHERE agent = ? AND status = ? AND expires_at > ?)"
 )
+LOCKED_STATE_SQL = (
+    f"SELECT status, review_expires, current_revision, {LIVE_COUNT_SQL} FROM agents WHERE name = ?"
+)
+
+
+#: The optimistic insert: the credential row, written only if the agent's state is still the
+#: one the decision was made on and its live count (as ``LOCKED_STATE_SQL`` counts) is under the
+#: cap, both judged by this statement under the write lock.
+GUARDED_INSERT_SQL = (
+    f"INSERT INTO credentials ({COLUMNS}) SELECT {', '.join('?' * (COLUMNS.count(',') + 1))} "
+    "WHERE EXISTS (SELECT 1 FROM agents WHERE name = ? AND status = ? AND review_expires = ? "
+    f"AND current_revision = ?) AND {LIVE_COUNT_SQL} < ?"
+)
+#: The issue event's condition: its credential row is there (the guarded insert wrote it).
+_STORED = "EXISTS (SELECT 1 FROM credentials WHERE jti = ?)"
+
+
+@dataclass(frozen=True)
+class Tentative:
+    """An optimistic issue: the credential, if ``stored`` says the guarded insert wrote it."""
+
+    issued: IssuedCredential
+    stored: Deferred
+
+
+def agent_and_live_count(
+    tx: Tx, agent: str, active: str, cutoff: str
+) -> tuple[AgentRecord | None, int]:
+    """The agent's row and its live credentials (as ``LOCKED_STATE_SQL`` counts), in one read."""
+    row = tx.one(
+        f"SELECT {AGENT_COLUMNS}, {LIVE_COUNT_SQL} FROM agents WHERE name = ?",
+        (agent, active, cutoff, agent),
+    )
+    if row is None:
+        return None, 0
+    return agent_from_row(row[:-1]), int(row[-1])
 
 
 def locked_state(tx: Tx, agent: str, active: str, cutoff: str) -> tuple[AgentState | None, int]:
@@ -217,8 +260,26 @@ class CredentialIssuer:
             "dpop_jkt": dpop_jkt,
         }
         now = self.ctx.clock()
+        action = "credential.issue"
+        cutoff = self.ctx.usable_cutoff(now)
         with self.ctx.store.write(late_lock=True) as tx:
-            result = self.issue_in_tx(tx, agent, ask, now, action="credential.issue")
+            record, live = agent_and_live_count(tx, agent, STATUS_ACTIVE, cutoff)
+            verdict = self._decide_on(tx, record, agent, ask, now)
+            tentative = self._issue_optimistically(tx, verdict, live, cutoff, now, action)
+            result = (
+                self._issue_locked(tx, agent, ask, now, verdict, action, None)
+                if tentative is None
+                else None
+            )
+        if tentative is not None:
+            if tentative.stored.rowcount == 1:
+                return tentative.issued
+            # Another writer changed the agent or its credentials between the decision and the
+            # lock, and nothing was written: decide again, under the lock from the start.
+            now = self.ctx.clock()
+            with self.ctx.store.write() as tx:
+                result = self.issue_in_tx(tx, agent, ask, now, action=action)
+        assert result is not None
         if isinstance(result, Denial):
             raise denied(agent, result)
         return result
@@ -241,6 +302,19 @@ class CredentialIssuer:
         the status index, the insert and the audit event run under the lock.
         """
         verdict = self._decide(tx, agent_name, ask, now)
+        return self._issue_locked(tx, agent_name, ask, now, verdict, action, replacing)
+
+    def _issue_locked(
+        self,
+        tx: Tx,
+        agent_name: str,
+        ask: Mapping[str, Any],
+        now: dt.datetime,
+        verdict: Verdict,
+        action: str,
+        replacing: CredentialRecord | None,
+    ) -> IssuedCredential | Denial:
+        """``issue_in_tx`` from the lock on, given the decision made before it."""
         tx.serialise()
         state, live = locked_state(tx, agent_name, STATUS_ACTIVE, self.ctx.usable_cutoff(now))
         if state != verdict.state:
@@ -254,11 +328,64 @@ class CredentialIssuer:
                 "guard-denied", [why for _, why in failures], [gid for gid, _ in failures]
             )
             return self.deny(tx, action, agent_name, ask, denial, now, replacing)
-        return self._mint_and_store(tx, record, manifest, request, decision, now, action, replacing)
+        index = self.ctx.status_indexes.index_in(tx, now)
+        issued, details = self._mint(record, manifest, request, decision, now, index, replacing)
+        tx.defer(INSERT_SQL, issued.record.to_row())
+        if replacing is not None:
+            reason = f"rebound to task {request.task} as {issued.record.jti}"
+            mark_revoked(tx, [replacing.jti], reason, now, self.ctx.actor)
+            details.update(
+                {"parent_jti": replacing.jti, "previous_task": replacing.task, "revoked": 1}
+            )
+        self._audit_issued(tx, action, request, details, now)
+        return issued
+
+    def _issue_optimistically(
+        self, tx: Tx, verdict: Verdict, live: int, cutoff: str, now: dt.datetime, action: str
+    ) -> Tentative | None:
+        """Sign before the lock and store with a guarded insert; ``None`` when what was read
+        (the verdict's agent state, ``live`` credentials) already says the locked path must
+        decide: a deny, a full cap, no status index reserved."""
+        state = verdict.state
+        if not isinstance(verdict.outcome, Allowed) or state is None:
+            return None
+        record, manifest, request, decision = verdict.outcome
+        limit = self._concurrency_limit(manifest)
+        if live >= limit:
+            return None
+        index = self.ctx.status_indexes.take()
+        if index is None:
+            return None
+        issued, details = self._mint(record, manifest, request, decision, now, index, None)
+        tx.serialise()
+        guard = (
+            request.agent,
+            state.status,
+            state.review_expires,
+            state.revision,
+            request.agent,
+            STATUS_ACTIVE,
+            cutoff,
+            limit,
+        )
+        stored = tx.defer(GUARDED_INSERT_SQL, (*issued.record.to_row(), *guard))
+        self._audit_issued(tx, action, request, details, now, if_stored=issued.record.jti)
+        self.ctx.status_indexes.refill(tx)
+        return Tentative(issued, stored)
 
     def _decide(self, tx: Tx, agent_name: str, ask: Mapping[str, Any], now: dt.datetime) -> Verdict:
         """The policy decision and the built-in guards: reads only, no lock needed."""
-        record = find_agent(tx, agent_name)
+        return self._decide_on(tx, find_agent(tx, agent_name), agent_name, ask, now)
+
+    def _decide_on(
+        self,
+        tx: Tx,
+        record: AgentRecord | None,
+        agent_name: str,
+        ask: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> Verdict:
+        """``_decide`` on the agent's row as already read."""
         if record is None:
             from nhictl.core.suggest import did_you_mean
 
@@ -463,8 +590,7 @@ class CredentialIssuer:
         replacing: CredentialRecord | None,
     ) -> list[tuple[str, str]]:
         """``maxConcurrentCredentials`` against ``live``, counted under the write lock."""
-        cap = manifest["spec"].get("credentials", {}).get("maxConcurrentCredentials")
-        limit = int(cap) if isinstance(cap, int) else self.ctx.default_max_concurrent
+        limit = self._concurrency_limit(manifest)
         if replacing is not None and replacing.agent == req.agent:
             live -= 1  # rebind: the credential being replaced is live (checked) and counted
         if live >= limit:
@@ -477,20 +603,23 @@ class CredentialIssuer:
             ]
         return []
 
-    def _mint_and_store(
+    def _concurrency_limit(self, manifest: Mapping[str, Any]) -> int:
+        cap = manifest["spec"].get("credentials", {}).get("maxConcurrentCredentials")
+        return int(cap) if isinstance(cap, int) else self.ctx.default_max_concurrent
+
+    def _mint(
         self,
-        tx: Tx,
         record: AgentRecord,
         manifest: Mapping[str, Any],
         req: IssueRequest,
         decision: Decision,
         now: dt.datetime,
-        action: str,
+        index: int,
         replacing: CredentialRecord | None,
-    ) -> IssuedCredential:
+    ) -> tuple[IssuedCredential, dict[str, Any]]:
+        """The signed token, its record and its audit details (nothing is written)."""
         subject = workload_subject(manifest)
         key = self.ctx.key_cache.signing_key()
-        index = next_status_index(tx, self.ctx.status_list_uri, now)
         minted = mint_access_token(
             key,
             issuer=self.ctx.issuer,
@@ -547,7 +676,6 @@ class CredentialIssuer:
             revoked_reason=None,
             cnf_jkt=req.dpop_jkt,
         )
-        tx.defer(INSERT_SQL, stored.to_row())
         details: dict[str, Any] = {
             "jti": minted.jti,
             "task": req.task,
@@ -567,12 +695,19 @@ class CredentialIssuer:
             "kid": key.kid,
             "policy_ids": list(decision.policy_ids),
         }
-        if replacing is not None:
-            reason = f"rebound to task {req.task} as {minted.jti}"
-            mark_revoked(tx, [replacing.jti], reason, now, self.ctx.actor)
-            details.update(
-                {"parent_jti": replacing.jti, "previous_task": replacing.task, "revoked": 1}
-            )
+        return IssuedCredential(token=minted.token, record=stored), details
+
+    def _audit_issued(
+        self,
+        tx: Tx,
+        action: str,
+        req: IssueRequest,
+        details: dict[str, Any],
+        now: dt.datetime,
+        *,
+        if_stored: str | None = None,
+    ) -> None:
+        """The issue event; with ``if_stored`` (a jti), only if that credential is stored."""
         auditlog.append(
             tx,
             action=action,
@@ -581,8 +716,8 @@ class CredentialIssuer:
             details=details,
             actor=self.ctx.actor,
             now=now,
+            only_if=None if if_stored is None else (_STORED, (if_stored,)),
         )
-        return IssuedCredential(token=minted.token, record=stored)
 
     def deny(
         self,

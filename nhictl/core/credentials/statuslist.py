@@ -6,6 +6,7 @@ Offline verifiers fetch the list (``typ: statuslist+jwt``) and check it with onl
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import TYPE_CHECKING
 
 from nhictl.core.registry import ACTIVE, agent_status
@@ -14,7 +15,6 @@ from nhictl.core.store.base import Tx
 from nhictl.core.tokens import build_status_list, sign_status_list
 
 if TYPE_CHECKING:
-    pass
     from nhictl.core.credentials.context import CredentialContext
 
 
@@ -25,18 +25,92 @@ DEFAULT_STATUS_LIST_LIFETIME = dt.timedelta(minutes=15)
 DEFAULT_STATUS_LIST_TTL = dt.timedelta(minutes=5)
 
 
-def next_status_index(tx: Tx, uri: str, now: dt.datetime) -> int:
-    """The next free index in status list ``uri`` (inside the issuing transaction)."""
-    sql = "UPDATE status_lists SET next_idx = next_idx + 1 WHERE uri = ? RETURNING next_idx"
-    rows = tx.query(sql, (uri,))
+#: The most indexes an issuing process reserves ahead of need (unused ones are gaps when it
+#: exits: a bit each in the published list, which compresses to nothing).
+MAX_RESERVED_INDEXES = 64
+_RESERVE_SQL = "UPDATE status_lists SET next_idx = next_idx + ? WHERE uri = ? RETURNING next_idx"
+
+
+def reserve_status_indexes(tx: Tx, uri: str, count: int, now: dt.datetime) -> int:
+    """Reserve ``count`` consecutive indexes in status list ``uri`` and return the first
+    (inside the caller's write transaction: a rollback gives them back)."""
+    rows = tx.query(_RESERVE_SQL, (count, uri))
     if not rows:
         tx.execute(
             "INSERT INTO status_lists (uri, next_idx, created_at) VALUES (?, 0, ?) "
             "ON CONFLICT (uri) DO NOTHING",
             (uri, credential_time(now)),
         )
-        rows = tx.query(sql, (uri,))
-    return int(rows[0][0]) - 1
+        rows = tx.query(_RESERVE_SQL, (count, uri))
+    return int(rows[0][0]) - count
+
+
+class StatusIndexPool:
+    """Status indexes this process has reserved ahead, so that an issue can sign its token
+    (which carries its index) before it takes the write lock, and hold the lock only for the
+    inserts and the commit.
+
+    Reservations ride in issuing transactions and are only handed out once those committed.
+    Each index is handed out once, used or not: a token signed in a transaction that then wrote
+    nothing is dropped, and its index stays a gap. Reservations grow with use (1, 2, 4, ... up
+    to ``MAX_RESERVED_INDEXES``), so a one-shot CLI process leaves at most one gap.
+    """
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._lock = threading.Lock()
+        self._free: list[range] = []  # reserved blocks, oldest first
+        self._handed_out = 0
+
+    def take(self) -> int | None:
+        """A reserved index, or ``None`` when none is left."""
+        with self._lock:
+            while self._free and not self._free[0]:
+                self._free.pop(0)
+            if not self._free:
+                return None
+            block = self._free[0]
+            self._free[0] = block[1:]
+            self._handed_out += 1
+            return block[0]
+
+    def index_in(self, tx: Tx, now: dt.datetime) -> int:
+        """An index for a credential ``tx`` stores under the write lock: a reserved one, else
+        one reserved now together with the next block."""
+        index = self.take()
+        if index is not None:
+            self.refill(tx)
+            return index
+        extra = self._block_size()
+        first = reserve_status_indexes(tx, self.uri, 1 + extra, now)
+        tx.after_commit(lambda: self._add(first + 1, first + 1 + extra))
+        with self._lock:
+            self._handed_out += 1
+        return first
+
+    def refill(self, tx: Tx) -> None:
+        """When none is left, reserve the next block in ``tx`` (which holds the write lock),
+        deferred: it rides with the commit."""
+        with self._lock:
+            if any(self._free):
+                return
+        size = self._block_size()
+        reserved = tx.defer(_RESERVE_SQL, (size, self.uri))
+
+        def credit() -> None:
+            if reserved.rows:
+                end = int(reserved.rows[0][0])
+                self._add(end - size, end)
+
+        tx.after_commit(credit)
+
+    def _block_size(self) -> int:
+        with self._lock:
+            return min(MAX_RESERVED_INDEXES, max(1, self._handed_out))
+
+    def _add(self, start: int, end: int) -> None:
+        with self._lock:
+            self._free.append(range(start, end))
 
 
 class StatusListPublisher:

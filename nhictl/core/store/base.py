@@ -9,11 +9,20 @@ commit together or not at all.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 Row = tuple[Any, ...]
+
+
+@dataclass
+class Deferred:
+    """What a deferred statement did, filled in once it has run (at the latest by the commit)."""
+
+    rowcount: int = -1
+    rows: list[Row] = field(default_factory=list)
 
 
 class Tx(abc.ABC):
@@ -27,12 +36,17 @@ class Tx(abc.ABC):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return all rows."""
 
-    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run a statement whose row count nobody needs, at the latest before the next
-        statement or the commit (in order). A backend may send it with that one (PostgreSQL
-        pipelines them: one round trip fewer each); an error in it surfaces there, and rolls
-        the transaction back as any other."""
-        self.execute(sql, params)
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> Deferred:
+        """Run a statement at the latest before the next statement or the commit (in order),
+        and say what it did in the returned ``Deferred`` once it has run. A backend may send
+        it with that one (PostgreSQL pipelines them: one round trip fewer each); an error in it
+        surfaces there, and rolls the transaction back as any other."""
+        rows = self.query(sql, params)
+        return Deferred(len(rows), rows)
+
+    @abc.abstractmethod
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never if it rolls back)."""
 
     def serialise(self) -> None:
         """Hold the store's write lock from here on, if this transaction does not yet.

@@ -1,9 +1,10 @@
 """PostgreSQL backend (psycopg 3): one registry shared by a team, its pipelines and services.
 
-Write transactions are serialised by a transaction-scoped advisory lock taken in the same round
-trip as ``BEGIN``: exactly what SQLite's ``BEGIN IMMEDIATE`` serialises (one writer at a time,
-so the concurrency cap, revision numbers and the audit chain's ``seq``/``prev_hash`` are read
-and written by one transaction alone). SERIALIZABLE was the alternative; it was not chosen
+Write transactions are serialised by a transaction-scoped advisory lock taken with ``BEGIN``
+(both ride in the same round trip as the transaction's first statement): exactly what
+SQLite's ``BEGIN IMMEDIATE`` serialises (one writer at a time, so the concurrency cap, revision
+numbers and the audit chain's ``seq``/``prev_hash`` are read and written by one transaction
+alone). SERIALIZABLE was the alternative; it was not chosen
 because every write appends to the audit chain, so concurrent writers would conflict on nearly
 every transaction, and ``write()`` is a context manager whose body cannot be replayed: a
 serialization failure would reach the caller instead of being retried (docs/operations.md has
@@ -14,6 +15,8 @@ connection dies, so a killed process never leaves it held.
 
 Reads run in REPEATABLE READ READ ONLY transactions (one snapshot, as SQLite's read
 transactions); ``read_one`` is a single autocommit statement (a snapshot of its own).
+Statements are sent in psycopg pipelines: a round trip is one wait for the server, and under
+the write lock every wait is one that every other writer queues behind.
 
 Retries: only the start of a transaction on a connection kept from earlier that turns out to be
 dead (the server restarted, an idle timeout): nothing of the transaction has run, so it is
@@ -23,7 +26,7 @@ reopened once. A failure after that rolls the transaction back and becomes one `
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,7 +35,7 @@ from psycopg import conninfo as pg_conninfo
 from psycopg import errors as pg_errors
 
 from nhictl.core.errors import StoreError
-from nhictl.core.store.base import Row, Store, Tx
+from nhictl.core.store.base import Deferred, Row, Store, Tx
 from nhictl.core.store.schema import apply_migrations
 from nhictl.core.store.url import redact_text, redact_url
 
@@ -42,16 +45,19 @@ CONNECT_TIMEOUT_S = 10
 #: The advisory lock every write transaction holds ("nhictl.w"; advisory locks are per database).
 WRITE_LOCK_KEY = int.from_bytes(b"nhictl.w", "big")
 _TAKE_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
-_BEGIN_UNLOCKED = (
-    f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'"
+#: How transactions open. The statements are not sent on their own: they ride in the same
+#: round trip as the transaction's first statement (or its COMMIT).
+_OPEN_UNLOCKED = (
+    "BEGIN ISOLATION LEVEL READ COMMITTED",
+    f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'",
 )
-_BEGIN_WRITE = f"{_BEGIN_UNLOCKED}; {_TAKE_WRITE_LOCK}"
+_OPEN_WRITE = (*_OPEN_UNLOCKED, _TAKE_WRITE_LOCK)
+_OPEN_READ = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
 #: How a write commits: the deferred statements and COMMIT in one round trip. The write lock is
 #: held until the commit is durable, so no session ever sees a change that a crash could still
 #: take back (an async commit was measured: no gain beyond this machine's noise, and a window in
 #: which a log checkpoint could sign an event that a crash then loses).
 _COMMIT_DURABLY = ("COMMIT",)
-_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _NOTHING_WRITTEN = "nothing was written (the transaction rolled back)"
 
 
@@ -99,15 +105,18 @@ _STORE_STATE_ERRORS = (
 
 
 class _PostgresTx(Tx):
-    """Statements of one transaction; deferred ones ride along with the next one sent."""
+    """Statements of one transaction; its opening and the deferred statements ride along with
+    the next statement sent (one pipeline, one round trip)."""
 
-    def __init__(
-        self, store: PostgresStore, connection: psycopg.Connection[Row], *, locked: bool
-    ) -> None:
+    def __init__(self, store: PostgresStore, opening: Sequence[str], *, locked: bool) -> None:
         self._store = store
-        self._connection = connection
-        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self.connection = store.connection()
+        self._opening = list(opening)
+        #: Has the opening reached the server (so there is a transaction to end)?
+        self.begun = False
+        self._deferred: list[tuple[str, tuple[Any, ...], Deferred | None]] = []
         self._locked = locked
+        self.committed: list[Callable[[], None]] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         self._require_lock()
@@ -117,16 +126,21 @@ class _PostgresTx(Tx):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._send(postgres_sql(sql), tuple(params)).fetchall()
 
-    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> Deferred:
         self._require_lock()
-        self._deferred.append((postgres_sql(sql), tuple(params)))
+        outcome = Deferred()
+        self._deferred.append((postgres_sql(sql), tuple(params), outcome))
+        return outcome
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
     def serialise(self) -> None:
         # Pipelined with the next statement, which (READ COMMITTED: a snapshot per statement)
         # then sees every write transaction that committed before the lock was granted.
         if not self._locked:
             self._locked = True
-            self._deferred.append((_TAKE_WRITE_LOCK, ()))
+            self._deferred.append((_TAKE_WRITE_LOCK, (), None))
 
     def _require_lock(self) -> None:
         if not self._locked:
@@ -137,29 +151,67 @@ class _PostgresTx(Tx):
 
         Driver errors are the caller's to describe: only it knows COMMIT was on its way.
         """
-        self._store.round_trips += 1
-        with self._connection.pipeline():
-            for sql, params in self._take_deferred():
-                self._connection.execute(sql, params)
-            for sql in closing:
-                self._connection.execute(sql)
-
-    def _take_deferred(self) -> list[tuple[str, tuple[Any, ...]]]:
-        deferred, self._deferred = self._deferred, []
-        return deferred
+        self._flush(None, closing)
 
     def _send(self, sql: str, params: tuple[Any, ...]) -> psycopg.Cursor[Row]:
-        self._store.round_trips += 1
         try:
-            if not self._deferred:
-                return self._connection.execute(sql, params)
-            with self._connection.pipeline():
-                for queued, queued_params in self._take_deferred():
-                    self._connection.execute(queued, queued_params)
-                cursor = self._connection.execute(sql, params)
-            return cursor
+            cursor = self._flush((sql, params), ())
         except _STORE_STATE_ERRORS as exc:
             raise self._store.error(exc) from None
+        assert cursor is not None
+        return cursor
+
+    def _flush(
+        self, last: tuple[str, tuple[Any, ...]] | None, closing: Sequence[str]
+    ) -> psycopg.Cursor[Row] | None:
+        """Send what is waiting, then ``last``, then ``closing``: one round trip. If the
+        opening was in it and a connection kept from earlier turns out dead (the server
+        restarted, an idle timeout), nothing of the transaction ran: once more, on a new one."""
+        waiting: list[tuple[str, tuple[Any, ...], Deferred | None]] = [
+            (sql, (), None) for sql in self._opening
+        ]
+        waiting += self._deferred
+        self._store.round_trips += 1
+        try:
+            cursor = self._run(waiting, last, closing)
+        except psycopg.OperationalError:
+            if not (self._opening and self._store.reconnectable(self.connection)):
+                raise
+            self.connection = self._store.reconnect()
+            cursor = self._run(waiting, last, closing)
+        self.begun = self.begun or bool(self._opening)
+        self._opening, self._deferred = [], []
+        return cursor
+
+    def _run(
+        self,
+        waiting: list[tuple[str, tuple[Any, ...], Deferred | None]],
+        last: tuple[str, tuple[Any, ...]] | None,
+        closing: Sequence[str],
+    ) -> psycopg.Cursor[Row] | None:
+        connection = self.connection
+        if not waiting and not closing and last is not None:
+            return connection.execute(*last)
+        cursor = None
+        sent: list[tuple[psycopg.Cursor[Row], Deferred]] = []
+        with connection.pipeline():
+            for sql, params, outcome in waiting:
+                queued = connection.execute(sql, params)
+                if outcome is not None:
+                    sent.append((queued, outcome))
+            if last is not None:
+                cursor = connection.execute(*last)
+            for sql in closing:
+                connection.execute(sql)
+        _record(sent)
+        return cursor
+
+
+def _record(sent: list[tuple[psycopg.Cursor[Row], Deferred]]) -> None:
+    """Fill in what each deferred statement did, now that the pipeline has synced."""
+    for cursor, outcome in sent:
+        outcome.rowcount = cursor.rowcount
+        outcome.rows = cursor.fetchall() if cursor.description is not None else []
 
 
 class PostgresStore(Store):
@@ -206,25 +258,17 @@ class PostgresStore(Store):
             self._connection.close()
             self._connection = None
 
-    def _begin(self, sql: str) -> psycopg.Connection[Row]:
-        """Start a transaction; once more on a new connection if a kept one was dead."""
-        connection = self._connect()
-        self.round_trips += 1
-        try:
-            connection.execute(sql)
-        except psycopg.OperationalError as exc:
-            if not (self._used and connection.broken):
-                self._rollback(connection)
-                raise self.error(exc) from None
-            self._drop_connection()
-            connection = self._connect()
-            try:
-                connection.execute(sql)
-            except psycopg.OperationalError as again:
-                self._rollback(connection)
-                raise self.error(again) from None
-        self._used = True
-        return connection
+    def connection(self) -> psycopg.Connection[Row]:
+        """The store's connection (opened on first use)."""
+        return self._connect()
+
+    def reconnectable(self, connection: psycopg.Connection[Row]) -> bool:
+        """Did a kept connection die between two uses (so a fresh one may be tried once)?"""
+        return self._used and connection.broken
+
+    def reconnect(self) -> psycopg.Connection[Row]:
+        self._drop_connection()
+        return self._connect()
 
     def _rollback(self, connection: psycopg.Connection[Row]) -> None:
         if connection.broken or connection.closed:
@@ -235,6 +279,12 @@ class PostgresStore(Store):
             connection.execute("ROLLBACK")
         except psycopg.Error:
             self._drop_connection()
+
+    def _end(self, tx: _PostgresTx) -> None:
+        """Roll ``tx`` back (a transaction whose opening never went out has nothing to end)."""
+        self._used = True
+        if tx.begun:
+            self._rollback(tx.connection)
 
     def schema_version(self) -> int:
         row = self.read_one("SELECT to_regclass('schema_migrations') IS NOT NULL")
@@ -249,18 +299,17 @@ class PostgresStore(Store):
 
     @contextmanager
     def write(self, *, late_lock: bool = False) -> Iterator[Tx]:
-        connection = self._begin(_BEGIN_UNLOCKED if late_lock else _BEGIN_WRITE)
-        tx = _PostgresTx(self, connection, locked=not late_lock)
+        tx = _PostgresTx(self, _OPEN_UNLOCKED if late_lock else _OPEN_WRITE, locked=not late_lock)
         try:
             yield tx
         except BaseException:
-            self._rollback(connection)
+            self._end(tx)
             raise
         try:
             tx.finish(_COMMIT_DURABLY)
         except psycopg.Error as exc:
-            broken = connection.broken
-            self._rollback(connection)
+            broken = tx.connection.broken
+            self._end(tx)
             if broken:
                 # COMMIT was sent; whether the server applied it before the connection went is
                 # unknowable from here. Say so rather than guess.
@@ -272,14 +321,17 @@ class PostgresStore(Store):
             if isinstance(exc, _STORE_STATE_ERRORS):
                 raise self.error(exc) from None
             raise  # a deferred statement failed (a constraint, say): as if run in the body
+        self._used = True
+        for callback in tx.committed:
+            callback()
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        connection = self._begin(_BEGIN_READ)
+        tx = _PostgresTx(self, _OPEN_READ, locked=True)
         try:
-            yield _PostgresTx(self, connection, locked=True)
+            yield tx
         finally:
-            self._rollback(connection)
+            self._end(tx)
 
     def read_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         connection = self._connect()
