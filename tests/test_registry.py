@@ -282,6 +282,23 @@ def test_audit_log_refuses_tokens(home: Home) -> None:
     assert events(home) == []
 
 
+def test_the_store_links_events_as_verify_recomputes_them(home: Home) -> None:
+    """The link hash is computed by the store (SQL on PostgreSQL, a registered function on
+    SQLite); ``verify`` recomputes it in Python: the same bytes for any text."""
+    awkward = ['quote " and \\ backslash', "é ü 漢字 🔑", "tab\tnew\nline\u0007", "", "x" * 3000]
+    for n, text in enumerate(awkward):
+        with home.runtime.store.write() as tx:
+            auditlog.append(
+                tx, action=f"t.{n}", subject=text or "s", outcome=text, details={"v": text}
+            )
+    with home.runtime.store.read() as tx:
+        report = auditlog.verify(tx)
+        newest = auditlog.head(tx)
+    assert report.ok, report.problems
+    assert newest is not None and newest.seq == report.head_seq and newest.hash == report.head
+    assert [e.details for e in events(home)][-len(awkward) :] == [{"v": t} for t in awkward]
+
+
 @pytest.mark.backends("sqlite")  # inspects or breaks the SQLite file itself
 def test_no_token_or_key_in_the_store(home: Home) -> None:
     manifest = load_manifest(SUMMARIZER)

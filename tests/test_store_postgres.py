@@ -267,3 +267,17 @@ def test_server_stopped_under_a_kept_connection(tls_server: PgServer) -> None:
     with pytest.raises(StoreError, match="connection refused"), store.write() as tx:
         tx.execute("INSERT INTO status_lists VALUES ('x', 0, 'now')")
     store.close()
+
+
+def test_the_lock_wait_is_bounded_for_the_session_and_the_url_can_change_it(url: str) -> None:
+    """Set once at connect (no statement per transaction); ``options`` in the URL wins."""
+    default = open_store(url, Path("/nonexistent"))
+    tuned = open_store(url + "&options=-c%20lock_timeout%3D5s", Path("/nonexistent"))
+    try:
+        with default.write() as tx:
+            assert tx.query("SHOW lock_timeout") == [("30s",)]
+        with tuned.write() as tx:
+            assert tx.query("SHOW lock_timeout") == [("5s",)]
+    finally:
+        default.close()
+        tuned.close()

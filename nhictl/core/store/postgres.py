@@ -47,10 +47,7 @@ WRITE_LOCK_KEY = int.from_bytes(b"nhictl.w", "big")
 _TAKE_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
 #: How transactions open. The statements are not sent on their own: they ride in the same
 #: round trip as the transaction's first statement (or its COMMIT).
-_OPEN_UNLOCKED = (
-    "BEGIN ISOLATION LEVEL READ COMMITTED",
-    f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'",
-)
+_OPEN_UNLOCKED = ("BEGIN ISOLATION LEVEL READ COMMITTED",)
 _OPEN_WRITE = (*_OPEN_UNLOCKED, _TAKE_WRITE_LOCK)
 _OPEN_READ = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
 #: How a write commits: the deferred statements and COMMIT in one round trip. The write lock is
@@ -243,6 +240,11 @@ class PostgresStore(Store):
             "application_name": "nhictl",
         }
         missing = {key: value for key, value in defaults.items() if key not in params}
+        # The lock wait bound for the whole session, set at connect (no statement per
+        # transaction); an ``options`` in the URL comes after, so its own -c settings win.
+        missing["options"] = (
+            f"-c lock_timeout={LOCK_TIMEOUT_S}s {params.get('options', '')}".strip()
+        )
         try:
             connection = _Connection.connect(
                 pg_conninfo.make_conninfo(self.url, **missing), autocommit=True
