@@ -38,8 +38,11 @@ class InitReport:
 class Runtime:
     """Lazily opened resources for one process."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, store_threads: int = 1) -> None:
         self.settings = settings or load_settings()
+        #: Threads that will share ``store``: above 1, a PostgreSQL store is a connection pool
+        #: of that size (SQLite's connection stays with one thread whatever this says).
+        self.store_threads = store_threads
 
     @property
     def data_dir(self) -> Path:
@@ -60,7 +63,7 @@ class Runtime:
         """The store, which must have been initialised (``nhictl init``)."""
         from nhictl.core.store import open_store
 
-        store = open_store(self.settings["store"], self.data_dir)
+        store = open_store(self.settings["store"], self.data_dir, pool_size=self.store_threads)
         store.require_initialized()
         return store
 

@@ -13,8 +13,11 @@ DEFAULT_FILE = "nhictl.db"
 __all__ = ["Row", "Store", "Tx", "open_store", "redact_url"]
 
 
-def open_store(url: str, data_dir: Path) -> Store:
+def open_store(url: str, data_dir: Path, *, pool_size: int = 1) -> Store:
     """Open the store named by ``url`` (empty: SQLite in ``data_dir``).
+
+    ``pool_size`` above 1: a PostgreSQL store that many threads may share, through a
+    connection pool (psycopg-pool) of that size. A SQLite store ignores it.
 
     psycopg is imported only here, for a ``postgresql://`` URL: the CLI's cold start and the
     SQLite path never load it.
@@ -25,13 +28,13 @@ def open_store(url: str, data_dir: Path) -> Store:
         raise ConfigError(exc.message) from None
     if backend == "postgresql":
         try:
-            from nhictl.core.store.postgres import PostgresStore
+            from nhictl.core.store.postgres import PooledPostgresStore, PostgresStore
         except ImportError:
             raise StoreError(
                 "the PostgreSQL store needs psycopg, which is not installed",
                 hint="pip install 'nhictl[postgres]'",
             ) from None
-        return PostgresStore(url)
+        return PooledPostgresStore(url, pool_size) if pool_size > 1 else PostgresStore(url)
     from nhictl.core.store.sqlite import SqliteStore
 
     if not url:

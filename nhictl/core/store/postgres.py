@@ -26,9 +26,10 @@ reopened once. A failure after that rolls the transaction back and becomes one `
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
@@ -38,6 +39,9 @@ from nhictl.core.errors import StoreError
 from nhictl.core.store.base import Deferred, Row, Store, Tx
 from nhictl.core.store.schema import apply_migrations
 from nhictl.core.store.url import redact_text, redact_url
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool  # loaded only by a pooled store (nhictl serve)
 
 #: How long a writer waits for another's lock, as SQLite's busy timeout.
 LOCK_TIMEOUT_S = 30
@@ -174,7 +178,7 @@ class _PostgresTx(Tx):
         except psycopg.OperationalError:
             if not (self._opening and self._store.reconnectable(self.connection)):
                 raise
-            self.connection = self._store.reconnect()
+            self.connection = self._store.reconnect(self.connection)
             cursor = self._run(waiting, last, closing)
         self.begun = self.begun or bool(self._opening)
         self._opening, self._deferred = [], []
@@ -226,9 +230,8 @@ class PostgresStore(Store):
         #: Statements sent to the server so far (the store benchmark reports it per operation).
         self.round_trips = 0
 
-    def _connect(self) -> _Connection:
-        if self._connection is not None and not self._connection.closed:
-            return self._connection
+    def conninfo(self) -> str:
+        """The URL as libpq takes it, with nhictl's connection defaults added."""
         try:
             params = pg_conninfo.conninfo_to_dict(self.url)
         except psycopg.ProgrammingError as exc:
@@ -245,10 +248,14 @@ class PostgresStore(Store):
         missing["options"] = (
             f"-c lock_timeout={LOCK_TIMEOUT_S}s {params.get('options', '')}".strip()
         )
+        return pg_conninfo.make_conninfo(self.url, **missing)
+
+    def _connect(self) -> _Connection:
+        if self._connection is not None and not self._connection.closed:
+            return self._connection
+        conninfo = self.conninfo()
         try:
-            connection = _Connection.connect(
-                pg_conninfo.make_conninfo(self.url, **missing), autocommit=True
-            )
+            connection = _Connection.connect(conninfo, autocommit=True)
         except psycopg.Error as exc:
             raise self.error(exc) from None
         self._connection = connection
@@ -261,26 +268,34 @@ class PostgresStore(Store):
             self._connection = None
 
     def connection(self) -> psycopg.Connection[Row]:
-        """The store's connection (opened on first use)."""
+        """A connection for one transaction (here: the store's one, opened on first use)."""
         return self._connect()
+
+    def release(self, connection: psycopg.Connection[Row]) -> None:
+        """The transaction on ``connection`` has ended (the one connection stays open)."""
+
+    def discard(self, connection: psycopg.Connection[Row]) -> None:
+        """``connection`` is dead or unusable: close it, never use it again."""
+        self._drop_connection()
 
     def reconnectable(self, connection: psycopg.Connection[Row]) -> bool:
         """Did a kept connection die between two uses (so a fresh one may be tried once)?"""
         return self._used and connection.broken
 
-    def reconnect(self) -> psycopg.Connection[Row]:
-        self._drop_connection()
-        return self._connect()
+    def reconnect(self, dead: psycopg.Connection[Row]) -> psycopg.Connection[Row]:
+        self.discard(dead)
+        self.release(dead)
+        return self.connection()
 
     def _rollback(self, connection: psycopg.Connection[Row]) -> None:
         if connection.broken or connection.closed:
-            self._drop_connection()  # the server rolled back when the session ended
+            self.discard(connection)  # the server rolled back when the session ended
             return
         self.round_trips += 1
         try:
             connection.execute("ROLLBACK")
         except psycopg.Error:
-            self._drop_connection()
+            self.discard(connection)
 
     def _end(self, tx: _PostgresTx) -> None:
         """Roll ``tx`` back (a transaction whose opening never went out has nothing to end)."""
@@ -303,10 +318,18 @@ class PostgresStore(Store):
     def write(self, *, late_lock: bool = False) -> Iterator[Tx]:
         tx = _PostgresTx(self, _OPEN_UNLOCKED if late_lock else _OPEN_WRITE, locked=not late_lock)
         try:
-            yield tx
-        except BaseException:
-            self._end(tx)
-            raise
+            try:
+                yield tx
+            except BaseException:
+                self._end(tx)
+                raise
+            self._commit(tx)
+        finally:
+            self.release(tx.connection)
+        for callback in tx.committed:
+            callback()
+
+    def _commit(self, tx: _PostgresTx) -> None:
         try:
             tx.finish(_COMMIT_DURABLY)
         except psycopg.Error as exc:
@@ -324,8 +347,6 @@ class PostgresStore(Store):
                 raise self.error(exc) from None
             raise  # a deferred statement failed (a constraint, say): as if run in the body
         self._used = True
-        for callback in tx.committed:
-            callback()
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -334,22 +355,27 @@ class PostgresStore(Store):
             yield tx
         finally:
             self._end(tx)
+            self.release(tx.connection)
 
     def read_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        connection = self._connect()
+        connection = self.connection()
         self.round_trips += 1
         try:
-            rows = connection.execute(postgres_sql(sql), tuple(params)).fetchall()
-        except psycopg.OperationalError as exc:
-            if not (self._used and connection.broken):
-                raise self.error(exc) from None
-            self._drop_connection()  # a kept connection was dead: nothing ran, ask again once
             try:
-                rows = self._connect().execute(postgres_sql(sql), tuple(params)).fetchall()
-            except psycopg.DatabaseError as again:
-                raise self.error(again) from None
-        except psycopg.DatabaseError as exc:
-            raise self.error(exc) from None
+                rows = connection.execute(postgres_sql(sql), tuple(params)).fetchall()
+            except psycopg.OperationalError as exc:
+                if not self.reconnectable(connection):
+                    raise self.error(exc) from None
+                # A kept connection was dead: nothing ran, ask again once on a new one.
+                connection = self.reconnect(connection)
+                try:
+                    rows = connection.execute(postgres_sql(sql), tuple(params)).fetchall()
+                except psycopg.DatabaseError as again:
+                    raise self.error(again) from None
+            except psycopg.DatabaseError as exc:
+                raise self.error(exc) from None
+        finally:
+            self.release(connection)
         self._used = True
         return rows[0] if rows else None
 
@@ -359,6 +385,67 @@ class PostgresStore(Store):
     def error(self, exc: psycopg.Error) -> StoreError:
         """One line for what went wrong, never the password."""
         return describe_error(exc, self.location, self.url)
+
+
+class PooledPostgresStore(PostgresStore):
+    """A PostgreSQL store the threads of a long-running process share (``nhictl serve``):
+    each transaction borrows a connection from a psycopg-pool pool of at most ``size`` and
+    gives it back when it ends. A connection found dead is closed (the pool drops it).
+    """
+
+    def __init__(self, url: str, size: int) -> None:
+        super().__init__(url)
+        self.size = size
+        self._pool: ConnectionPool[_Connection] | None = None
+        self._opening = threading.Lock()
+
+    def _open_pool(self) -> ConnectionPool[_Connection]:
+        with self._opening:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                # One plain connection first: a refused connection or bad credentials get the
+                # same one-line error as the CLI's, not a pool timeout.
+                super()._connect()
+                super()._drop_connection()
+                self._pool = ConnectionPool(
+                    self.conninfo(),
+                    connection_class=_Connection,
+                    kwargs={"autocommit": True},
+                    min_size=1,
+                    max_size=self.size,
+                    timeout=CONNECT_TIMEOUT_S,
+                    name="nhictl-store",
+                    open=True,
+                )
+            return self._pool
+
+    def connection(self) -> psycopg.Connection[Row]:
+        from psycopg_pool import PoolTimeout
+
+        pool = self._pool or self._open_pool()
+        try:
+            return pool.getconn()
+        except PoolTimeout:
+            raise StoreError(
+                f"no connection to {self.location} within {CONNECT_TIMEOUT_S} s "
+                f"({self.size} in use, or the server stopped answering)"
+            ) from None
+
+    def release(self, connection: psycopg.Connection[Row]) -> None:
+        if self._pool is not None and isinstance(connection, _Connection):
+            self._pool.putconn(connection)
+
+    def discard(self, connection: psycopg.Connection[Row]) -> None:
+        connection.close()
+
+    def reconnectable(self, connection: psycopg.Connection[Row]) -> bool:
+        return connection.broken  # every pooled connection may have been kept from earlier
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 def describe_error(exc: psycopg.Error, location: str, url: str) -> StoreError:
