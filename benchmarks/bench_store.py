@@ -264,14 +264,18 @@ def profile(server: PgServer, n: int) -> None:
         profiler.disable()
         issue_trips = _round_trips(store) - trips
         trips = _round_trips(store)
+        verifying = cProfile.Profile()
+        verifying.enable()
         for token in tokens:
             service.verify(token)
+        verifying.disable()
         verify_trips = _round_trips(store) - trips
         store.close()
-        text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
-        print(f"\ncProfile, {n} single-process PostgreSQL issues, top functions by own time:")
-        print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[:6000])
+        for what, stats in (("issues", profiler), ("verifies", verifying)):
+            text = io.StringIO()
+            pstats.Stats(stats, stream=text).sort_stats("tottime").print_stats(14)
+            print(f"\ncProfile, {n} single-process PostgreSQL {what}, top functions by own time:")
+            print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[:5000])
         if issue_trips >= 0:
             print(
                 f"\nround trips to the server: {issue_trips / n:.1f} per issue, "
