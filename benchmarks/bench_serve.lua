@@ -96,11 +96,15 @@ end
 
 function done(summary, latency, requests)
   local t = threads[1]
+  local finished = t:get("finished_us")
+  if finished == 0 then
+    finished = now_us() -- the count was not reached within the duration
+  end
   -- One JSON line for bench_serve.py (latencies in microseconds).
   io.write(string.format(
     'BENCH {"ok":%d,"bad":%d,"duration_us":%d,"p50":%d,"p75":%d,"p90":%d,"p95":%d,' ..
       '"p99":%d,"max":%d,"socket_errors":%d,"first_error":%q}\n',
-    t:get("ok"), t:get("bad"), math.floor(t:get("finished_us") - t:get("started_us")),
+    t:get("ok"), t:get("bad"), math.floor(finished - t:get("started_us")),
     latency:percentile(50), latency:percentile(75), latency:percentile(90),
     latency:percentile(95), latency:percentile(99), latency.max,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
