@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from nhictl.core.credentials import CredentialService
 from nhictl.core.runtime import Runtime
+from nhictl.core.store.base import Store
 from nhictl.serve.metrics import Metrics
 from nhictl.serve.options import ServeOptions
 from nhictl.serve.ratelimit import RateLimiter
+from nhictl.serve.writequeue import queued
 
 if TYPE_CHECKING:
     from nhictl.core.identity import TrustSources
@@ -29,12 +31,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class ServeRuntime(Runtime):
+    """The CLI's runtime, whose SQLite store queues the workers' writes (``writequeue``)."""
+
+    @cached_property
+    def store(self) -> Store:
+        return queued(Runtime.store.func(self))  # type: ignore[attr-defined]
+
+
 class ServiceContext:
     """Everything a request handler needs, built once per worker process."""
 
     def __init__(self, options: ServeOptions, runtime: Runtime | None = None) -> None:
         self.options = options
-        self.runtime = runtime or Runtime()
+        self.runtime = runtime or ServeRuntime()
         self.metrics = Metrics()
         self.by_address = RateLimiter(options.rate_per_address)
         self.by_identity = RateLimiter(options.rate_per_identity)
