@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from nhictl.core.jose import (
     check_signature,
     check_times,
     parse_unverified,
+    sha256_hex,
     strict_json_loads,
 )
 from nhictl.core.replaycache import accept_once, replay_key
@@ -116,6 +118,32 @@ def agent_for_identity(store: Store, issuer: object, subject: object) -> tuple[s
     return found[0]
 
 
+#: JWT-SVIDs this process verified, by (the token's SHA-256, the manifest's identity spec).
+#: Agents present the same SVID for its lifetime; its signature, audience and SPIFFE ID were
+#: checked against this process's trust bundle (loaded once per worker: ``ctx.trust``), so a
+#: second verification can only give the same answer until the token expires, which is
+#: checked on every use. OIDC tokens are not kept: an issuer's keys can change at run time.
+_VERIFIED: dict[tuple[str, str], VerifiedIdentity] = {}
+_VERIFIED_MAX = 8192
+
+
+def _verified_identity(
+    ctx: ServiceContext, token: str, spec: Mapping[str, Any], now: dt.datetime
+) -> VerifiedIdentity:
+    spiffe = spec.get("type") == "spiffe"
+    key = (sha256_hex(token), json.dumps(spec, sort_keys=True)) if spiffe else None
+    if key is not None:
+        hit = _VERIFIED.get(key)
+        if hit is not None and now.timestamp() < hit.expires_at.timestamp() + ctx.leeway:
+            return hit
+    identity = verify_identity(token, spec, ctx.trust, now=now, leeway=ctx.leeway)
+    if key is not None:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = identity
+    return identity
+
+
 def verify_workload_token(
     ctx: ServiceContext, token: str, *, what: str, error: str, single_use: bool
 ) -> tuple[str, VerifiedIdentity]:
@@ -124,9 +152,7 @@ def verify_workload_token(
     agent, manifest = agent_for_identity(ctx.runtime.store, claims.get("iss"), claims.get("sub"))
     now = ctx.now()
     try:
-        identity = verify_identity(
-            token, manifest["spec"]["workloadIdentity"], ctx.trust, now=now, leeway=ctx.leeway
-        )
+        identity = _verified_identity(ctx, token, manifest["spec"]["workloadIdentity"], now)
     except IdentityError as exc:
         raise OAuthError(
             error, f"{what} not verified: {exc.message}", status=_status(error), reason=exc.reason
@@ -169,7 +195,10 @@ def _client_keys(path: str) -> KeySet:
         raise OAuthError(
             "server_error", f"client key file {path} is unusable: {exc}", status=500
         ) from None
-    _KEY_FILES[path] = (stamp, keys)
+    # A file changed within the timestamp granularity could change again unseen ("racy git"):
+    # such a fresh one is read again next time, not kept.
+    if time.time() - st.st_mtime > 2:
+        _KEY_FILES[path] = (stamp, keys)
     return keys
 
 
