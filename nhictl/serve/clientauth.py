@@ -118,29 +118,30 @@ def agent_for_identity(store: Store, issuer: object, subject: object) -> tuple[s
     return found[0]
 
 
-#: JWT-SVIDs this process verified, by (the token's SHA-256, the manifest's identity spec).
-#: Agents present the same SVID for its lifetime; its signature, audience and SPIFFE ID were
-#: checked against this process's trust bundle (loaded once per worker: ``ctx.trust``), so a
-#: second verification can only give the same answer until the token expires, which is
-#: checked on every use. OIDC tokens are not kept: an issuer's keys can change at run time.
-_VERIFIED: dict[tuple[str, str], VerifiedIdentity] = {}
 _VERIFIED_MAX = 8192
 
 
 def _verified_identity(
     ctx: ServiceContext, token: str, spec: Mapping[str, Any], now: dt.datetime
 ) -> VerifiedIdentity:
+    """``verify_identity``, or its earlier answer for the same JWT-SVID and identity spec
+    (``ctx.verified_svids``). Agents present the same SVID for its lifetime; its signature,
+    audience and SPIFFE ID were checked against this context's trust bundle (loaded once:
+    ``ctx.trust``), so a second verification can only give the same answer until the token
+    expires, which is checked on every use. OIDC tokens are not kept: an issuer's keys can
+    change at run time."""
+    kept = ctx.verified_svids
     spiffe = spec.get("type") == "spiffe"
     key = (sha256_hex(token), json.dumps(spec, sort_keys=True)) if spiffe else None
     if key is not None:
-        hit = _VERIFIED.get(key)
+        hit = kept.get(key)
         if hit is not None and now.timestamp() < hit.expires_at.timestamp() + ctx.leeway:
             return hit
     identity = verify_identity(token, spec, ctx.trust, now=now, leeway=ctx.leeway)
     if key is not None:
-        if len(_VERIFIED) >= _VERIFIED_MAX:
-            _VERIFIED.clear()
-        _VERIFIED[key] = identity
+        if len(kept) >= _VERIFIED_MAX:
+            kept.clear()
+        kept[key] = identity
     return identity
 
 

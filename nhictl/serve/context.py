@@ -26,7 +26,7 @@ from nhictl.serve.ratelimit import RateLimiter
 from nhictl.serve.writequeue import queued
 
 if TYPE_CHECKING:
-    from nhictl.core.identity import TrustSources
+    from nhictl.core.identity import TrustSources, VerifiedIdentity
 
 T = TypeVar("T")
 
@@ -48,6 +48,8 @@ class ServiceContext:
         self.metrics = Metrics()
         self.by_address = RateLimiter(options.rate_per_address)
         self.by_identity = RateLimiter(options.rate_per_identity)
+        #: JWT-SVIDs verified against ``trust``, by (SHA-256, identity spec): ``clientauth``.
+        self.verified_svids: dict[tuple[str, str], VerifiedIdentity] = {}
 
     @property
     def settings_issuer(self) -> str:
