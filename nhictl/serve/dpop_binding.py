@@ -20,7 +20,7 @@ def token_request_jkt(ctx: ServiceContext, proofs: list[str]) -> str | None:
     """The thumbprint to bind the token to, from the request's DPoP proof (None: no proof).
 
     The proof must be for ``POST`` to the token endpoint's public URL, fresh, and seen for the
-    first time (the shared replay table). Runs on the core thread (it writes the store)."""
+    first time (the shared replay table). Runs on the thread that owns the store."""
     if not proofs:
         return None
     if len(proofs) > 1:

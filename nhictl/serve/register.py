@@ -184,7 +184,7 @@ def reply_body(result: RegistrationResult, issued_at: int) -> dict[str, Any]:
 def register(
     ctx: ServiceContext, bearer: str | None, metadata: dict[str, Any], address: str
 ) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body) for one registration, on the core thread; audits refusals."""
+    """(HTTP status, body) for one registration, on the store's thread; audits refusals."""
     caller: str | None = None
     try:
         if bearer is None:

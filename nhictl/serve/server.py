@@ -88,4 +88,5 @@ def run(config: ServerConfig, options: ServeOptions) -> None:
         ssl_key=None if config.insecure_http else config.tls_key,
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
         log_access=False,
+        websockets=False,  # no WebSocket routes: every request skips the upgrade handling
     ).serve()

@@ -33,7 +33,7 @@ def end_task(
     address: str,
     url: str,
 ) -> dict[str, Any]:
-    """Revoke the task's credentials for the calling agent, on the core thread."""
+    """Revoke the task's credentials for the calling agent, on the thread that owns the store."""
     agent: str | None = None
     try:
         try:

@@ -115,7 +115,7 @@ def issue_for(
     url: str,
     dpop_proofs: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The whole token request, on the core thread. Raises ``OAuthError``; audits refusals.
+    """The whole token request, on the store's thread. Raises ``OAuthError``; audits refusals.
 
     ``dpop_proofs`` (the request's ``DPoP`` headers) bind the token to the proof's key."""
     agent: str | None = None
