@@ -289,6 +289,13 @@ def authenticate(
             "invalid_request", "client_assertion and client_assertion_type go together"
         )
     settings = ctx.runtime.settings
+    if kind == JWT_BEARER and not resource_server:
+        # RFC 7523 section 2.2 asks only for a JWT whose ``sub`` is the client: an assertion not
+        # issued by a ``client_keys`` agent is a workload identity token (what MCP SDKs send for
+        # workload identity federation), checked exactly as the SPIFFE client assertion is.
+        issuer = unverified_claims(assertion, "client assertion", "invalid_client").get("iss")
+        if not isinstance(issuer, str) or issuer not in settings["client_keys"]:
+            kind = JWT_SPIFFE
     if kind == JWT_SPIFFE:
         agent, identity = verify_workload_token(
             ctx, assertion, what="SPIFFE client assertion", error="invalid_client", single_use=True

@@ -111,9 +111,11 @@ def launch(
     *,
     args: tuple[str, ...] = (),
     settings: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Service]:
     """Build a registry in ``root`` on ``backend``, start ``nhictl serve`` over it with ``args``
-    and the extra ``settings`` (NHICTL_* variables), yield it, and stop it."""
+    and the extra ``settings`` (NHICTL_* variables), yield it, and stop it. ``port`` (default: a
+    free one) lets a caller put the service's URL in its settings, e.g. as the ``issuer``."""
     home = root / "home"
     ca = make_ca(root / "tls")
     ca.key_pem.chmod(0o600)
@@ -136,7 +138,7 @@ def launch(
     runtime.init()
     register_all(runtime, idp)
     runtime.store.close()
-    port = free_port()
+    port = port or free_port()
     url = f"https://127.0.0.1:{port}"
     argv = ["--port", str(port), "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem)]
     proc = start([*argv, *args], env, url, ca.ca_pem)
