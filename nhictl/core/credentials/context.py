@@ -54,6 +54,10 @@ class CredentialContext:
         # Revisions never change once stored, so their parsed manifests can be cached.
         self._manifests: dict[tuple[str, int], dict[str, Any]] = {}
         self._entities: dict[tuple[str, int, str], AgentEntity] = {}
+        # The agent rows optimistic issues were last stored against: a hint that saves the
+        # read before the decision, never trusted (the guarded insert re-checks the row under
+        # the write lock, and a mismatch sends the issue down the locked path).
+        self._agent_hints: dict[str, AgentRecord] = {}
 
     @property
     def policies(self) -> PolicyEngine:
@@ -85,6 +89,17 @@ class CredentialContext:
                 self._entities.clear()
             self._entities[key] = entity
         return entity
+
+    def agent_hint(self, name: str) -> AgentRecord | None:
+        return self._agent_hints.get(name)
+
+    def remember_agent(self, record: AgentRecord) -> None:
+        if len(self._agent_hints) > 1024:
+            self._agent_hints.clear()
+        self._agent_hints[record.name] = record
+
+    def forget_agent(self, name: str) -> None:
+        self._agent_hints.pop(name, None)
 
     def usable_cutoff(self, now: dt.datetime) -> str:
         """Credentials with ``expires_at`` after this still verify at ``now``.

@@ -172,10 +172,12 @@ _STORED = "EXISTS (SELECT 1 FROM credentials WHERE jti = ?)"
 
 @dataclass(frozen=True)
 class Tentative:
-    """An optimistic issue: the credential, if ``stored`` says the guarded insert wrote it."""
+    """An optimistic issue: the credential, if ``stored`` says the guarded insert wrote it
+    (then ``record``, the agent row it was decided on, was current under the lock)."""
 
     issued: IssuedCredential
     stored: Deferred
+    record: AgentRecord
 
 
 def agent_and_live_count(
@@ -263,7 +265,11 @@ class CredentialIssuer:
         action = "credential.issue"
         cutoff = self.ctx.usable_cutoff(now)
         with self.ctx.store.write(late_lock=True) as tx:
-            record, live = agent_and_live_count(tx, agent, STATUS_ACTIVE, cutoff)
+            # The row a previous issue was stored against, if any: the guarded insert checks
+            # it is still current, so no read is needed first (on PostgreSQL: one round trip).
+            record, live = self.ctx.agent_hint(agent), None
+            if record is None:
+                record, live = agent_and_live_count(tx, agent, STATUS_ACTIVE, cutoff)
             verdict = self._decide_on(tx, record, agent, ask, now)
             tentative = self._issue_optimistically(tx, verdict, live, cutoff, now, action)
             result = (
@@ -273,9 +279,11 @@ class CredentialIssuer:
             )
         if tentative is not None:
             if tentative.stored.rowcount == 1:
+                self.ctx.remember_agent(tentative.record)
                 return tentative.issued
             # Another writer changed the agent or its credentials between the decision and the
-            # lock, and nothing was written: decide again, under the lock from the start.
+            # lock (or since the hint), and nothing was written: decide again, under the lock.
+            self.ctx.forget_agent(agent)
             now = self.ctx.clock()
             with self.ctx.store.write() as tx:
                 result = self.issue_in_tx(tx, agent, ask, now, action=action)
@@ -341,17 +349,23 @@ class CredentialIssuer:
         return issued
 
     def _issue_optimistically(
-        self, tx: Tx, verdict: Verdict, live: int, cutoff: str, now: dt.datetime, action: str
+        self,
+        tx: Tx,
+        verdict: Verdict,
+        live: int | None,
+        cutoff: str,
+        now: dt.datetime,
+        action: str,
     ) -> Tentative | None:
-        """Sign before the lock and store with a guarded insert; ``None`` when what was read
-        (the verdict's agent state, ``live`` credentials) already says the locked path must
-        decide: a deny, a full cap, no status index reserved."""
+        """Sign before the lock and store with a guarded insert; ``None`` when what is known
+        (the verdict's agent state, ``live`` credentials if they were counted) already says the
+        locked path must decide: a deny, a full cap, no status index reserved."""
         state = verdict.state
         if not isinstance(verdict.outcome, Allowed) or state is None:
             return None
         record, manifest, request, decision = verdict.outcome
         limit = self._concurrency_limit(manifest)
-        if live >= limit:
+        if live is not None and live >= limit:
             return None
         index = self.ctx.status_indexes.take()
         if index is None:
@@ -371,7 +385,7 @@ class CredentialIssuer:
         stored = tx.defer(GUARDED_INSERT_SQL, (*issued.record.to_row(), *guard))
         self._audit_issued(tx, action, request, details, now, if_stored=issued.record.jti)
         self.ctx.status_indexes.refill(tx)
-        return Tentative(issued, stored)
+        return Tentative(issued, stored, record)
 
     def _decide(self, tx: Tx, agent_name: str, ask: Mapping[str, Any], now: dt.datetime) -> Verdict:
         """The policy decision and the built-in guards: reads only, no lock needed."""
