@@ -46,6 +46,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata, OAuthToke
 from nhictl.core.identity import TrustSources
 from tests.credentials.support import TRUST_DOMAIN, sample
 from tests.serve.conftest import Service, free_port, launch, tls_context
+from tests.serve.test_token_service import credential_count
 
 AGENT = "mcp-reporter"
 AGENT_ID = f"spiffe://{TRUST_DOMAIN}/ns/finance/sa/mcp-reporter"
@@ -203,26 +204,32 @@ async def _whoami(stack: Stack, spiffe_id: str, task: str) -> tuple[dict[str, An
     return dict(result.structured_content), asked
 
 
-def _all_credentials(service: Service) -> int:
+def _query(service: Service, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows from the service's store, read through a runtime of its own."""
     runtime = service.runtime()
     try:
         with runtime.store.read() as tx:
-            return int(tx.query("SELECT COUNT(*) FROM credentials")[0][0])
+            return tx.query(sql, params)
     finally:
         runtime.store.close()
 
 
 def _credentials(service: Service, agent: str) -> list[tuple[Any, ...]]:
-    runtime = service.runtime()
-    try:
-        with runtime.store.read() as tx:
-            return tx.query(
-                "SELECT jti, task, intent, scopes_json, audience, issued_by, status "
-                "FROM credentials WHERE agent = ?",
-                (agent,),
-            )
-    finally:
-        runtime.store.close()
+    return _query(
+        service,
+        "SELECT jti, task, intent, scopes_json, audience, issued_by, status "
+        "FROM credentials WHERE agent = ?",
+        (agent,),
+    )
+
+
+def _audit(service: Service, agent: str) -> list[tuple[Any, ...]]:
+    return _query(
+        service,
+        "SELECT action, outcome, actor FROM audit_events "
+        "WHERE action = 'credential.issue' AND subject = ? ORDER BY seq",
+        (agent,),
+    )
 
 
 def test_mcp_sdk_client_calls_a_tool_with_a_token_nhictl_minted(stack: Stack) -> None:
@@ -246,19 +253,6 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def _audit(service: Service, agent: str) -> list[tuple[Any, ...]]:
-    runtime = service.runtime()
-    try:
-        with runtime.store.read() as tx:
-            return tx.query(
-                "SELECT action, outcome, actor FROM audit_events "
-                "WHERE action = 'credential.issue' AND subject = ? ORDER BY seq",
-                (agent,),
-            )
-    finally:
-        runtime.store.close()
-
-
 @pytest.mark.parametrize(
     ("spiffe_id", "error"),
     [(STRANGER_ID, "invalid_grant"), (DISABLED_ID, "access_denied")],
@@ -267,11 +261,11 @@ def _audit(service: Service, agent: str) -> list[tuple[Any, ...]]:
 def test_mcp_sdk_client_is_refused_for_an_unknown_or_disabled_agent(
     stack: Stack, spiffe_id: str, error: str
 ) -> None:
-    before = _all_credentials(stack.nhictl)
+    before = credential_count(stack.nhictl)
     with pytest.raises(BaseExceptionGroup) as raised:  # the SDK's error, inside anyio's group
         anyio.run(_whoami, stack, spiffe_id, "MCP-2")
     refusals = [e for e in _leaves(raised.value) if isinstance(e, OAuthTokenError)]
     assert len(refusals) == 1, _leaves(raised.value)
     assert "Token exchange failed (400)" in str(refusals[0])
     assert f'"error":"{error}"' in str(refusals[0])
-    assert _all_credentials(stack.nhictl) == before
+    assert credential_count(stack.nhictl) == before
