@@ -42,6 +42,7 @@ REFUSAL_CODES = frozenset(
         "access_denied",
         "invalid_scope",
         "invalid_target",
+        "invalid_token",
     }
 )
 
@@ -218,11 +219,30 @@ class TokenClient:
         body = self._post("/token", form, dpop)
         return _token_response(body)
 
-    def introspect(self, token: str, *, auth: ClientAuth) -> dict[str, Any]:
-        """RFC 7662: the token's facts (``{"active": false}`` for a dead one). ``auth`` is the
-        resource server's client authentication (its key in ``introspection_clients``)."""
+    def introspection_token(self, *, auth: ClientAuth) -> TokenResponse:
+        """A resource server's bearer token for ``/introspect`` (RFC 7662 section 2.1): a
+        ``client_credentials`` grant for that endpoint, authenticated by ``auth`` (its key in
+        ``introspection_clients``). Reuse it until it expires: one assertion instead of one
+        per call."""
+        form = {
+            "grant_type": "client_credentials",
+            "resource": self.url("/introspect"),
+            **auth.fields(self.url("/token")),
+        }
+        return _token_response(self._post("/token", form, None))
+
+    def introspect(
+        self, token: str, *, auth: ClientAuth | None = None, bearer: str | None = None
+    ) -> dict[str, Any]:
+        """RFC 7662: the token's facts (``{"active": false}`` for a dead one). The resource
+        server authenticates with ``bearer`` (from ``introspection_token``) or ``auth`` (its
+        client authentication, a fresh assertion per call), exactly one of them."""
+        if (auth is None) == (bearer is None):
+            raise InputError("introspect: give auth or bearer, exactly one")
         url = self.url("/introspect")
-        return self._post("/introspect", {"token": token, **auth.fields(url)}, None)
+        fields = auth.fields(url) if auth is not None else {}
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else None
+        return self._post("/introspect", {"token": token, **fields}, None, headers=headers)
 
     def revoke(self, token: str, *, auth: ClientAuth) -> None:
         """RFC 7009: revoke a token issued to the authenticating agent."""
@@ -236,8 +256,11 @@ class TokenClient:
         dpop: DpopProof | None,
         *,
         empty_ok: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        headers = {"DPoP": dpop("POST", self.url(path))} if dpop else None
+        headers = dict(headers or {})
+        if dpop:
+            headers["DPoP"] = dpop("POST", self.url(path))
         try:
             reply = self._http.post(path, data=dict(form), headers=headers)
         except httpx.HTTPError as exc:

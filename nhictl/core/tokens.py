@@ -192,14 +192,16 @@ def mint_access_token(
         claims["status"] = {"status_list": {"idx": status_index, "uri": status_uri}}
     if cnf_jkt is not None:
         claims["cnf"] = {"jkt": cnf_jkt}
-    token = _sign_compact(signing_key, ACCESS_TOKEN_TYP, claims)
+    token = sign_compact(signing_key, ACCESS_TOKEN_TYP, claims)
     return MintedToken(token=token, jti=jti, token_sha256=sha256_hex(token))
 
 
-def _sign_compact(signing_key: SigningKey, typ: str, claims: Mapping[str, Any]) -> str:
-    """Compact JWS by hand: PyJWT's ``encode`` adds ~40% on top of the signature for checks
-    that do not apply to claims we built ourselves. PyJWT's algorithm object still signs
-    (it converts ECDSA signatures to the JOSE r||s form)."""
+def sign_compact(signing_key: SigningKey, typ: str, claims: Mapping[str, Any]) -> str:
+    """A compact JWS of ``claims`` (built by nhictl, not read from input) with an explicit
+    ``typ`` (RFC 8725 section 3.11), signed by ``signing_key``. By hand: PyJWT's ``encode``
+    adds ~40% on top of the signature for checks that do not apply to claims we built
+    ourselves. PyJWT's algorithm object still signs (it converts ECDSA signatures to the JOSE
+    r||s form)."""
     header = _HEADERS.get((signing_key.kid, signing_key.alg, typ))
     if header is None:
         header = b64url_encode(

@@ -50,6 +50,8 @@ class ServiceContext:
         self.by_identity = RateLimiter(options.rate_per_identity)
         #: JWT-SVIDs verified against ``trust``, by (SHA-256, identity spec): ``clientauth``.
         self.verified_svids: dict[tuple[str, str], VerifiedIdentity] = {}
+        #: Resource servers' introspection bearer tokens, by SHA-256: (client, exp). ``rsaccess``.
+        self.introspection_tokens: dict[str, tuple[str, float]] = {}
 
     @property
     def settings_issuer(self) -> str:

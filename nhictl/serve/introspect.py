@@ -1,5 +1,9 @@
 """``POST /introspect`` (RFC 7662), for resource servers in the ``introspection_clients`` setting.
 
+A resource server authenticates with a bearer token from ``/token`` (``rsaccess``: checked once
+per worker, then kept until it expires) or with a single-use ``private_key_jwt`` assertion per
+call. A refused caller is an audit event.
+
 The token is verified online, exactly as ``nhictl verify`` does (signature, claims, the store:
 revoked, agent disabled...), against the audience the token itself names.
 """
@@ -11,7 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from nhictl.serve.audit import caller_actor
+from nhictl.serve import rsaccess
+from nhictl.serve.audit import caller_actor, record
 from nhictl.serve.clientauth import authenticate, unverified_claims
 from nhictl.serve.context import ServiceContext
 from nhictl.serve.oauth import NO_STORE, OAuthError, read_form, require
@@ -29,20 +34,54 @@ def token_audience(token: str) -> str | None:
     return aud if isinstance(aud, str) else None
 
 
-def introspect(ctx: ServiceContext, form: dict[str, str], address: str, url: str) -> dict[str, Any]:
+def _resource_server(
+    ctx: ServiceContext, form: dict[str, str], authorization: str | None, url: str
+) -> str:
+    """The calling resource server: by its bearer token (``rsaccess``) or by a
+    ``private_key_jwt`` assertion in the form, never both (RFC 6749 section 2.3)."""
+    if authorization is not None:
+        if "client_assertion" in form or "client_assertion_type" in form:
+            raise OAuthError(
+                "invalid_request", "send a bearer token or a client assertion, not both"
+            )
+        return rsaccess.resource_server(ctx, authorization)
     caller = authenticate(ctx, form, url=url, resource_server=True)
     if caller is None or caller.agent is not None:
         raise OAuthError(
             "invalid_client",
-            "introspection needs a resource server's private_key_jwt client assertion",
+            "introspection needs a resource server's bearer token (see docs/serve.md) or "
+            "private_key_jwt client assertion",
             status=401,
         )
+    return caller.client_id
+
+
+def introspect(
+    ctx: ServiceContext,
+    form: dict[str, str],
+    address: str,
+    url: str,
+    authorization: str | None = None,
+) -> dict[str, Any]:
+    try:
+        client_id = _resource_server(ctx, form, authorization, url)
+    except OAuthError as exc:
+        ctx.metrics.decision("introspect", "refused")
+        record(
+            ctx.runtime.store,
+            endpoint="introspect",
+            caller=None,
+            address=address,
+            outcome="denied",
+            details={"error": exc.error, "reason": exc.reason, "description": exc.description},
+        )
+        raise
     token = require(form, "token")
     audience = token_audience(token)
     if audience is None:
         ctx.metrics.decision("introspect", "inactive")
         return {"active": False}
-    service = ctx.credentials_as(caller_actor(caller.client_id, address))
+    service = ctx.credentials_as(caller_actor(client_id, address))
     # The resource server checks the DPoP proof it received; it learns the key from ``cnf``.
     result = service.verify(token, audience=audience, binding_checked_by_caller=True)
     if not result.valid or result.claims is None:
@@ -64,7 +103,10 @@ async def endpoint(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     try:
         form = await read_form(request)
-        body = await ctx.core(lambda: introspect(ctx, form, address, str(request.url)))
+        authorization = request.headers.get("authorization")
+        body = await ctx.core(
+            lambda: introspect(ctx, form, address, str(request.url), authorization)
+        )
     except OAuthError as exc:
         return exc.response()
     return JSONResponse(body, headers=dict(NO_STORE))

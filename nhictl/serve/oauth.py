@@ -32,7 +32,9 @@ class OAuthError(Exception):
     def response(self) -> JSONResponse:
         headers = dict(NO_STORE)
         if self.status == 401:
-            headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
+            # RFC 6750 section 3: invalid_client, or invalid_token for a refused bearer token.
+            error = self.error if self.error == "invalid_token" else "invalid_client"
+            headers["WWW-Authenticate"] = f'Bearer error="{error}"'
         body = {"error": self.error, "error_description": self.description}
         return JSONResponse(body, status_code=self.status, headers=headers)
 

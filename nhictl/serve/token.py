@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from nhictl.core.credentials import IssueDenied
 from nhictl.core.errors import InputError
+from nhictl.serve import rsaccess
 from nhictl.serve.audit import caller_actor, record
 from nhictl.serve.clientauth import Caller, authenticate, unverified_claims, verify_workload_token
 from nhictl.serve.context import ServiceContext
@@ -108,6 +109,48 @@ def _agent_for_grant(
     return agent, on_behalf_of
 
 
+def _for_introspection(ctx: ServiceContext, form: Mapping[str, str]) -> bool:
+    """A resource server's ``client_credentials`` grant for the ``/introspect`` endpoint."""
+    return form.get("grant_type") == CLIENT_CREDENTIALS and form.get(
+        "resource"
+    ) == rsaccess.introspection_url(ctx)
+
+
+def _introspection_token(
+    ctx: ServiceContext, form: Mapping[str, str], address: str, url: str
+) -> dict[str, Any]:
+    """A bearer token for ``/introspect`` (``rsaccess``), to a resource server that
+    authenticates with its ``private_key_jwt`` assertion; audited like every token."""
+    caller = authenticate(ctx, form, url=url, resource_server=True)
+    if caller is None or caller.agent is not None:  # an agent's SVID is not a resource server
+        raise OAuthError(
+            "invalid_client",
+            "a token for /introspect needs a resource server's private_key_jwt assertion",
+            status=401,
+        )
+    scope = form.get("scope", rsaccess.SCOPE)
+    if scope != rsaccess.SCOPE:
+        raise OAuthError("invalid_scope", f"a token for /introspect has scope {rsaccess.SCOPE!r}")
+    reply = rsaccess.mint(ctx, caller.client_id, ctx.now())
+    jti, digest = reply.pop("jti"), reply.pop("token_sha256")
+    record(
+        ctx.runtime.store,
+        endpoint="token",
+        caller=caller.client_id,
+        address=address,
+        outcome="issued",
+        details={
+            "grant_type": CLIENT_CREDENTIALS,
+            "resource": rsaccess.introspection_url(ctx),
+            "jti": jti,
+            "token_sha256": digest,
+            "expires_in": reply["expires_in"],
+        },
+    )
+    ctx.metrics.decision("token", "issued")
+    return reply
+
+
 def issue_for(
     ctx: ServiceContext,
     form: Mapping[str, str],
@@ -120,6 +163,8 @@ def issue_for(
     ``dpop_proofs`` (the request's ``DPoP`` headers) bind the token to the proof's key."""
     agent: str | None = None
     try:
+        if _for_introspection(ctx, form):
+            return _introspection_token(ctx, form, address, url)
         agent, on_behalf_of = _agent_for_grant(ctx, form, url)
         jkt = token_request_jkt(ctx, dpop_proofs or [])
         wait = ctx.by_identity.retry_after(agent)
