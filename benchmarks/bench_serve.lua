@@ -3,7 +3,8 @@
 -- and count as an error any reply that is not 200 (or, for /introspect, not active).
 --
 -- Environment: BENCH_BODIES (one urlencoded body per line), BENCH_COUNT (replies to wait
--- for), BENCH_PATH, BENCH_TOKENS (optional: file that gets each reply's access_token).
+-- for), BENCH_PATH, BENCH_TOKENS (optional: file that gets each reply's access_token),
+-- BENCH_AUTHORIZATION (optional: an Authorization header sent with every request).
 -- One wrk thread is assumed (-t 1): the counters live in that thread's Lua state.
 
 -- wrk's main thread sleeps for the whole -d duration: the script keeps its own clock from the
@@ -42,6 +43,10 @@ function init(args)
   wrk.method = "POST"
   wrk.path = path
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  local authorization = os.getenv("BENCH_AUTHORIZATION")
+  if authorization and authorization ~= "" then
+    wrk.headers["Authorization"] = authorization
+  end
 end
 
 function request()

@@ -18,7 +18,10 @@ process (TLS, loopback), next to the core API's issue rate measured in the same 
 * Exchange: the clients share ``--n`` RFC 8693 exchanges (each agent's SVID minted once, as
   agents cache them), each timed from request to reply. Rate limits are lifted for the run.
 * Introspect: the clients share ``--introspections`` RFC 7662 calls on the issued tokens,
-  each with a fresh ``private_key_jwt`` assertion signed before the clock starts.
+  each with a fresh ``private_key_jwt`` assertion signed before the clock starts; then
+  the same count with the resource server's bearer token for ``/introspect`` (RFC 7662
+  section 2.1, one ``client_credentials`` grant beforehand), the way a resource server that
+  introspects often would call it.
 * ``--profile S``: py-spy samples the server's worker processes for S seconds during a second
   exchange load (not the timed one), and the top functions by own time and the nhictl frames by
   total time are printed: where the time goes.
@@ -208,6 +211,7 @@ async def run_load(
     path: str,
     budget: float,
     keep: Callable[[dict[str, Any]], None] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Phase:
     """``clients`` workers share ``forms``; each is one POST to ``path``, timed."""
     phase = Phase(name)
@@ -224,7 +228,7 @@ async def run_load(
                 form = queue.popleft()
                 t0 = time.perf_counter()
                 try:
-                    reply = await http.post(path, data=form)
+                    reply = await http.post(path, data=form, headers=headers)
                     body = reply.json()
                 except (httpx.HTTPError, ValueError) as exc:
                     phase.errors[type(exc).__name__] += 1
@@ -273,6 +277,7 @@ def run_wrk(
     budget: float,
     work: Path,
     tokens_out: Path | None = None,
+    authorization: str | None = None,
 ) -> Phase:
     """``clients`` keep-alive connections from one wrk thread share ``forms`` (one POST each,
     never a body twice); wrk stops after ``count`` replies. ``forms`` needs ``clients`` more
@@ -287,6 +292,7 @@ def run_wrk(
         "BENCH_COUNT": str(count),
         "BENCH_PATH": path,
         "BENCH_TOKENS": str(tokens_out or ""),
+        "BENCH_AUTHORIZATION": authorization or "",
     }
     argv = [wrk, "-t1", f"-c{clients}", f"-d{max(1, int(budget))}s", "--timeout", "30s",
             "-s", str(LUA), url + path]  # fmt: skip
@@ -324,8 +330,29 @@ def exchange_forms(svids: list[str], n: int, tag: str) -> list[dict[str, str]]:
     return forms
 
 
+def bearer_forms(tokens: list[str], n: int) -> list[dict[str, str]]:
+    return [{"token": tokens[i % len(tokens)]} for i in range(n)]
+
+
+def introspection_bearer(url: str, ca: Path, key: ec.EllipticCurvePrivateKey, kid: str) -> str:
+    """The resource server's bearer token for /introspect (RFC 7662 section 2.1)."""
+    form = introspect_forms(url, ["-"], 1, key, kid, aud=f"{url}/token")[0]
+    del form["token"]
+    form.update(grant_type="client_credentials", resource=f"{url}/introspect")
+    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(ca))) as http:
+        reply = http.post("/token", data=form)
+    if reply.status_code != 200:
+        raise SystemExit(f"bench: no introspection token: {reply.text[:300]}")
+    return str(reply.json()["access_token"])
+
+
 def introspect_forms(
-    url: str, tokens: list[str], n: int, key: ec.EllipticCurvePrivateKey, kid: str
+    url: str,
+    tokens: list[str],
+    n: int,
+    key: ec.EllipticCurvePrivateKey,
+    kid: str,
+    aud: str | None = None,
 ) -> list[dict[str, str]]:
     now = int(time.time())
     forms = []
@@ -333,7 +360,7 @@ def introspect_forms(
         claims = {
             "iss": RS_ID,
             "sub": RS_ID,
-            "aud": f"{url}/introspect",
+            "aud": aud or f"{url}/introspect",
             "iat": now,
             "exp": now + 600,
             "jti": secrets.token_urlsafe(12),
@@ -496,18 +523,24 @@ def main(argv: list[str] | None = None) -> None:
             path: str,
             budget: float,
             tokens: list[str] | None = None,
+            bearer: str | None = None,
         ) -> Phase:
+            authorization = f"Bearer {bearer}" if bearer else None
             if wrk is not None:
                 out = home / f"{name}-tokens.txt" if tokens is not None else None
-                phase = run_wrk(wrk, name, url, args.clients, forms, count, path, budget, home, out)
+                phase = run_wrk(
+                    wrk, name, url, args.clients, forms, count, path, budget, home, out,
+                    authorization,
+                )  # fmt: skip
                 if tokens is not None and out is not None:
                     tokens.extend(out.read_text().split())
                 return phase
             keep = None
             if tokens is not None:
                 keep = lambda body: tokens.append(body["access_token"])  # noqa: E731
+            headers = {"Authorization": authorization} if authorization else None
             return asyncio.run(
-                run_load(name, url, ca, args.clients, forms[:count], path, budget, keep=keep)
+                run_load(name, url, ca, args.clients, forms[:count], path, budget, keep, headers)
             )
 
         spare = args.clients  # bodies for requests in flight when wrk reaches its count
@@ -524,6 +557,19 @@ def main(argv: list[str] | None = None) -> None:
                 server,
                 lambda: load("introspect", forms, args.introspections, "/introspect", args.budget),
             )
+            bearer = introspection_bearer(url, ca, rs_key, rs_kid)
+            b_forms = bearer_forms(tokens, args.introspections + spare)
+            introspect_bearer = measured(
+                server,
+                lambda: load(
+                    "introspect-bearer",
+                    b_forms,
+                    args.introspections,
+                    "/introspect",
+                    args.budget,
+                    bearer=bearer,
+                ),
+            )
             generator = (
                 "wrk (1 thread, one keep-alive TLS connection per client)"
                 if wrk
@@ -534,7 +580,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{args.clients} concurrent clients from {generator}; "
                 f"{os.cpu_count()} CPUs shared with the clients"
             )
-            for phase in (core, exchange, introspect):
+            for phase in (core, exchange, introspect, introspect_bearer):
                 print("  " + phase.line())
                 if phase.cpu_line():
                     print("  " + phase.cpu_line())
