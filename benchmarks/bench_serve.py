@@ -488,6 +488,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per phase, at most")
     parser.add_argument("--profile", type=int, default=0, help="py-spy seconds (0: no profile)")
     parser.add_argument(
+        "--profile-phase",
+        choices=["exchange", "introspect-bearer"],
+        default="exchange",
+        help="the load py-spy samples the workers under",
+    )
+    parser.add_argument(
         "--generator",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -586,12 +592,28 @@ def main(argv: list[str] | None = None) -> None:
                     print("  " + phase.cpu_line())
             share = 100 * exchange.rate / core.rate if core.rate else 0.0
             print(f"  exchange/core issue: {share:.0f} %   ({TARGETS})")
-            if args.profile:
+            if args.profile and args.profile_phase == "exchange":
                 forms2 = exchange_forms(svids, args.n + spare, "prof")
                 profile(
                     server,
                     args.profile,
                     lambda: load("exchange", forms2, args.n, "/token", float(args.profile)),
+                    home,
+                )
+            elif args.profile:
+                many = 20 * args.introspections  # more than the profile's seconds can use
+                forms3 = bearer_forms(tokens, many + spare)
+                profile(
+                    server,
+                    args.profile,
+                    lambda: load(
+                        "introspect-bearer",
+                        forms3,
+                        many,
+                        "/introspect",
+                        float(args.profile),
+                        bearer=bearer,
+                    ),
                     home,
                 )
         finally:
