@@ -143,6 +143,19 @@ def test_expired_and_leeway(
     refused(service, issued.token, "expired")
 
 
+def test_listed_active_exactly_while_verify_accepts(
+    service: CredentialService, issued: IssuedCredential, clock: Clock
+) -> None:
+    """``list(active=True)`` (``credentials list --active``) counts as verify and the cap do:
+    a token past exp but inside the leeway is live."""
+    clock.advance(minutes=10, seconds=30)
+    assert service.verify(issued.token).valid
+    assert [r.jti for r in service.list(active=True)] == [issued.jti]
+    clock.advance(seconds=31)
+    assert not service.verify(issued.token).valid
+    assert service.list(active=True) == []
+
+
 def test_nbf_in_the_future(
     service: CredentialService, issued: IssuedCredential, key: SigningKey, clock: Clock
 ) -> None:

@@ -29,7 +29,7 @@ from nhictl.core.credentials.statuslist import (
     StatusListPublisher,
 )
 from nhictl.core.credentials.verify import CredentialVerifier
-from nhictl.core.revocation import STATUS_ACTIVE, credential_time
+from nhictl.core.revocation import STATUS_ACTIVE
 
 if TYPE_CHECKING:
     from nhictl.core.dpop import DpopPresentation
@@ -207,7 +207,8 @@ class CredentialService(CredentialContext):
     def list(
         self, *, agent: str | None = None, active: bool = False, task: str | None = None
     ) -> list[CredentialRecord]:
-        """Credentials, oldest first; ``active`` keeps only live (unrevoked, unexpired) ones."""
+        """Credentials, oldest first; ``active`` keeps only live ones: unrevoked and still
+        accepted by verify (expiry plus the clock leeway, as the concurrency cap counts)."""
         sql = f"SELECT {COLUMNS} FROM credentials WHERE 1 = 1"
         params: list[Any] = []
         if agent is not None:
@@ -218,7 +219,7 @@ class CredentialService(CredentialContext):
             params.append(task)
         if active:
             sql += " AND status = ? AND expires_at > ?"
-            params += [STATUS_ACTIVE, credential_time(self.clock())]
+            params += [STATUS_ACTIVE, self.usable_cutoff(self.clock())]
         sql += " ORDER BY issued_at, status_idx"
         with self.store.read() as tx:
             rows = tx.query(sql, params)
