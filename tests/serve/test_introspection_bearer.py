@@ -146,40 +146,34 @@ def test_bearer_and_assertion_together_is_a_bad_request(service: Service) -> Non
     assert reply.status_code == 400 and reply.json()["error"] == "invalid_request"
 
 
+def introspection_grant(service: Service, **fields: str) -> Any:
+    """A raw ``client_credentials`` grant for the /introspect endpoint, plus ``fields``."""
+    form = {"grant_type": "client_credentials", "resource": f"{service.url}/introspect"}
+    with service.client() as http:
+        return http.post("/token", data={**form, **fields})
+
+
 def test_an_agent_cannot_get_an_introspection_token(service: Service) -> None:
     """The grant for /introspect authenticates against ``introspection_clients`` only."""
-    with service.client() as http:
-        reply = http.post(
-            "/token",
-            data={
-                "grant_type": "client_credentials",
-                "resource": f"{service.url}/introspect",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe",
-                "client_assertion": service.idp.mint(INVOICE_ID, "nhictl"),
-            },
-        )
+    reply = introspection_grant(
+        service,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-spiffe",
+        client_assertion=service.idp.mint(INVOICE_ID, "nhictl"),
+    )
     assert reply.status_code == 401 and reply.json()["error"] == "invalid_client"
 
 
 def test_an_introspection_token_needs_client_authentication_and_its_scope(
     service: Service,
 ) -> None:
-    with service.client() as http:
-        bare = http.post(
-            "/token",
-            data={"grant_type": "client_credentials", "resource": f"{service.url}/introspect"},
-        )
-        assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
-        reply = http.post(
-            "/token",
-            data={
-                "grant_type": "client_credentials",
-                "resource": f"{service.url}/introspect",
-                "scope": "introspect admin",
-                "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": rs_assertion(service, f"{service.url}/token"),
-            },
-        )
+    bare = introspection_grant(service)
+    assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
+    reply = introspection_grant(
+        service,
+        scope="introspect admin",
+        client_assertion_type=ASSERTION_TYPE,
+        client_assertion=rs_assertion(service, f"{service.url}/token"),
+    )
     assert reply.status_code == 400 and reply.json()["error"] == "invalid_scope"
 
 
