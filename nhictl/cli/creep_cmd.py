@@ -226,6 +226,13 @@ def audit_creep(
                 f"({len(report.remediations) - skipped} principals with a fix, {skipped} "
                 "without: see index.json)"
             )
+            still = sum(1 for rem in report.remediations.values() if rem.get("remaining"))
+            if still:
+                message(
+                    f"{still} principal(s) keep a path to admin that no fix of their own "
+                    "policies closes (another role's trust names them): see 'remaining' in "
+                    "index.json"
+                )
         with output_stream(output) as out:
             if fmt == DataFormat.json:
                 for chunk in render.iter_json(report):

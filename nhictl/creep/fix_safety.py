@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nhictl.creep.graph import Path
 from nhictl.creep.graph_build import method_resolvable
 from nhictl.creep.knowledge import EscalationMethod
 from nhictl.creep.model import RESOURCE_KINDS
@@ -61,19 +62,45 @@ def secure_target(ctx: Context, eff: Effective, target: int, used: int | None) -
     return out
 
 
+def completes(ctx: Context, m: EscalationMethod, mask: int) -> bool:
+    """Whether ``mask`` (a bitset of actions) holds one action of every group of ``m``."""
+    return all(any(mask & _bit(ctx, a) for a in group) for group in m.requires)
+
+
+def grants_admin(ctx: Context, eff: Effective, mask: int) -> bool:
+    """Whether ``mask``, as the principal's grants scope it on every resource unconditionally,
+    is admin equivalence (all of ``iam_admin``, or nearly every action)."""
+    iam = _iam_admin(ctx)
+    star = mask & eff.unconditional_star
+    everything = star.bit_count() >= ADMIN_SHARE * ctx.catalog.all_mask.bit_count()
+    return bool(iam) and (everything or (star & iam) == iam)
+
+
+def _iam_admin(ctx: Context) -> int:
+    iam = 0
+    for pat in ctx.knowledge.iam_admin:
+        iam |= ctx.catalog.expand(pat)
+    return iam
+
+
+def trust_only_paths(ctx: Context, pid: str) -> list[Path]:
+    """Paths to admin whose first edge no fix of ``pid``'s own policies can break: a stronger
+    role's trust names ``pid`` in its own account, where AWS needs no sts:AssumeRole grant."""
+    graph = ctx.graph
+    if graph is None:
+        return []
+    return graph.paths(pid, first=lambda e: e.by_trust)
+
+
 def _bit(ctx: Context, action: str) -> int:
     i = ctx.catalog.index(action)
     return 0 if i is None else 1 << i
 
 
 def _drop_admin(ctx: Context, eff: Effective, out: SafeTarget, used: int | None) -> None:
-    iam = 0
-    for pat in ctx.knowledge.iam_admin:
-        iam |= ctx.catalog.expand(pat)
-    star = out.keep & eff.unconditional_star
-    everything = star.bit_count() >= ADMIN_SHARE * ctx.catalog.all_mask.bit_count()
-    if not iam or (not everything and (star & iam) != iam):
+    if not grants_admin(ctx, eff, out.keep):
         return
+    iam = _iam_admin(ctx)
     # Keep the IAM actions actually used; the rest of the set goes, so the fix is not admin.
     dropped = iam & out.keep & ~(used or 0)
     if (iam & out.keep & ~dropped) == iam:  # every IAM action was used: a human decides

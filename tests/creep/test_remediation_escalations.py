@@ -1,0 +1,146 @@
+"""What a fix says about the escalations it removes, and about the paths it cannot close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nhictl.creep.context import AuditOptions, Context
+from nhictl.creep.effective import Expander
+from nhictl.creep.graph_pass import attach_graph
+from nhictl.providers.aws.knowledge import aws_knowledge
+
+from .conftest import (
+    ACCT,
+    NOW,
+    OLD,
+    RECENT,
+    allow,
+    arn,
+    audit,
+    doc,
+    export,
+    hits,
+    la_resp,
+    role,
+    snapshot_of,
+    svc_row,
+)
+
+OTHER = "444455556666"
+
+
+def _trust_naming(who: str) -> dict[str, Any]:
+    return doc({"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"})
+
+
+def _assume_estate(caller: str) -> dict[str, Any]:
+    """role/agent holds sts:AssumeRole on role/admin (every action), whose trust names
+    ``caller``; role/agent used its AssumeRole (sts tracked at action level)."""
+    return export(
+        roles=[
+            role("agent", doc(allow("sts:AssumeRole", arn("role", "admin")))),
+            role("admin", doc(allow("*")), trust=_trust_naming(caller)),
+        ]
+    )
+
+
+USED_STS = {arn("role", "agent"): la_resp(svc_row("sts", RECENT, {"AssumeRole": RECENT}))}
+
+
+def test_a_trust_naming_the_caller_in_its_account_is_a_by_trust_edge() -> None:
+    snap = snapshot_of(_assume_estate(arn("role", "agent")))
+    k = aws_knowledge()
+    ctx = Context(snap, k, AuditOptions(now=NOW), Expander(k.catalog), {})
+    attach_graph(ctx)
+    assert ctx.graph is not None
+    (edge,) = ctx.graph.out[arn("role", "agent")]
+    assert (edge.kind, edge.by_trust, edge.methods) == ("assume", True, ("sts-001",))
+    assert edge.as_dict()["by_trust"] is True
+
+
+def test_a_path_the_callers_fix_cannot_close_is_remaining_not_removed() -> None:
+    report = audit(_assume_estate(arn("role", "agent")), last_accessed=USED_STS)
+    rem = report.remediations[arn("role", "agent")]
+    # the AssumeRole grant is left for review (every role it may assume is stronger) ...
+    assert [r["action"] for r in rem["review"]] == ["sts:AssumeRole"]
+    # ... but that does not remove the escalation: admin's trust names role/agent itself
+    assert rem["escalations_removed"] == []
+    (left,) = rem["remaining"]
+    assert left["path"] == "role/agent -assume-> role/admin (admin)"
+    assert left["steps"] == 1
+    assert left["reason"].startswith("the trust policy of role/admin names role/agent in its own")
+    (reach,) = hits(report, "priv.reachable-admin", "role/agent")
+    assert [p["text"] for p in reach.evidence["paths"]] == [left["path"]]
+
+
+def test_a_trust_naming_the_callers_account_needs_the_grant_so_the_fix_removes_it() -> None:
+    # admin trusts the whole account: the grant is what lets role/agent in; removing it closes
+    # the path, so sts-001 is removed and nothing remains.
+    report = audit(_assume_estate(f"arn:aws:iam::{ACCT}:root"), last_accessed=USED_STS)
+    rem = report.remediations[arn("role", "agent")]
+    assert rem["escalations_removed"] == ["sts-001"]
+    assert rem["remaining"] == []
+
+
+def test_a_named_trust_from_another_account_needs_the_grant_too() -> None:
+    page = export(
+        roles=[
+            role("agent", doc(allow("sts:AssumeRole", arn("role", "admin", OTHER)))),
+            {
+                **role("admin", doc(allow("*")), trust=_trust_naming(arn("role", "agent"))),
+                "Arn": arn("role", "admin", OTHER),
+            },
+        ]
+    )
+    report = audit(page, last_accessed=USED_STS)
+    rem = report.remediations[arn("role", "agent")]
+    assert rem["escalations_removed"] == ["sts-001"] and rem["remaining"] == []
+
+
+def test_methods_dropped_with_unused_actions_are_listed_as_removed() -> None:
+    # role/ci holds lambda-001 (PassRole + CreateFunction + InvokeFunction) and lambda-003/004
+    # (UpdateFunctionCode [+ InvokeFunction]) toward role/admin; it used none of the lambda
+    # writes, so its fix keeps neither method: all three are removed, not only the one the
+    # escalation check itself had to break.
+    page = export(
+        roles=[
+            role(
+                "ci",
+                doc(
+                    allow(
+                        [
+                            "iam:PassRole",
+                            "lambda:CreateFunction",
+                            "lambda:InvokeFunction",
+                            "lambda:UpdateFunctionCode",
+                            "lambda:GetFunction",
+                        ]
+                    )
+                ),
+            ),
+            role("admin", doc(allow("*"))),  # trusts lambda.amazonaws.com (the default)
+        ]
+    )
+    snap_la = {
+        arn("role", "ci"): la_resp(
+            svc_row(
+                "lambda",
+                RECENT,
+                {
+                    "GetFunction": RECENT,
+                    "CreateFunction": None,
+                    "InvokeFunction": None,
+                    "UpdateFunctionCode": None,
+                },
+            ),
+            svc_row("iam", OLD, {"PassRole": None}),
+        )
+    }
+    report = audit(page, last_accessed=snap_la)
+    (esc,) = hits(report, "priv.escalation", "role/ci")
+    reported = [m["id"] for m in esc.evidence["methods"]]
+    assert reported == ["lambda-001", "lambda-003", "lambda-004"]
+    rem = report.remediations[arn("role", "ci")]
+    assert rem["actions_after"] == 1  # lambda:GetFunction
+    assert rem["escalations_removed"] == reported
+    assert rem["escalations_scoped"] == [] and rem["review"] == [] and rem["remaining"] == []
