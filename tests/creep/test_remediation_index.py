@@ -45,7 +45,9 @@ def test_index_says_what_each_sample_fix_changes(cli: CliRunner, tmp_path: Path)
     assert (triage["actions_before"], triage["actions_after"]) == (99, 5)
     assert triage["actions_removed"]["count"] == 94
     assert len(triage["actions_removed"]["sample"]) == 10
-    assert triage["resources_narrowed"] == 2  # dynamodb:GetItem, dynamodb:Query -> the table
+    # dynamodb:GetItem, dynamodb:Query: "*" -> the table; sqs:ReceiveMessage, sqs:DeleteMessage:
+    # the grant's queue/support-* -> the manifest's support-inbox
+    assert triage["resources_narrowed"] == 4
     assert [u["service"] for u in triage["unscoped"]] == ["bedrock"]
     assert triage["unknown_use"]["treated_as"] == "used"
     assert triage["parts"] == [{"size_chars": triage["size_chars"], "file": triage["file"]}]
