@@ -6,7 +6,9 @@ from typing import Any
 
 from nhictl.creep.context import AuditOptions, Context
 from nhictl.creep.effective import Expander
+from nhictl.creep.engine import analyse
 from nhictl.creep.graph_pass import attach_graph
+from nhictl.creep.model import Resource
 from nhictl.providers.aws.knowledge import aws_knowledge
 
 from .conftest import (
@@ -144,3 +146,49 @@ def test_methods_dropped_with_unused_actions_are_listed_as_removed() -> None:
     assert rem["actions_after"] == 1  # lambda:GetFunction
     assert rem["escalations_removed"] == reported
     assert rem["escalations_scoped"] == [] and rem["review"] == [] and rem["remaining"] == []
+
+
+def test_an_admins_fix_does_not_keep_its_paths_to_other_admins() -> None:
+    # role/ops is an admin (every action) that used sts:AssumeRole and
+    # lambda:UpdateFunctionCode. Its fix is no longer admin, so what those reach matters:
+    # role/other (admin) trusts the account, function deploy runs as role/other, function
+    # logs as the weak role/weak. The graph once gave an admin no outgoing edges (it ends
+    # every path), and the fix kept both actions on "*".
+    fn = "arn:aws:lambda:eu-west-1:111122223333:function:"
+    lambda_trust = doc(
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+         "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+         "Action": "sts:AssumeRole"},
+    )  # fmt: skip
+    page = export(
+        roles=[
+            role("ops", doc(allow("*"))),
+            role("other", doc(allow("*")), trust=lambda_trust),
+            role("weak", doc(allow("logs:PutLogEvents"))),
+        ]
+    )
+    la = {
+        arn("role", "ops"): la_resp(
+            svc_row("sts", RECENT, {"AssumeRole": RECENT}),
+            svc_row("lambda", RECENT, {"UpdateFunctionCode": RECENT, "GetFunction": RECENT}),
+        )
+    }
+    snap = snapshot_of(page, la)
+    snap.resources = [
+        Resource("lambda-function", fn + "deploy", arn("role", "other"), ACCT),
+        Resource("lambda-function", fn + "logs", arn("role", "weak"), ACCT),
+    ]
+    snap.inventory = frozenset({"lambda-function"})
+    report = analyse(snap, aws_knowledge(), AuditOptions(now=NOW, remediate=True))
+    rem = report.remediations[arn("role", "ops")]
+    by_action: dict[str, Any] = {}
+    for st in rem["policy"]["Statement"]:
+        for a in st["Action"]:
+            by_action[a] = st["Resource"]
+    assert "sts:AssumeRole" not in by_action  # every role it may assume is an admin
+    assert [r["action"] for r in rem["review"]][-1] == "sts:AssumeRole"
+    assert by_action["lambda:UpdateFunctionCode"] == [fn + "logs"]  # not the admin's function
+    assert by_action["lambda:GetFunction"] == "*"
+    assert {"admin", "sts-001", "lambda-003"} <= set(rem["escalations_removed"])
+    assert rem["escalations_scoped"] == ["lambda:UpdateFunctionCode"]
