@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,8 @@ from nhictl.creep.model import Report
 from nhictl.providers.aws.knowledge import aws_knowledge
 from nhictl.providers.aws.load import load_aws
 from nhictl.providers.aws.manifests import ParsedManifest, declarations
+
+from .conftest import escalations_left, with_fix
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-configs/aws"
 
@@ -163,23 +164,6 @@ def test_index_is_explainable(report: Report) -> None:
     assert set(d["from_rules"]) == {"creep.beyond-declared", "creep.unused-permission"}
 
 
-ESCALATION_RULES = ("priv.escalation", "priv.admin", "priv.reachable-admin")
-
-
-def _with_fix(export: dict[str, Any], pid: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
-    """The export with ``pid``'s policies replaced by the fix (inline, one per part); a user
-    also leaves its groups, as replacing its policies means."""
-    out = copy.deepcopy(export)
-    fix = [{"PolicyName": f"nhictl-fix-{i}", "PolicyDocument": d} for i, d in enumerate(documents)]
-    for r in out["RoleDetailList"]:
-        if r["Arn"] == pid:
-            r["RolePolicyList"], r["AttachedManagedPolicies"] = fix, []
-    for u in out["UserDetailList"]:
-        if u["Arn"] == pid:
-            u["UserPolicyList"], u["AttachedManagedPolicies"], u["GroupList"] = fix, [], []
-    return out
-
-
 @pytest.mark.parametrize("resources", [True, False], ids=["with-listings", "export-only"])
 def test_each_sample_fix_applied_leaves_no_escalation(tmp_path: Path, resources: bool) -> None:
     """Apply each fix alone (every other principal unchanged) and audit again: the principal
@@ -192,25 +176,16 @@ def test_each_sample_fix_applied_leaves_no_escalation(tmp_path: Path, resources:
     for pid, rem in before.remediations.items():
         if "skipped" in rem:
             continue
-        reported = [
-            f for f in before.findings if f.principal == pid and f.rule_id in ESCALATION_RULES
-        ]
         path = tmp_path / f"{len(checked)}.json"
-        path.write_text(json.dumps(_with_fix(export, pid, rem["documents"])))
+        path.write_text(json.dumps(with_fix(export, pid, rem["documents"])))
         after = run_sample(resources=resources, export=path)
-        left = [
-            f
-            for f in after.findings
-            if f.principal == pid and f.rule_id in ESCALATION_RULES and f.suppressed is None
-        ]
         remaining = [r["path"] for r in rem["remaining"]]
-        assert [(f.rule_id, [p["text"] for p in f.evidence.get("paths", [])]) for f in left] == (
-            [("priv.reachable-admin", remaining)] if remaining else []
-        ), pid
-        for f in reported:
-            if f.suppressed is None and f.rule_id == "priv.escalation" and not remaining:
-                ids = [m["id"] for m in f.evidence["methods"]]
-                assert set(ids) <= set(rem["escalations_removed"]), pid
+        expected = [("priv.reachable-admin", remaining)] if remaining else []
+        assert escalations_left(after, pid) == expected, pid
+        for f in before.findings:
+            if f.principal == pid and f.rule_id == "priv.escalation" and f.suppressed is None:
+                ids = {m["id"] for m in f.evidence["methods"]}
+                assert remaining or ids <= set(rem["escalations_removed"]), pid
         checked.append(pid.rsplit("/", 1)[-1])
     assert sorted(checked) == sorted(
         ["ci-deployer", "legacy-etl", "orders-worker", "release-automation", "release-copilot",
