@@ -114,7 +114,11 @@ def audit_creep(
     remediate_out: Path | None = typer.Option(
         None,
         "--remediate-out",
-        help="Write a least-privilege proposal per principal here (never applied).",
+        help="Write least-privilege policies (AWS) or custom roles here, never applied: one per "
+        "principal with "
+        "something to remove (split into NAME.2.json ... to fit AWS's 6,144-character limit), "
+        "none for excluded principals; index.json says per principal what its fix removes, "
+        "scopes, leaves for review or cannot close, or why there is no file.",
     ),
     treat_untracked: TreatUntracked = typer.Option(
         TreatUntracked.used,
@@ -144,7 +148,10 @@ def audit_creep(
     ),
 ) -> None:
     """Audit privilege creep of non-human principals in AWS, GCP and Azure: declared vs
-    granted vs used vs grown, with a creep index and a least-privilege proposal each.
+    granted vs used (used / unknown / unused) vs grown. Principals are ranked by risk (the
+    worst active finding, then reach, then the creep index, which stays a separate 0-100
+    number); escalation paths across principals (assume, PassRole, existing resources) are
+    named hop by hop. Details: docs/audit-creep.md.
 
     Exit code 0, or 1 when --fail-on is set and an unsuppressed finding is at or above it;
     2 for unreadable or malformed input.
@@ -155,6 +162,7 @@ def audit_creep(
       nhictl audit-creep --snapshot bundle.json --format sarif -o creep.sarif --fail-on high
       nhictl audit-creep --provider gcp --snapshot gcp/ --manifests agents/
       nhictl audit-creep --provider all --snapshot-dir exports/ --manifests agents/
+      nhictl audit-creep --snapshot sample-configs/aws --remediate-out fixes/
       nhictl audit-creep --live --profile audit --remediate-out fixes/
     """
     from nhictl.core.inputfile import check_one_stdin
@@ -226,6 +234,13 @@ def audit_creep(
                 f"({len(report.remediations) - skipped} principals with a fix, {skipped} "
                 "without: see index.json)"
             )
+            still = sum(1 for rem in report.remediations.values() if rem.get("remaining"))
+            if still:
+                message(
+                    f"{still} principal(s) keep a path to admin that no fix of their own "
+                    "policies closes (another role's trust names them): see 'remaining' in "
+                    "index.json"
+                )
         with output_stream(output) as out:
             if fmt == DataFormat.json:
                 for chunk in render.iter_json(report):

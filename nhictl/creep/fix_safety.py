@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nhictl.creep.graph import Path
 from nhictl.creep.graph_build import method_resolvable
+from nhictl.creep.graph_facts import Scope
 from nhictl.creep.knowledge import EscalationMethod
 from nhictl.creep.model import RESOURCE_KINDS
 from nhictl.creep.rules.privilege import ADMIN_SHARE, stronger
@@ -61,19 +63,46 @@ def secure_target(ctx: Context, eff: Effective, target: int, used: int | None) -
     return out
 
 
+def completes(ctx: Context, m: EscalationMethod, mask: int) -> bool:
+    """Whether ``mask`` (a bitset of actions) holds one action of every group of ``m``."""
+    return all(any(mask & _bit(ctx, a) for a in group) for group in m.requires)
+
+
+def grants_admin(ctx: Context, eff: Effective, mask: int) -> bool:
+    """Whether ``mask``, as the principal's grants scope it on every resource unconditionally,
+    is admin equivalence (all of ``iam_admin``, or nearly every action)."""
+    iam = _iam_admin(ctx)
+    star = mask & eff.unconditional_star
+    everything = star.bit_count() >= ADMIN_SHARE * ctx.catalog.all_mask.bit_count()
+    return bool(iam) and (everything or (star & iam) == iam)
+
+
+def _iam_admin(ctx: Context) -> int:
+    iam = 0
+    for pat in ctx.knowledge.iam_admin:
+        iam |= ctx.catalog.expand(pat)
+    return iam
+
+
+def trust_only_paths(ctx: Context, pid: str) -> list[Path]:
+    """Paths to admin whose first edge no fix of ``pid``'s own policies can break: a stronger
+    role's trust names ``pid`` in its own account, where AWS needs no sts:AssumeRole grant."""
+    graph = ctx.graph
+    # by_trust edges are explicit: most principals have none, and walk nothing
+    if graph is None or not any(e.by_trust for e in graph.out.get(pid, ())):
+        return []
+    return graph.paths(pid, first=lambda e: e.by_trust)
+
+
 def _bit(ctx: Context, action: str) -> int:
     i = ctx.catalog.index(action)
     return 0 if i is None else 1 << i
 
 
 def _drop_admin(ctx: Context, eff: Effective, out: SafeTarget, used: int | None) -> None:
-    iam = 0
-    for pat in ctx.knowledge.iam_admin:
-        iam |= ctx.catalog.expand(pat)
-    star = out.keep & eff.unconditional_star
-    everything = star.bit_count() >= ADMIN_SHARE * ctx.catalog.all_mask.bit_count()
-    if not iam or (not everything and (star & iam) != iam):
+    if not grants_admin(ctx, eff, out.keep):
         return
+    iam = _iam_admin(ctx)
     # Keep the IAM actions actually used; the rest of the set goes, so the fix is not admin.
     dropped = iam & out.keep & ~(used or 0)
     if (iam & out.keep & ~dropped) == iam:  # every IAM action was used: a human decides
@@ -94,10 +123,10 @@ def _completed(ctx: Context, eff: Effective, keep: int) -> list[tuple[Escalation
     for the principal, or a target-dependent one the graph cannot rule out."""
     p = eff.principal
     out: list[tuple[EscalationMethod, list[str]]] = []
-    for m in ctx.knowledge.escalation:
+    for m, groups in _method_bits(ctx):
         actions: list[str] = []
-        for group in m.requires:
-            held = [a for a in group if keep & _bit(ctx, a)]
+        for group in groups:
+            held = [a for a, bit in group if keep & bit]
             if not held:
                 break
             actions.extend(held)
@@ -107,12 +136,61 @@ def _completed(ctx: Context, eff: Effective, keep: int) -> list[tuple[Escalation
     return out
 
 
+def _method_bits(
+    ctx: Context,
+) -> list[tuple[EscalationMethod, list[list[tuple[str, int]]]]]:
+    """Every escalation method with its groups' (action, bit) pairs, once per run."""
+    found = ctx.cache.get("fix_safety.methods")
+    if found is None:
+        found = [
+            (m, [[(a, _bit(ctx, a)) for a in group] for group in m.requires])
+            for m in ctx.knowledge.escalation
+        ]
+        ctx.cache["fix_safety.methods"] = found
+    return found
+
+
+@dataclass(slots=True)
+class _Trusts:
+    """Who each principal's trust lets in, indexed once per run: by service, by the
+    principal it names, by account, and anyone."""
+
+    service: dict[str, list[str]] = field(default_factory=dict)
+    principal: dict[str, list[str]] = field(default_factory=dict)
+    account: dict[str, list[str]] = field(default_factory=dict)
+    anyone: list[str] = field(default_factory=list)
+
+
+def _trusts(ctx: Context) -> _Trusts:
+    found = ctx.cache.get("fix_safety.trusts")
+    if isinstance(found, _Trusts):
+        return found
+    out = _Trusts()
+    for q in ctx.snapshot.principals.values():
+        for t in q.trust:
+            if t.kind == "service":
+                bucket = out.service.setdefault(t.value, [])
+            elif t.kind == "principal":
+                bucket = out.principal.setdefault(t.value, [])
+            elif t.kind == "account" and t.account:
+                bucket = out.account.setdefault(t.account, [])
+            elif t.kind == "any":
+                bucket = out.anyone
+            else:
+                continue
+            if not bucket or bucket[-1] != q.id:
+                bucket.append(q.id)
+    ctx.cache["fix_safety.trusts"] = out
+    return out
+
+
 def _not_ruled_out(ctx: Context, pid: str, m: EscalationMethod) -> bool:
     graph = ctx.graph
     if graph is None or not method_resolvable(m, ctx.snapshot):
         return True  # unknown target: treat as an escalation
     facts = ctx.facts.get(pid)
-    mine = set(facts.confirmed) if facts else set()
+    # An admin's fix leaves out its IAM methods: judge targets as a caller without them.
+    mine = set(facts.confirmed) if facts and not facts.admin else set()
     paths = graph.paths(pid, 1, first=lambda e: m.id in e.methods)
     return any(stronger(graph, path, mine) for path in paths)
 
@@ -199,35 +277,53 @@ def passable_roles(ctx: Context, eff: Effective, services: Iterable[str]) -> lis
     wanted = frozenset(services)
     if facts is None:
         return []
-    return sorted(
-        q.id
-        for q in ctx.snapshot.principals.values()
-        if q.account == me.account
-        and q.id != me.id
-        and any(t.kind == "service" and t.value in wanted for t in q.trust)
-        and _weaker(ctx, q.id)
+    weaker = _weaker_trusting(ctx, me.account, wanted)
+    if _everywhere(facts.allow.get(k.pass_permission, ())) and not facts.deny.get(
+        k.pass_permission
+    ):  # PassRole on "*" without a condition: every one of them (as grant_on would say)
+        return [qid for qid in weaker if qid != me.id]
+    return [
+        qid
+        for qid in weaker
+        if qid != me.id
         and any(
-            facts.grant_on(k.pass_permission, q.id, k.passed_to_key, s) is not None for s in wanted
+            facts.grant_on(k.pass_permission, qid, k.passed_to_key, s) is not None for s in wanted
         )
+    ]
+
+
+def _everywhere(scopes: Iterable[Scope]) -> bool:
+    return any(sc.resources == ("*",) and not sc.condition for sc in scopes)
+
+
+def _weaker_trusting(ctx: Context, account: str, services: frozenset[str]) -> list[str]:
+    """The roles of ``account`` trusting one of ``services`` that reach no admin, sorted; once
+    per (account, services) in a run."""
+    memo: dict[tuple[str, frozenset[str]], list[str]] = ctx.cache.setdefault(
+        "fix_safety.weaker_trusting", {}
     )
+    found = memo.get((account, services))
+    if found is None:
+        trusts = _trusts(ctx).service
+        principals = ctx.snapshot.principals
+        found = sorted(
+            {
+                qid
+                for s in services
+                for qid in trusts.get(s, ())
+                if principals[qid].account == account and _weaker(ctx, qid)
+            }
+        )
+        memo[(account, services)] = found
+    return found
 
 
 def _assume_targets(ctx: Context, pid: str) -> list[str]:
     """Roles whose trust lets ``pid`` assume them (named, its account, or anyone)."""
     me = ctx.snapshot.principals[pid]
-    out: list[str] = []
-    for q in ctx.snapshot.principals.values():
-        if q.id == pid:
-            continue
-        for t in q.trust:
-            if (
-                t.kind == "any"
-                or (t.kind == "account" and t.account == me.account)
-                or (t.kind == "principal" and t.value == pid)
-            ):
-                out.append(q.id)
-                break
-    return out
+    trusts = _trusts(ctx)
+    found = [*trusts.anyone, *trusts.account.get(me.account, ()), *trusts.principal.get(pid, ())]
+    return [qid for qid in dict.fromkeys(found) if qid != pid]
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,9 @@ class Edge:
     the target), "credentials" (takes over a user's credentials), "rewrite" (rewrites the
     target's trust or policies), "group". ``label``: the text between the arrows. ``via``: the
     resource or service the edge goes through. ``makes_admin``: the target becomes whatever the
-    source writes, so the edge reaches admin on its own.
+    source writes, so the edge reaches admin on its own. ``by_trust``: the target's trust alone
+    lets the source in (it names the source, in the source's own account), so no change to the
+    source's own policies breaks the edge.
     """
 
     source: str
@@ -50,6 +52,7 @@ class Edge:
     via: str = ""
     conditional: bool = False
     makes_admin: bool = False
+    by_trust: bool = False
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -64,6 +67,8 @@ class Edge:
             out["via"] = self.via
         if self.makes_admin:
             out["makes_admin"] = True
+        if self.by_trust:
+            out["by_trust"] = True
         return out
 
 

@@ -163,14 +163,19 @@ class GraphBuilder:
                     a = self.facts[src]
                     if a.account == p.account:  # the trust alone is enough
                         granted = a.grant_on(assume, p.id) is not None
-                        graph.add_edge(self._assume_edge(a, p.id, cond, granted))
+                        graph.add_edge(self._assume_edge(a, p.id, cond, granted, by_trust=True))
                     else:
                         g = a.grant_on(assume, p.id)
                         if g is not None:
                             graph.add_edge(self._assume_edge(a, p.id, cond or g))
 
     def _assume_edge(
-        self, a: PrincipalFacts, target: str, conditional: bool, granted: bool = True
+        self,
+        a: PrincipalFacts,
+        target: str,
+        conditional: bool,
+        granted: bool = True,
+        by_trust: bool = False,
     ) -> Edge:
         methods = tuple(m.id for m in self._held(a, "assume")) if granted else ()
         return Edge(
@@ -181,6 +186,7 @@ class GraphBuilder:
             methods,
             (self.knowledge.assume_permission,),
             conditional=conditional,
+            by_trust=by_trust,
         )
 
     def _assume_holder(self, f: PrincipalFacts, p: Principal) -> None:

@@ -43,7 +43,9 @@ def graph_facts(ctx: Context) -> dict[str, PrincipalFacts]:
             continue
         eff = effective_for(p, snapshot, ctx.expander)
         admin = is_admin(ctx, eff)
-        matched = None if admin else matched_methods(ctx, eff)
+        # An admin's own methods too: it ends every path anyway, but its outgoing edges tell
+        # the fix check what its least-privilege fix (no longer admin) must not keep.
+        matched = matched_methods(ctx, eff, iam_admins=True)
         confirmed: tuple[str, ...] = ()
         held: tuple[str, ...] = ()
         if matched is not None:

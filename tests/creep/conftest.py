@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -210,4 +211,31 @@ def hits(report: Report, rule: str, principal: str | None = None) -> list[Findin
         f
         for f in report.findings
         if f.rule_id == rule and (principal is None or f.principal.endswith(principal))
+    ]
+
+
+# -- a fix applied: what the audit says once the principal's policies are replaced by it -------
+ESCALATION_RULES = ("priv.escalation", "priv.admin", "priv.reachable-admin")
+
+
+def with_fix(export: dict[str, Any], pid: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The export with ``pid``'s policies replaced by the fix (inline, one per part); a user
+    also leaves its groups, as replacing its policies means."""
+    out = copy.deepcopy(export)
+    fix = [{"PolicyName": f"nhictl-fix-{i}", "PolicyDocument": d} for i, d in enumerate(documents)]
+    for r in out["RoleDetailList"]:
+        if r["Arn"] == pid:
+            r["RolePolicyList"], r["AttachedManagedPolicies"] = fix, []
+    for u in out["UserDetailList"]:
+        if u["Arn"] == pid:
+            u["UserPolicyList"], u["AttachedManagedPolicies"], u["GroupList"] = fix, [], []
+    return out
+
+
+def escalations_left(report: Report, pid: str) -> list[tuple[str, list[str]]]:
+    """(rule, path texts) of ``pid``'s active escalation findings."""
+    return [
+        (f.rule_id, [p["text"] for p in f.evidence.get("paths", [])])
+        for f in report.findings
+        if f.principal == pid and f.rule_id in ESCALATION_RULES and f.suppressed is None
     ]

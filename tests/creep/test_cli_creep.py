@@ -93,6 +93,20 @@ def test_bad_input_exits_2(cli: CliRunner, tmp_path: Path) -> None:
     assert cli(*BASE, "--fail-on", "severe").code == 2
 
 
+def test_audit_creep_help_says_what_the_fixes_and_the_ranking_are(cli: CliRunner) -> None:
+    text = " ".join(cli("audit-creep", "--help").stdout.split())
+    for phrase in (
+        "used / unknown / unused",
+        "ranked by risk",
+        "index.json says per principal what its fix removes",
+        "6,144-character limit",
+        "none for excluded principals",
+        "--treat-untracked-as [used|unused]",
+        "nhictl audit-creep --snapshot sample-configs/aws --remediate-out fixes/",
+    ):
+        assert phrase in text, phrase
+
+
 def test_collect_help_lists_aws(cli: CliRunner) -> None:
     result = cli("collect", "--help")
     assert result.code == 0 and "aws" in result.stdout

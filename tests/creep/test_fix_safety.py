@@ -6,12 +6,12 @@ from typing import Any
 
 from nhictl.creep.context import AuditOptions, Context
 from nhictl.creep.effective import Expander, effective_for
-from nhictl.creep.fix_safety import SafeTarget, secure_target
+from nhictl.creep.fix_safety import SafeTarget, passable_roles, secure_target
 from nhictl.creep.graph_pass import attach_graph
 from nhictl.creep.model import Resource
 from nhictl.providers.aws.knowledge import aws_knowledge
 
-from .conftest import NOW, allow, arn, doc, export, role, snapshot_of
+from .conftest import NOW, allow, arn, deny, doc, export, role, snapshot_of
 
 LAMBDA = ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"]
 LAMBDA_TRUST = doc(
@@ -165,3 +165,40 @@ def test_a_plain_pass_role_with_only_stronger_roles_goes_to_review() -> None:
     assert "iam:PassRole" not in out.scoped and "iam:PassRole" not in _names(ctx, out.keep)
     assert [r["action"] for r in out.review] == ["iam:PassRole"]
     assert "less privileged" in out.review[0]["reason"]
+
+
+def test_passable_roles_on_star_honours_a_deny_and_a_passed_to_service_condition() -> None:
+    # PassRole on "*" (every weaker role trusting lambda, the indexed fast path), the same with
+    # a Deny on one of them, and PassRole limited to EC2: known answers for each.
+    weak = [
+        role(n, doc(allow("logs:PutLogEvents")), trust=LAMBDA_TRUST) for n in ("w1", "w2", "w3")
+    ]
+    admin = role("admin", doc(allow("*")), trust=LAMBDA_TRUST)
+    to_ec2 = {"Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}
+    page = export(
+        roles=[
+            role("star", doc(allow("iam:PassRole")), trust=ECS_TRUST),
+            role(
+                "denied",
+                doc(allow("iam:PassRole"), deny("iam:PassRole", arn("role", "w2"))),
+                trust=ECS_TRUST,
+            ),
+            role("ec2", doc(allow("iam:PassRole", **to_ec2)), trust=ECS_TRUST),
+            admin,
+            *weak,
+        ]
+    )
+    snap = snapshot_of(page)
+    k = aws_knowledge()
+    ctx = Context(snap, k, AuditOptions(now=NOW), Expander(k.catalog), {})
+    attach_graph(ctx)
+
+    def passable(who: str) -> list[str]:
+        eff = effective_for(snap.principals[arn("role", who)], snap, ctx.expander)
+        return [r.rsplit("/", 1)[-1] for r in passable_roles(ctx, eff, ["lambda.amazonaws.com"])]
+
+    assert passable("star") == ["w1", "w2", "w3"]  # never admin, never itself
+    assert passable("denied") == ["w1", "w3"]
+    assert passable("ec2") == []
+    # the trust index and the weaker roles per (account, services) are built once per run
+    assert {"fix_safety.trusts", "fix_safety.weaker_trusting"} <= set(ctx.cache)

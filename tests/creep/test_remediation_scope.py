@@ -65,6 +65,49 @@ def test_manifest_star_is_narrowed_per_service() -> None:
     assert "*" not in [r for r in res.values() if isinstance(r, list) for r in r]
 
 
+def test_a_grant_pattern_is_narrowed_to_the_named_resources_it_covers() -> None:
+    # sqs on two patterns: support-* covers the manifest's support-inbox (narrowed to it),
+    # audit-* covers nothing named (kept as granted); s3 on reports/* stays as granted: the
+    # manifest names no s3 resource.
+    inbox = "arn:aws:sqs:eu-west-1:111122223333:support-inbox"
+    other = "arn:aws:sqs:eu-west-1:111122223333:billing-inbox"  # named, not inside the grant
+    page = export(
+        roles=[
+            role(
+                "triage",
+                doc(
+                    allow(
+                        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"],
+                        [
+                            "arn:aws:sqs:eu-west-1:111122223333:support-*",
+                            "arn:aws:sqs:eu-west-1:111122223333:audit-*",
+                        ],
+                    ),
+                    allow("s3:GetObject", OBJECTS),
+                ),
+            )
+        ]
+    )
+    actions = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "s3:GetObject")
+    decl = Declaration("triage", arn("role", "triage"), actions, (inbox, other, "*"))
+    rem = audit(page, declarations=[decl]).remediations[arn("role", "triage")]
+    res = _by_action(rem)
+    expected = [inbox, "arn:aws:sqs:eu-west-1:111122223333:audit-*"]
+    assert res["sqs:ReceiveMessage"] == res["sqs:DeleteMessage"] == expected
+    assert res["s3:GetObject"] == OBJECTS
+    assert "sqs:SendMessage" not in res  # not declared
+    assert rem["resources_narrowed"] == 2
+
+
+def test_a_concrete_grant_resource_is_never_replaced() -> None:
+    # the grant names the queue itself: the manifest's other queue never widens it
+    queue = "arn:aws:sqs:eu-west-1:111122223333:support-inbox"
+    page = export(roles=[role("r", doc(allow("sqs:ReceiveMessage", queue)))])
+    decl = Declaration("r", arn("role", "r"), ("sqs:ReceiveMessage",), (QUEUE,))
+    rem = audit(page, declarations=[decl]).remediations[arn("role", "r")]
+    assert rem["skipped"] == "nothing to remove" and rem["resources_narrowed"] == 0
+
+
 def test_no_resources_named_reports_every_scopable_service() -> None:
     page = export(roles=[role("r", doc(allow(["s3:GetObject", "sqs:SendMessage", "sns:Publish"])))])
     la = {

@@ -145,6 +145,10 @@ def test_sample_account_leads_with_what_an_attacker_uses() -> None:
     assert top["release-copilot"]["drivers"] == ["priv.reachable-admin"]
     ranked = sorted(report.principals, key=lambda p: -p.risk["score"])
     names = [p.name for p in ranked]
+    # the figures docs/audit-creep.md ("Risk view") quotes
+    score = {p.name: (p.risk["score"], p.creep_index) for p in report.principals}
+    assert score["ci-deployer"] == (72, 5) and score["vendor-monitoring"] == (66, 0)
+    assert score["release-copilot"] == (71, 0) and score["report-builder"] == (49, 48)
     assert names.index("vendor-monitoring") < names.index("report-builder")
     assert names.index("ci-deployer") < names.index("report-builder")
     # break-glass-admin's findings are all suppressed: no level of its own.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,19 +14,23 @@ from nhictl.creep.context import AuditOptions
 from nhictl.creep.engine import analyse, over_threshold
 from nhictl.creep.exclusions import load_exclusions
 from nhictl.creep.model import Report
-from nhictl.providers.aws.escalation import methods
 from nhictl.providers.aws.knowledge import aws_knowledge
 from nhictl.providers.aws.load import load_aws
 from nhictl.providers.aws.manifests import ParsedManifest, declarations
 
+from .conftest import escalations_left, with_fix
+
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-configs/aws"
 
 
-def run_sample(tmp_remediate: Path | None = None, resources: bool = True) -> Report:
+def run_sample(
+    remediate: bool = False, resources: bool = True, export: Path | None = None
+) -> Report:
     """The audit as ``--snapshot sample-configs/aws`` runs it: with the resource listings beside
-    the export (``resources=False``: without them, every resource kind unknown)."""
+    the export (``resources=False``: without them, every resource kind unknown); ``export``:
+    another authorization-details file in place of the sample's."""
     snap, keys = load_aws(
-        SAMPLE / "authorization-details.json",
+        export or SAMPLE / "authorization-details.json",
         SAMPLE / "last-accessed.json",
         SAMPLE / "access-keys.json",
         SAMPLE if resources else None,
@@ -40,6 +45,7 @@ def run_sample(tmp_remediate: Path | None = None, resources: bool = True) -> Rep
         now=datetime(2026, 11, 28, tzinfo=UTC),
         declarations=declarations(manifests),
         manifests_given=True,
+        remediate=remediate,
     )
     return analyse(snap, aws_knowledge(), opts, load_exclusions(SAMPLE / "exclusions.yaml"), keys)
 
@@ -158,39 +164,56 @@ def test_index_is_explainable(report: Report) -> None:
     assert set(d["from_rules"]) == {"creep.beyond-declared", "creep.unused-permission"}
 
 
-def _grants_on_any(policy: dict[str, Any]) -> set[str]:
-    """Actions a policy grants on Resource "*" without a condition, lowercased."""
-    out: set[str] = set()
-    for st in policy["Statement"]:
-        if st.get("Effect") != "Allow" or st.get("Condition") or st.get("Resource") != "*":
+@pytest.mark.parametrize("resources", [True, False], ids=["with-listings", "export-only"])
+def test_each_sample_fix_applied_leaves_no_escalation(tmp_path: Path, resources: bool) -> None:
+    """Apply each fix alone (every other principal unchanged) and audit again: the principal
+    has no active priv.escalation, priv.admin or priv.reachable-admin left, except the paths
+    its index entry lists as ``remaining`` (a trust naming it, which its own fix cannot
+    close), and every escalation the first audit reported is listed as removed or remaining."""
+    before = run_sample(remediate=True, resources=resources)
+    export = json.loads((SAMPLE / "authorization-details.json").read_text())
+    checked: list[str] = []
+    for pid, rem in before.remediations.items():
+        if "skipped" in rem:
             continue
-        acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        out.update(a.lower() for a in acts)
-    return out
+        path = tmp_path / f"{len(checked)}.json"
+        path.write_text(json.dumps(with_fix(export, pid, rem["documents"])))
+        after = run_sample(resources=resources, export=path)
+        remaining = [r["path"] for r in rem["remaining"]]
+        expected = [("priv.reachable-admin", remaining)] if remaining else []
+        assert escalations_left(after, pid) == expected, pid
+        for f in before.findings:
+            if f.principal == pid and f.rule_id == "priv.escalation" and f.suppressed is None:
+                ids = {m["id"] for m in f.evidence["methods"]}
+                assert remaining or ids <= set(rem["escalations_removed"]), pid
+        checked.append(pid.rsplit("/", 1)[-1])
+    assert sorted(checked) == sorted(
+        ["ci-deployer", "legacy-etl", "orders-worker", "release-automation", "release-copilot",
+         "report-builder", "support-triage", "vendor-monitoring", "vpc-bound-agent"]
+    )  # fmt: skip
 
 
-def test_sample_fixes_grant_no_escalation_method() -> None:
-    snap, keys = load_aws(
-        SAMPLE / "authorization-details.json",
-        SAMPLE / "last-accessed.json",
-        SAMPLE / "access-keys.json",
+def test_release_copilots_path_through_ci_deployers_trust_is_remaining() -> None:
+    """ci-deployer's trust names release-copilot: removing the copilot's sts:AssumeRole does
+    not close its path to admin, and its fix says so instead of claiming sts-001 removed."""
+    rem = run_sample(remediate=True).remediations[f"arn:aws:iam::111122223333:{COPILOT}"]
+    assert rem["escalations_removed"] == []
+    assert [r["action"] for r in rem["review"]] == ["sts:AssumeRole"]
+    assert [(r["path"], r["steps"]) for r in rem["remaining"]] == [
+        (f"{COPILOT} -assume-> {VIA_PASS}", 2),
+        (f"{COPILOT} -assume-> {VIA_UPDATE}", 2),
+    ]
+    assert (
+        "trust policy of role/ci/ci-deployer names role/agents/release-copilot"
+        in (rem["remaining"][0]["reason"])
     )
-    opts = AuditOptions(now=datetime(2026, 11, 28, tzinfo=UTC), remediate=True)
-    report = analyse(snap, aws_knowledge(), opts, load_exclusions(SAMPLE / "exclusions.yaml"), keys)
-    bad: list[tuple[str, str]] = []
-    for pid, rem in report.remediations.items():
-        on_any = _grants_on_any(rem["policy"]) if rem.get("policy") else set()
 
-        def held(a: str, on_any: set[str] = on_any) -> bool:
-            # a wildcard counts: "lambda:*" holds lambda:UpdateFunctionCode
-            return bool({a.lower(), f"{a.split(':')[0].lower()}:*", "*"} & on_any)
 
-        bad.extend(
-            (pid.rsplit("/", 1)[-1], m.id)
-            for m in methods()
-            if all(any(held(a) for a in group) for group in m.requires)
-        )
-    assert bad == []
+def test_ci_deployers_fix_lists_every_reported_method_removed() -> None:
+    rem = run_sample(remediate=True).remediations[f"arn:aws:iam::111122223333:{CI}"]
+    assert sorted(rem["escalations_removed"]) == ["lambda-001", "lambda-003", "lambda-004"]
+    assert rem["escalations_scoped"] == ["iam:PassRole", "lambda:UpdateFunctionCode"]
+    assert rem["remaining"] == []
 
 
 # -- escalation paths ------------------------------------------------------------------------

@@ -4,8 +4,9 @@
   it came from;
 - on a grant for every resource (``"*"``) an action that can take a resource is narrowed to the
   named resources of its service (``resources``); with none, it stays on ``"*"`` and is
-  reported ``unscoped``. Actions that take no resource (catalog ``scopable_mask``) stay on
-  ``"*"``: IAM allows nothing else for them;
+  reported ``unscoped``. On a grant for a resource pattern (``queue/support-*``) the named
+  resources of the service it covers replace it (``queue/support-inbox``). Actions that take
+  no resource (catalog ``scopable_mask``) stay on ``"*"``: IAM allows nothing else for them;
 - each ``SafeTarget.scoped`` action gets its own statement with the body it may be granted with;
 - every action of a service kept on the same resources -> ``svc:*`` (exactly the same grant).
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhictl.creep.catalog import ActionCatalog
-from nhictl.creep.effective import Effective
+from nhictl.creep.effective import Effective, resource_covered
 from nhictl.creep.fix_safety import SafeTarget
 from nhictl.creep.remediation.resources import resources_for
 
@@ -56,8 +57,13 @@ def build_document(
             parts.append((keep & ~scopable, {"Resource": "*"}))
             parts += _narrow(eff, keep & scopable, named, out)
         else:
-            res = list(st.resources) if len(st.resources) > 1 else st.resources[0]
-            parts.append((keep, {"Resource": res}))
+            narrowed = _narrow_patterns(eff, keep & scopable, st.resources, named)
+            done = 0
+            for mask, _ in narrowed:
+                done |= mask
+            out.narrowed |= done
+            parts += narrowed
+            parts.append((keep & ~done, {"Resource": _one(list(st.resources))}))
         cond_key = json.dumps(st.condition, sort_keys=True) if st.condition else ""
         for mask, res_body in parts:
             if not mask:
@@ -103,6 +109,38 @@ def _narrow(
         parts.append((rest, {"Resource": "*"}))
         out.unscoped |= rest
     return parts
+
+
+def _narrow_patterns(
+    eff: Effective,
+    mask: int,
+    resources: tuple[str, ...],
+    named: dict[str, list[str]],
+) -> list[tuple[int, dict[str, Any]]]:
+    """``mask`` (actions that take a resource) granted on specific ``resources``: per service,
+    a wildcard resource (``queue/support-*``) that covers named resources of that service is
+    replaced by them (``queue/support-inbox``); resources covering none stay as granted. Only
+    the services whose resources change are returned."""
+    if not named or not any("*" in r or "?" in r for r in resources):
+        return []
+    parts: list[tuple[int, dict[str, Any]]] = []
+    for svc, smask in eff.per_service.items():
+        part = mask & smask
+        arns = resources_for(svc, named) if part else []
+        if not arns:
+            continue
+        narrowed: list[str] = []
+        for r in resources:
+            wild = "*" in r or "?" in r
+            inside = [a for a in arns if wild and resource_covered(a, (r,))]
+            narrowed += [a for a in inside or [r] if a not in narrowed]
+        if narrowed != list(resources):
+            parts.append((part, {"Resource": _one(narrowed)}))
+    return parts
+
+
+def _one(resources: list[str]) -> str | list[str]:
+    return resources if len(resources) > 1 else resources[0]
 
 
 def _compress(catalog: ActionCatalog, mask: int, eff: Effective) -> list[str]:

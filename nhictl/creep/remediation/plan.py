@@ -15,13 +15,21 @@ Decided after exclusions: a principal whose findings a fix would address (``cree
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nhictl.creep.activity import Activity
 from nhictl.creep.context import Context
 from nhictl.creep.effective import Effective
-from nhictl.creep.fix_safety import SafeTarget, secure_target
+from nhictl.creep.fix_safety import (
+    SafeTarget,
+    completes,
+    grants_admin,
+    secure_target,
+    trust_only_paths,
+)
+from nhictl.creep.graph import Path
 from nhictl.creep.knowledge import PolicyLimits
 from nhictl.creep.model import Declaration, Finding
 from nhictl.creep.remediation.document import FixDocument, build_document
@@ -119,15 +127,84 @@ def propose_fix(
     safe = secure_target(ctx, eff, kept.target, kept.seen_used)
     named = named_resources(decl.resources) if decl else {}
     doc = build_document(ctx.catalog, eff, safe, named)
-    return iam_fix(ctx, eff, kept, safe, doc)
+    return iam_fix(ctx, eff, kept, safe, doc, findings)
+
+
+def reported_escalations(findings: Iterable[Finding]) -> list[str]:
+    """The escalation method ids (and "admin") the principal's active findings report."""
+    out: list[str] = []
+    for f in findings:
+        if f.suppressed is not None:
+            continue
+        if f.rule_id == "priv.admin":
+            out.append("admin")
+        elif f.rule_id == "priv.escalation":
+            out += [m["id"] for m in f.evidence.get("methods", ())]
+    return list(dict.fromkeys(out))
+
+
+def remaining_paths(ctx: Context, paths: list[Path]) -> list[dict[str, Any]]:
+    """``paths`` (``fix_safety.trust_only_paths``: open whatever this principal's fix grants)
+    as index entries, each with why."""
+    name = ctx.graph.short_name if ctx.graph is not None else str
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        first = path.edges[0]
+        out.append(
+            {
+                "path": path.text,
+                "steps": path.steps,
+                "reason": (
+                    f"the trust policy of {name(first.target)} names {name(first.source)} "
+                    "in its own account, so it needs no permission of its own to assume it: "
+                    "narrow that trust policy, or make the target less privileged"
+                ),
+            }
+        )
+    return out
+
+
+def escalations_removed(
+    ctx: Context,
+    eff: Effective,
+    findings: Iterable[Finding],
+    safe: SafeTarget,
+    kept: int,
+    still_open: set[str],
+) -> list[str]:
+    """What the fix no longer grants of the escalations reported (and of those the escalation
+    check broke): a method it does not complete, "admin" when it is not admin equivalence.
+    ``still_open``: methods whose path stays open whatever the fix grants; never removed."""
+    by_id = {m.id: m for m in ctx.knowledge.escalation}
+    out: list[str] = []
+    for mid in [*safe.removed, *reported_escalations(findings)]:
+        if mid in out or mid in still_open:
+            continue
+        if mid in safe.removed:
+            out.append(mid)
+        elif mid == "admin":
+            if not grants_admin(ctx, eff, kept):
+                out.append(mid)
+        else:
+            m = by_id.get(mid)
+            if m is not None and not completes(ctx, m, kept):
+                out.append(mid)
+    return out
 
 
 def iam_fix(
-    ctx: Context, eff: Effective, kept: KeptSet, safe: SafeTarget, doc: FixDocument
+    ctx: Context,
+    eff: Effective,
+    kept: KeptSet,
+    safe: SafeTarget,
+    doc: FixDocument,
+    findings: Sequence[Finding] = (),
 ) -> dict[str, Any]:
     """The index entry of an IAM policy fix; ``policy`` (the whole document) and ``documents``
     (the managed policies to write) ride along for the writer and the GCP conversion."""
     removed = eff.allowed & ~doc.kept
+    open_paths = trust_only_paths(ctx, eff.principal.id)
+    still_open = {m for p in open_paths for m in p.edges[0].methods}
     entry: dict[str, Any] = {
         "principal": eff.principal.id,
         "basis": kept.basis,
@@ -139,9 +216,10 @@ def iam_fix(
         "actions_before": eff.allowed_count,
         "actions_after": doc.kept.bit_count(),
         "actions_removed": {"count": removed.bit_count(), "sample": ctx.sample(removed)},
-        "escalations_removed": list(safe.removed),
+        "escalations_removed": escalations_removed(ctx, eff, findings, safe, doc.kept, still_open),
         "escalations_scoped": sorted(safe.scoped),
         "review": list(safe.review),
+        "remaining": remaining_paths(ctx, open_paths),
         "resources_narrowed": doc.narrowed.bit_count(),
         "unscoped": unscoped_entries(ctx, eff, doc.unscoped),
     }

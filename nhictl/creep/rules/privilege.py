@@ -358,11 +358,12 @@ def _match_methods(
     )
 
 
-def matched_methods(ctx: Context, eff: Effective) -> _Matched | None:
+def matched_methods(ctx: Context, eff: Effective, iam_admins: bool = False) -> _Matched | None:
     """The escalation methods whose actions the principal holds (confirmed ones first), or
-    None when it holds none; all of IAM on every resource is left to priv.admin."""
+    None when it holds none; all of IAM on every resource is left to priv.admin unless
+    ``iam_admins`` (the principal graph: an admin's edges are what its fix must not keep)."""
     iam = _iam_admin_mask(ctx)
-    if iam and (eff.unconditional_star & iam) == iam:
+    if not iam_admins and iam and (eff.unconditional_star & iam) == iam:
         # All of IAM on every resource, unconditionally: priv.admin reports it (critical),
         # and every path here would only restate that it can grant itself anything.
         return None
