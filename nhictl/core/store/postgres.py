@@ -515,6 +515,8 @@ def describe_error(exc: psycopg.Error, location: str, url: str) -> StoreError:
         or "consuming input failed" in lowered
         or "connection is lost" in lowered
         or "connection is closed" in lowered
+        # psycopg's word when the socket closed before libpq read why (a terminated backend).
+        or "connection socket closed" in lowered
     ):
         return StoreError(
             f"lost the connection to PostgreSQL at {location}: {_NOTHING_WRITTEN}",
