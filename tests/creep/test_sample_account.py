@@ -320,3 +320,16 @@ def test_unlisted_kind_needs_a_target_listed_empty_kind_is_ruled_out(report: Rep
     assert ci == {"lambda-001": "path", "lambda-003": "needs-target", "lambda-004": "needs-target"}
     reach = _finding(bare, "priv.reachable-admin", "release-copilot")
     assert [p["text"] for p in reach.evidence["paths"]] == [f"{COPILOT} -assume-> {VIA_PASS}"]
+
+
+def test_writing_fixes_changes_no_finding(report: Report) -> None:
+    """With fixes to write, the graph also holds the admins' outgoing edges (what an admin's fix
+    must not keep); without, it leaves them out (they cost seconds on a large estate). No
+    finding may depend on which: the same findings, severities and wording either way."""
+    fixing = run_sample(remediate=True)
+    assert fixing.remediations and not report.remediations
+
+    def seen(r: Report) -> list[tuple[str, str, str, str, str | None]]:
+        return [(f.rule_id, f.severity, f.principal, f.message, f.suppressed) for f in r.findings]
+
+    assert seen(fixing) == seen(report)
