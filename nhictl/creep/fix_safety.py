@@ -16,7 +16,7 @@ from nhictl.creep.graph_build import method_resolvable
 from nhictl.creep.graph_facts import Scope
 from nhictl.creep.knowledge import EscalationMethod
 from nhictl.creep.model import RESOURCE_KINDS
-from nhictl.creep.rules.privilege import ADMIN_SHARE, stronger
+from nhictl.creep.rules.privilege import ADMIN_SHARE, iam_admin_mask, stronger
 
 if TYPE_CHECKING:
     from nhictl.creep.context import Context
@@ -71,17 +71,10 @@ def completes(ctx: Context, m: EscalationMethod, mask: int) -> bool:
 def grants_admin(ctx: Context, eff: Effective, mask: int) -> bool:
     """Whether ``mask``, as the principal's grants scope it on every resource unconditionally,
     is admin equivalence (all of ``iam_admin``, or nearly every action)."""
-    iam = _iam_admin(ctx)
+    iam = iam_admin_mask(ctx)
     star = mask & eff.unconditional_star
     everything = star.bit_count() >= ADMIN_SHARE * ctx.catalog.all_mask.bit_count()
     return bool(iam) and (everything or (star & iam) == iam)
-
-
-def _iam_admin(ctx: Context) -> int:
-    iam = 0
-    for pat in ctx.knowledge.iam_admin:
-        iam |= ctx.catalog.expand(pat)
-    return iam
 
 
 def trust_only_paths(ctx: Context, pid: str) -> list[Path]:
@@ -102,7 +95,7 @@ def _bit(ctx: Context, action: str) -> int:
 def _drop_admin(ctx: Context, eff: Effective, out: SafeTarget, used: int | None) -> None:
     if not grants_admin(ctx, eff, out.keep):
         return
-    iam = _iam_admin(ctx)
+    iam = iam_admin_mask(ctx)
     # Keep the IAM actions actually used; the rest of the set goes, so the fix is not admin.
     dropped = iam & out.keep & ~(used or 0)
     if (iam & out.keep & ~dropped) == iam:  # every IAM action was used: a human decides

@@ -43,10 +43,11 @@ def introspection_url(ctx: ServiceContext) -> str:
     return f"{ctx.options.public_url}/introspect"
 
 
-def mint(ctx: ServiceContext, client_id: str, now: dt.datetime) -> dict[str, Any]:
-    """The RFC 6749 section 5.1 reply carrying a new token for ``client_id``."""
+def mint(ctx: ServiceContext, client_id: str, now: dt.datetime) -> tuple[dict[str, Any], str]:
+    """The RFC 6749 section 5.1 reply carrying a new token for ``client_id``, and its ``jti``."""
     ttl = min(TOKEN_TTL_SECONDS, int(ctx.runtime.settings.ttl_ceiling_seconds))
     iat = int(now.timestamp())
+    jti = new_jti()
     claims = {
         "iss": ctx.settings_issuer,
         "sub": client_id,
@@ -56,17 +57,11 @@ def mint(ctx: ServiceContext, client_id: str, now: dt.datetime) -> dict[str, Any
         "iat": iat,
         "nbf": iat,
         "exp": iat + ttl,
-        "jti": new_jti(),
+        "jti": jti,
     }
     token = sign_compact(ctx.credentials.key_cache.signing_key(), TYP, claims)
-    return {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "scope": SCOPE,
-        "jti": claims["jti"],
-        "token_sha256": sha256_hex(token),
-    }
+    reply = {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": SCOPE}
+    return reply, jti
 
 
 def _checked_claims(ctx: ServiceContext, token: str, now: float) -> dict[str, Any]:

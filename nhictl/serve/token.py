@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from nhictl.core.credentials import IssueDenied
 from nhictl.core.errors import InputError
+from nhictl.core.jose import sha256_hex
 from nhictl.serve import rsaccess
 from nhictl.serve.audit import caller_actor, record
 from nhictl.serve.clientauth import Caller, authenticate, unverified_claims, verify_workload_token
@@ -131,8 +132,7 @@ def _introspection_token(
     scope = form.get("scope", rsaccess.SCOPE)
     if scope != rsaccess.SCOPE:
         raise OAuthError("invalid_scope", f"a token for /introspect has scope {rsaccess.SCOPE!r}")
-    reply = rsaccess.mint(ctx, caller.client_id, ctx.now())
-    jti, digest = reply.pop("jti"), reply.pop("token_sha256")
+    reply, jti = rsaccess.mint(ctx, caller.client_id, ctx.now())
     record(
         ctx.runtime.store,
         endpoint="token",
@@ -143,7 +143,7 @@ def _introspection_token(
             "grant_type": CLIENT_CREDENTIALS,
             "resource": rsaccess.introspection_url(ctx),
             "jti": jti,
-            "token_sha256": digest,
+            "token_sha256": sha256_hex(reply["access_token"]),
             "expires_in": reply["expires_in"],
         },
     )

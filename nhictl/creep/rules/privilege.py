@@ -19,14 +19,17 @@ from nhictl.creep.model import SEVERITIES, SEVERITY_RANK, Finding, Severity
 ADMIN_SHARE = 0.95
 
 
-def _iam_admin_mask(ctx: Context) -> int:
-    m: int | None = ctx.cache.get("iam_admin")
-    if m is None:
+def iam_admin_mask(ctx: Context) -> int:
+    """The actions of IAM administration (``knowledge.iam_admin``) as a bitset, expanded again
+    only when the catalog has grown (unknown actions can match the patterns)."""
+    all_mask = ctx.catalog.all_mask
+    cached: tuple[int, int] | None = ctx.cache.get("iam_admin")
+    if cached is None or cached[0] is not all_mask:
         m = 0
         for pat in ctx.knowledge.iam_admin:
             m |= ctx.catalog.expand(pat)
-        ctx.cache["iam_admin"] = m
-    return m
+        cached = ctx.cache["iam_admin"] = (all_mask, m)
+    return cached[1]
 
 
 def _catalog_size(ctx: Context) -> int:
@@ -44,7 +47,7 @@ def admin(ctx: Context, eff: Effective) -> list[Finding]:
         if g.any_resource:
             star_any |= g.mask
     total = _catalog_size(ctx)
-    iam = _iam_admin_mask(ctx)
+    iam = iam_admin_mask(ctx)
     for mask, conditional in ((eff.unconditional_star, False), (star_any, True)):
         # A set has at most bit_length() members: most principals are ruled out without
         # counting (popcount of a 20,000-bit int is not free).
@@ -362,7 +365,7 @@ def matched_methods(ctx: Context, eff: Effective, iam_admins: bool = False) -> _
     """The escalation methods whose actions the principal holds (confirmed ones first), or
     None when it holds none; all of IAM on every resource is left to priv.admin unless
     ``iam_admins`` (the principal graph: an admin's edges are what its fix must not keep)."""
-    iam = _iam_admin_mask(ctx)
+    iam = iam_admin_mask(ctx)
     if not iam_admins and iam and (eff.unconditional_star & iam) == iam:
         # All of IAM on every resource, unconditionally: priv.admin reports it (critical),
         # and every path here would only restate that it can grant itself anything.
