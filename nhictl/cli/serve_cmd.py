@@ -30,10 +30,16 @@ def serve(
         help="Base URL clients use (endpoint URLs, status list URI); default https://HOST:PORT.",
     ),
     rate_per_address: int = typer.Option(
-        600, "--rate-per-address", help="Requests per minute from one client address (429 past it)."
+        600,
+        "--rate-per-address",
+        min=1,
+        help="Requests per minute from one client address, across all workers (429 past it).",
     ),
     rate_per_identity: int = typer.Option(
-        120, "--rate-per-identity", help="Token requests per minute for one agent (429 past it)."
+        120,
+        "--rate-per-identity",
+        min=1,
+        help="Token requests per minute for one agent, across all workers (429 past it).",
     ),
 ) -> None:
     """Run the OAuth token service: agents exchange their JWT-SVID for task-scoped tokens."""

@@ -46,8 +46,13 @@ class ServiceContext:
         self.options = options
         self.runtime = runtime or ServeRuntime()
         self.metrics = Metrics()
-        self.by_address = RateLimiter(options.rate_per_address)
-        self.by_identity = RateLimiter(options.rate_per_identity)
+        shared = options.shared_folder
+        self.by_address = RateLimiter(
+            options.rate_per_address, shared / "rate-per-address" if shared else None
+        )
+        self.by_identity = RateLimiter(
+            options.rate_per_identity, shared / "rate-per-identity" if shared else None
+        )
         #: JWT-SVIDs verified against ``trust``, by (SHA-256, identity spec): ``clientauth``.
         self.verified_svids: dict[tuple[str, str], VerifiedIdentity] = {}
         #: Resource servers' introspection bearer tokens, by SHA-256: (client, exp). ``rsaccess``.
@@ -103,3 +108,5 @@ class ServiceContext:
     def close(self) -> None:
         if "store" in self.runtime.__dict__:
             self.runtime.store.close()
+        self.by_address.close()
+        self.by_identity.close()

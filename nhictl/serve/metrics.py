@@ -1,6 +1,14 @@
-"""Prometheus metrics for one worker process (prometheus_client, imported only by serve)."""
+"""Prometheus metrics of the service (prometheus_client, imported only by serve).
+
+Under ``nhictl serve`` every worker writes its samples to files in the run's shared folder
+(``PROMETHEUS_MULTIPROC_DIR``, set before the workers start) and ``text()`` adds up all the
+workers' files, so a scrape sees the whole service whichever worker answers it. A service
+built in-process (no such folder) reports its own counts.
+"""
 
 from __future__ import annotations
+
+import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -32,4 +40,11 @@ class Metrics:
         self.decisions.labels(endpoint, outcome).inc()
 
     def text(self) -> bytes:
-        return generate_latest(self.registry)
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not folder:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, path=folder)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 ENV = "NHICTL_SERVE_OPTIONS"
 
@@ -19,6 +20,9 @@ class ServeOptions:
     rate_per_address: int = 600  # requests per minute from one client address
     rate_per_identity: int = 120  # token requests per minute for one authenticated agent
     status_list_id: str = "1"
+    #: The folder (mode 0700) the workers share: rate-limit buckets and metrics. Made by
+    #: ``nhictl serve`` for one run; empty for a service built in-process (one worker).
+    state_dir: str = ""
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -29,6 +33,10 @@ class ServeOptions:
         if not raw:
             raise RuntimeError(f"{ENV} is not set: start the service with `nhictl serve`")
         return cls(**json.loads(raw))
+
+    @property
+    def shared_folder(self) -> Path | None:
+        return Path(self.state_dir) if self.state_dir else None
 
     @property
     def status_list_uri(self) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import stat
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nhictl.core.errors import InputError
@@ -69,7 +71,13 @@ def run(config: ServerConfig, options: ServeOptions) -> None:
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
-    os.environ[ENV] = options.to_env()
+    # What the workers share (rate-limit buckets, metrics): a private folder for this run.
+    shared = Path(tempfile.mkdtemp(prefix="nhictl-serve-"))
+    (shared / "metrics").mkdir(mode=0o700)
+    os.environ[ENV] = replace(options, state_dir=str(shared)).to_env()
+    # prometheus_client reads this when a worker first imports it: every worker writes its
+    # samples there and /metrics adds them up, whichever worker answers.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared / "metrics")
     if config.insecure_http:
         print(
             f"nhictl serve: WARNING plain HTTP (no TLS) on {options.public_url}, loopback only",
@@ -77,16 +85,19 @@ def run(config: ServerConfig, options: ServeOptions) -> None:
             flush=True,
         )
     print(f"nhictl serve: listening on {options.public_url}", file=sys.stderr, flush=True)
-    Granian(
-        "nhictl.serve.app:create_app",
-        address=config.host,
-        port=config.port,
-        interface=Interfaces.ASGI,
-        workers=config.workers,
-        factory=True,
-        ssl_cert=None if config.insecure_http else config.tls_cert,
-        ssl_key=None if config.insecure_http else config.tls_key,
-        http1_settings=HTTP1Settings(header_read_timeout=10_000),
-        log_access=False,
-        websockets=False,  # no WebSocket routes: every request skips the upgrade handling
-    ).serve()
+    try:
+        Granian(
+            "nhictl.serve.app:create_app",
+            address=config.host,
+            port=config.port,
+            interface=Interfaces.ASGI,
+            workers=config.workers,
+            factory=True,
+            ssl_cert=None if config.insecure_http else config.tls_cert,
+            ssl_key=None if config.insecure_http else config.tls_key,
+            http1_settings=HTTP1Settings(header_read_timeout=10_000),
+            log_access=False,
+            websockets=False,  # no WebSocket routes: every request skips the upgrade handling
+        ).serve()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

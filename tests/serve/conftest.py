@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,7 +112,7 @@ def launch(
     args: tuple[str, ...] = (),
     settings: dict[str, str] | None = None,
     port: int | None = None,
-) -> Iterator[Service]:
+) -> Generator[Service, None, None]:
     """Build a registry in ``root`` on ``backend``, start ``nhictl serve`` over it with ``args``
     and the extra ``settings`` (NHICTL_* variables), yield it, and stop it. ``port`` (default: a
     free one) lets a caller put the service's URL in its settings, e.g. as the ``issuer``."""

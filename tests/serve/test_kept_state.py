@@ -34,7 +34,9 @@ def two_workers(
         tmp_path_factory.mktemp("workers"),
         request,
         backend,
-        args=("--workers", "2"),
+        # One agent sends 48 exchanges at once: above the per-agent burst (30), which holds
+        # across both workers.
+        args=("--workers", "2", "--rate-per-identity", "6000"),
         settings={"NHICTL_MAX_CONCURRENT_CREDENTIALS": "200", "NHICTL_CLOCK_LEEWAY": "1s"},
     )
 

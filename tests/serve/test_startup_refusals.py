@@ -38,3 +38,10 @@ def test_uninitialised_store(cli: CliRunner, tmp_path: Path) -> None:
     result = cli("serve", "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem))
     assert result.code == 2 and "Traceback" not in result.stderr
     assert "init" in result.stderr
+
+
+def test_a_rate_limit_of_zero(cli: CliRunner) -> None:
+    for flag in ("--rate-per-address", "--rate-per-identity"):
+        result = cli("serve", "--insecure-http", flag, "0")
+        assert result.code == 2 and "Traceback" not in result.stderr
+        assert flag in result.stderr and "1" in result.stderr
