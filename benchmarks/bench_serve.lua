@@ -4,7 +4,8 @@
 --
 -- Environment: BENCH_BODIES (one urlencoded body per line), BENCH_COUNT (replies to wait
 -- for), BENCH_PATH, BENCH_TOKENS (optional: file that gets each reply's access_token),
--- BENCH_AUTHORIZATION (optional: an Authorization header sent with every request).
+-- BENCH_AUTHORIZATION (optional: an Authorization header sent with every request),
+-- BENCH_METHOD (optional: GET sends no body, for the floor phase; default POST).
 -- One wrk thread is assumed (-t 1): the counters live in that thread's Lua state.
 
 -- wrk's main thread sleeps for the whole -d duration: the script keeps its own clock from the
@@ -27,6 +28,10 @@ local bodies = {}
 local next_body = 1
 local count = tonumber(os.getenv("BENCH_COUNT"))
 local path = os.getenv("BENCH_PATH")
+local method = os.getenv("BENCH_METHOD")
+if method == nil or method == "" then
+  method = "POST"
+end
 local introspect = path == "/introspect"
 local tokens_out = nil
 ok, bad, replies = 0, 0, 0
@@ -40,9 +45,11 @@ function init(args)
   if tokens_path and tokens_path ~= "" then
     tokens_out = io.open(tokens_path, "w")
   end
-  wrk.method = "POST"
+  wrk.method = method
   wrk.path = path
-  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  if method == "POST" then
+    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  end
   local authorization = os.getenv("BENCH_AUTHORIZATION")
   if authorization and authorization ~= "" then
     wrk.headers["Authorization"] = authorization
@@ -55,6 +62,9 @@ function request()
   end
   -- Past the end (requests in flight when the count is reached) the last body is sent again;
   -- those replies come after the stop and are not counted.
+  if method == "GET" then
+    return wrk.format(nil, nil, nil, nil)
+  end
   local body = bodies[math.min(next_body, #bodies)]
   next_body = next_body + 1
   return wrk.format(nil, nil, nil, body)

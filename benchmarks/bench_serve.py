@@ -22,6 +22,9 @@ process (TLS, loopback), next to the core API's issue rate measured in the same 
   the same count with the resource server's bearer token for ``/introspect`` (RFC 7662
   section 2.1, one ``client_credentials`` grant beforehand), the way a resource server that
   introspects often would call it.
+* Floor (wrk only): the same clients send ``--introspections`` GETs of the metadata (a
+  constant reply, no core call, no store): what HTTP, TLS, Starlette and the service's limits,
+  metrics and access log cost on their own, in the same run.
 * ``--profile S``: py-spy samples the server's worker processes for S seconds during a second
   exchange load (not the timed one), and the top functions by own time and the nhictl frames by
   total time are printed: where the time goes.
@@ -278,6 +281,7 @@ def run_wrk(
     work: Path,
     tokens_out: Path | None = None,
     authorization: str | None = None,
+    method: str = "POST",
 ) -> Phase:
     """``clients`` keep-alive connections from one wrk thread share ``forms`` (one POST each,
     never a body twice); wrk stops after ``count`` replies. ``forms`` needs ``clients`` more
@@ -293,6 +297,7 @@ def run_wrk(
         "BENCH_PATH": path,
         "BENCH_TOKENS": str(tokens_out or ""),
         "BENCH_AUTHORIZATION": authorization or "",
+        "BENCH_METHOD": method,
     }
     argv = [wrk, "-t1", f"-c{clients}", f"-d{max(1, int(budget))}s", "--timeout", "30s",
             "-s", str(LUA), url + path]  # fmt: skip
@@ -576,6 +581,18 @@ def main(argv: list[str] | None = None) -> None:
                     bearer=bearer,
                 ),
             )
+            # The floor: the same clients on an endpoint that does no work (the metadata, a
+            # constant): what HTTP, TLS, Starlette and the service's own limits cost alone.
+            floor = None
+            if wrk is not None:
+                floor = measured(
+                    server,
+                    lambda: run_wrk(
+                        wrk, "floor (GET metadata)", url, args.clients, [{}],
+                        args.introspections, "/.well-known/oauth-authorization-server",
+                        args.budget, home, method="GET",
+                    ),
+                )  # fmt: skip
             generator = (
                 "wrk (1 thread, one keep-alive TLS connection per client)"
                 if wrk
@@ -586,7 +603,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{args.clients} concurrent clients from {generator}; "
                 f"{os.cpu_count()} CPUs shared with the clients"
             )
-            for phase in (core, exchange, introspect, introspect_bearer):
+            phases = [core, exchange, introspect, introspect_bearer]
+            for phase in [*phases, *([floor] if floor else [])]:
                 print("  " + phase.line())
                 if phase.cpu_line():
                     print("  " + phase.cpu_line())

@@ -18,6 +18,8 @@ signing, insert and audit event; verify = signature and claims, then the store l
 * Each cell runs ``--repeats`` times, each on a fresh database; the table shows the median and
   the range. ``--budget`` seconds bound each phase: a worker stops early rather than run on,
   and the counts actually done are what the rates use.
+* Floor: the same processes doing nothing but ``SELECT 1`` through psycopg for 3 s each
+  repetition: the most round trips per second this machine gives (a verify is one).
 * ``--profile``: cProfile of one single-process PostgreSQL issue run (top functions by own
   time), the server's view from pg_stat_statements (calls and mean time of the hot statements)
   and the client's round trips per issue and per verify.
@@ -161,6 +163,34 @@ def concurrent(
             return pool.map(
                 _run_phase, [(home, w, ops, agents, budget, start) for w in range(processes)]
             )
+
+
+def _round_trips_for(args: tuple[str, float, Any]) -> tuple[int, float]:
+    """Bare psycopg ``SELECT 1`` round trips for ``seconds``: (count, seconds taken)."""
+    import psycopg
+
+    url, seconds, start = args
+    with psycopg.connect(url, autocommit=True) as connection:
+        for _ in range(50):
+            connection.execute("SELECT 1").fetchall()
+        start.wait()
+        began = time.perf_counter()
+        done = 0
+        while time.perf_counter() - began < seconds:
+            connection.execute("SELECT 1").fetchall()
+            done += 1
+        return done, time.perf_counter() - began
+
+
+def round_trip_floor(url: str, processes: int, seconds: float = 3.0) -> float:
+    """Aggregate round trips/s of ``processes`` processes doing nothing but ``SELECT 1``: the
+    ceiling any one-round-trip operation (a verify) can reach here, the server included."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        start = manager.Barrier(processes)
+        with ctx.Pool(processes) as pool:
+            results = pool.map(_round_trips_for, [(url, seconds, start)] * processes)
+    return sum(done for done, _ in results) / max(took for _, took in results)
 
 
 def summarise(results: list[PhaseResult]) -> Cell:
@@ -345,6 +375,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             for mode, cells in measure(backend, server, args).items():
                 rows[(backend, mode)] = cells
         print_table(rows)
+        if server is not None:
+            url = server.create_database()
+            try:
+                floors = [round_trip_floor(url, args.processes) for _ in range(args.repeats)]
+                singles = [round_trip_floor(url, 1) for _ in range(args.repeats)]
+            finally:
+                server.drop_database(url)
+            print(
+                f"\nfloor: bare psycopg SELECT 1 round trips, same server: "
+                f"1 process {_span(singles, ',.0f')}/s, "
+                f"{args.processes} processes {_span(floors, ',.0f')}/s"
+            )
         if args.profile and server is not None:
             profile(server, args.n)
     finally:
