@@ -18,11 +18,15 @@ signing, insert and audit event; verify = signature and claims, then the store l
 * Each cell runs ``--repeats`` times, each on a fresh database; the table shows the median and
   the range. ``--budget`` seconds bound each phase: a worker stops early rather than run on,
   and the counts actually done are what the rates use.
+* CPU ms/issue, /verify: the whole machine's busy CPU time over the phase (clients, server
+  and anything else running: run it on a quiet machine) per operation; 2 cores give at most
+  2,000 / (CPU ms) operations a second.
 * Floor: the same processes doing nothing but ``SELECT 1`` through psycopg for 3 s each
   repetition: the most round trips per second this machine gives (a verify is one).
-* ``--profile``: cProfile of one single-process PostgreSQL issue run (top functions by own
-  time), the server's view from pg_stat_statements (calls and mean time of the hot statements)
-  and the client's round trips per issue and per verify.
+* ``--profile``: CPU per issue and per verify of one process and of its server backend
+  (``/proc``, no profiler running), then cProfile of one single-process PostgreSQL issue run
+  (top functions by own time), the server's view from pg_stat_statements (calls and mean
+  time of the hot statements) and the client's round trips per issue and per verify.
 
 Not a test: nothing here asserts on timing.
 """
@@ -38,6 +42,7 @@ import pstats
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -85,6 +90,43 @@ class Cell:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    cpu_per_issue_ms: float = 0.0
+    cpu_per_verify_ms: float = 0.0
+
+
+class MachineCpu:
+    """Busy CPU time of the whole machine (``/proc/stat``), sampled every 20 ms in a thread,
+    so a phase's CPU (clients and server together) can be read off its wall-clock bounds."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MachineCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.is_set():
+            with open("/proc/stat") as stat:
+                fields = [int(x) for x in stat.readline().split()[1:]]
+            busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+            self.samples.append((time.time(), busy / tick))
+            time.sleep(0.02)
+
+    def between(self, start: float, end: float) -> float:
+        """CPU seconds the machine was busy between two ``time.time()`` instants."""
+        if not self.samples:
+            return 0.0
+        first = min(self.samples, key=lambda s: abs(s[0] - start))
+        last = min(self.samples, key=lambda s: abs(s[0] - end))
+        return last[1] - first[1]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -193,18 +235,23 @@ def round_trip_floor(url: str, processes: int, seconds: float = 3.0) -> float:
     return sum(done for done, _ in results) / max(took for _, took in results)
 
 
-def summarise(results: list[PhaseResult]) -> Cell:
+def summarise(results: list[PhaseResult], cpu: MachineCpu | None = None) -> Cell:
     issued = sum(r.issued for r in results)
     verified = sum(r.verified for r in results)
-    issue_wall = max(r.issue_end for r in results) - min(r.issue_start for r in results)
-    verify_wall = max(r.verify_end for r in results) - min(r.verify_start for r in results)
+    issue_from, issue_to = min(r.issue_start for r in results), max(r.issue_end for r in results)
+    verify_from = min(r.verify_start for r in results)
+    verify_to = max(r.verify_end for r in results)
     latencies = [x for r in results for x in r.latencies]
+    issue_cpu = cpu.between(issue_from, issue_to) if cpu else 0.0
+    verify_cpu = cpu.between(verify_from, verify_to) if cpu else 0.0
     return Cell(
-        issued / issue_wall if issue_wall > 0 else 0.0,
-        verified / verify_wall if verify_wall > 0 else 0.0,
+        issued / (issue_to - issue_from) if issue_to > issue_from else 0.0,
+        verified / (verify_to - verify_from) if verify_to > verify_from else 0.0,
         percentile(latencies, 0.50) * 1000,
         percentile(latencies, 0.95) * 1000,
         percentile(latencies, 0.99) * 1000,
+        1000 * issue_cpu / issued if issued else 0.0,
+        1000 * verify_cpu / verified if verified else 0.0,
     )
 
 
@@ -236,10 +283,12 @@ def measure(
     errors: list[str] = []
     for _ in range(args.repeats):
         with fresh_home(backend, server) as (home, agents):
-            single = run_phase(home, 0, args.n, agents, args.budget)
-            cells["1 process"].append(summarise([single]))
-            many = concurrent(home, args.processes, args.ops, agents, args.budget)
-            cells[f"{args.processes} processes"].append(summarise(many))
+            with MachineCpu() as cpu:
+                single = run_phase(home, 0, args.n, agents, args.budget)
+            cells["1 process"].append(summarise([single], cpu))
+            with MachineCpu() as cpu:
+                many = concurrent(home, args.processes, args.ops, agents, args.budget)
+            cells[f"{args.processes} processes"].append(summarise(many, cpu))
             errors += single.errors + [e for r in many for e in r.errors]
     for error in errors[:5]:
         print(f"  {backend} error: {error}")
@@ -256,6 +305,7 @@ def _span(values: list[float], fmt: str) -> str:
 def print_table(rows: dict[tuple[str, str], list[Cell]]) -> None:
     head = f"{'backend':<11}{'mode':<13}{'issues/s':>22}{'verifies/s':>22}"
     head += f"{'p50 ms':>22}{'p95 ms':>22}{'p99 ms':>22}"
+    head += f"{'CPU ms/issue':>20}{'CPU ms/verify':>20}"
     print(head)
     print("-" * len(head))
     for (backend, mode), cells in rows.items():
@@ -266,10 +316,41 @@ def print_table(rows: dict[tuple[str, str], list[Cell]]) -> None:
             f"{_span([c.p50_ms for c in cells], '.2f'):>22}"
             f"{_span([c.p95_ms for c in cells], '.2f'):>22}"
             f"{_span([c.p99_ms for c in cells], '.2f'):>22}"
+            f"{_span([c.cpu_per_issue_ms for c in cells], '.2f'):>20}"
+            f"{_span([c.cpu_per_verify_ms for c in cells], '.2f'):>20}"
         )
 
 
 # --------------------------------------------------------------------------- profile
+
+
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process on this machine, None if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(service: Any, store: Any, agents: list[str], n: int) -> None:
+    """CPU per issue and per verify (no profiler running), split between this client process
+    and its server backend (read from /proc: the bench's server runs on this machine)."""
+    row = store.read_one("SELECT pg_backend_pid()")
+    backend = int(row[0]) if row else 0
+    marks = [(time.process_time(), _process_cpu(backend))]
+    tokens = [
+        service.issue(agents[i % len(agents)], task=f"c{i}", intent=INTENT).token for i in range(n)
+    ]
+    marks.append((time.process_time(), _process_cpu(backend)))
+    for token in tokens:
+        service.verify(token)
+    marks.append((time.process_time(), _process_cpu(backend)))
+    print("\nCPU per operation, 1 process, no profiler (ms):")
+    for what, first, last in (("issue", 0, 1), ("verify", 1, 2)):
+        (c0, b0), (c1, b1) = marks[first], marks[last]
+        server = f"{1000 * (b1 - b0) / n:.2f}" if b0 is not None and b1 is not None else "?"
+        print(f"  {what:<7} client {1000 * (c1 - c0) / n:.2f}, its server backend {server}")
 
 
 def profile(server: PgServer, n: int) -> None:
@@ -282,6 +363,7 @@ def profile(server: PgServer, n: int) -> None:
         service = runtime.credentials
         service.verify(service.issue(agents[0], task="warm", intent=INTENT).token)
         store = runtime.store
+        cpu_split(service, store, agents, n)
         with server.admin() as admin:
             admin.execute("SELECT pg_stat_statements_reset()")
         trips = _round_trips(store)
