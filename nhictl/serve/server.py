@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nhictl.core.errors import InputError
+from nhictl.core.errors import ConfigError, InputError
 from nhictl.core.runtime import Runtime
 from nhictl.serve.options import ENV, ServeOptions
 
@@ -72,8 +72,15 @@ def run(config: ServerConfig, options: ServeOptions) -> None:
     from granian.http import HTTP1Settings
 
     # What the workers share (rate-limit buckets, metrics): a private folder for this run.
-    shared = Path(tempfile.mkdtemp(prefix="nhictl-serve-"))
-    (shared / "metrics").mkdir(mode=0o700)
+    try:
+        shared = Path(tempfile.mkdtemp(prefix="nhictl-serve-"))
+        (shared / "metrics").mkdir(mode=0o700)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the workers' shared folder in {tempfile.gettempdir()}: "
+            f"{exc.strerror or exc}",
+            hint="point TMPDIR at a writable folder",
+        ) from None
     os.environ[ENV] = replace(options, state_dir=str(shared)).to_env()
     # prometheus_client reads this when a worker first imports it: every worker writes its
     # samples there and /metrics adds them up, whichever worker answers.

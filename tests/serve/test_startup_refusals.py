@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+import pytest
+
+from nhictl.core.identity.demo_idp import DemoSpiffeIdp
 from tests.conftest import CliRunner
 from tests.providers.tlsca import make_ca
 
@@ -45,3 +49,16 @@ def test_a_rate_limit_of_zero(cli: CliRunner) -> None:
         result = cli("serve", "--insecure-http", flag, "0")
         assert result.code == 2 and "Traceback" not in result.stderr
         assert flag in result.stderr and "1" in result.stderr
+
+
+def test_no_writable_folder_for_the_workers(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("init").code == 0
+    idp = DemoSpiffeIdp(tmp_path / "idp", "example.org")
+    monkeypatch.setenv("NHICTL_TRUST_BUNDLE", str(idp.bundle_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    result = cli("serve", "--insecure-http", "--port", "1")
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "cannot create the workers' shared folder" in result.stderr
+    assert str(tmp_path / "missing") in result.stderr and "TMPDIR" in result.stderr
