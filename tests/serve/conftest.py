@@ -44,6 +44,8 @@ class Service:
     idp: DemoSpiffeIdp
     rs_key: ec.EllipticCurvePrivateKey
     rs_kid: str
+    #: Everything the server process wrote (stdout and stderr: start-up lines, access log).
+    log: Path | None = None
 
     def runtime(self) -> Runtime:
         """The CLI's view of the same registry (same settings, same store)."""
@@ -70,20 +72,22 @@ def serve_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
 
 
 def start(
-    args: list[str], env: dict[str, str], url: str, ca: Path | None
+    args: list[str], env: dict[str, str], url: str, ca: Path | None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "nhictl"), "serve", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    """``nhictl serve`` with ``args``, up once /healthz answers. Its output goes to ``log``
+    (a file nothing has to drain: a full pipe would stall the server's access log)."""
+    argv = [str(Path(sys.executable).parent / "nhictl"), "serve", *args]
+    if log is None:
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    else:
+        with log.open("wb") as sink:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(argv, env=env, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     try:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 _, err = proc.communicate()
-                raise AssertionError(err.decode())
+                raise AssertionError(log.read_text() if log is not None else err.decode())
             try:
                 httpx.get(f"{url}/healthz", verify=tls_context(ca) if ca else False, timeout=1)
                 return proc
@@ -141,9 +145,10 @@ def launch(
     port = port or free_port()
     url = f"https://127.0.0.1:{port}"
     argv = ["--port", str(port), "--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem)]
-    proc = start([*argv, *args], env, url, ca.ca_pem)
+    log = root / "serve.log"
+    proc = start([*argv, *args], env, url, ca.ca_pem, log)
     try:
-        yield Service(url, ca, env, idp, rs_key, kid)
+        yield Service(url, ca, env, idp, rs_key, kid, log)
     finally:
         stop(proc)
         if pg is not None:
