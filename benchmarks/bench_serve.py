@@ -65,6 +65,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from benchmarks.bench_credentials import TRUST_DOMAIN, setup_home
+from benchmarks.proccpu import process_cpu
 from tests.providers.tlsca import make_ca
 
 INTENT_DEFAULT = "read-tickets"
@@ -389,15 +390,7 @@ def tree_cpu(pid: int) -> float:
     out = subprocess.run(
         ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
     )
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for p in [pid, *(int(c) for c in out.stdout.split())]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(process_cpu(p) or 0.0 for p in [pid, *(int(c) for c in out.stdout.split())])
 
 
 def measured(server: subprocess.Popen[bytes], run: Callable[[], Phase]) -> Phase:

@@ -54,6 +54,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_credentials import setup_home
+from benchmarks.proccpu import process_cpu
 from tests.pg_server import PgServer, start_server
 
 #: Durable settings for the benchmark cluster (tests/pg_server.py's defaults are for speed).
@@ -324,28 +325,19 @@ def print_table(rows: dict[tuple[str, str], list[Cell]]) -> None:
 # --------------------------------------------------------------------------- profile
 
 
-def _process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) of a process on this machine, None if unreadable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_split(service: Any, store: Any, agents: list[str], n: int) -> None:
     """CPU per issue and per verify (no profiler running), split between this client process
     and its server backend (read from /proc: the bench's server runs on this machine)."""
     row = store.read_one("SELECT pg_backend_pid()")
     backend = int(row[0]) if row else 0
-    marks = [(time.process_time(), _process_cpu(backend))]
+    marks = [(time.process_time(), process_cpu(backend))]
     tokens = [
         service.issue(agents[i % len(agents)], task=f"c{i}", intent=INTENT).token for i in range(n)
     ]
-    marks.append((time.process_time(), _process_cpu(backend)))
+    marks.append((time.process_time(), process_cpu(backend)))
     for token in tokens:
         service.verify(token)
-    marks.append((time.process_time(), _process_cpu(backend)))
+    marks.append((time.process_time(), process_cpu(backend)))
     print("\nCPU per operation, 1 process, no profiler (ms):")
     for what, first, last in (("issue", 0, 1), ("verify", 1, 2)):
         (c0, b0), (c1, b1) = marks[first], marks[last]

@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from nhictl.core.credentials import CredentialService
@@ -46,7 +47,7 @@ class ServiceContext:
         self.options = options
         self.runtime = runtime or ServeRuntime()
         self.metrics = Metrics()
-        shared = options.shared_folder
+        shared = Path(options.state_dir) if options.state_dir else None
         self.by_address = RateLimiter(
             options.rate_per_address, shared / "rate-per-address" if shared else None
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 ENV = "NHICTL_SERVE_OPTIONS"
 
@@ -33,10 +32,6 @@ class ServeOptions:
         if not raw:
             raise RuntimeError(f"{ENV} is not set: start the service with `nhictl serve`")
         return cls(**json.loads(raw))
-
-    @property
-    def shared_folder(self) -> Path | None:
-        return Path(self.state_dir) if self.state_dir else None
 
     @property
     def status_list_uri(self) -> str:
