@@ -21,7 +21,11 @@ process (TLS, loopback), next to the core API's issue rate measured in the same 
   each with a fresh ``private_key_jwt`` assertion signed before the clock starts; then
   the same count with the resource server's bearer token for ``/introspect`` (RFC 7662
   section 2.1, one ``client_credentials`` grant beforehand), the way a resource server that
-  introspects often would call it.
+  introspects often would call it. Both phases go over the exchanged tokens again and again
+  (each is introspected ~1.5 times per phase, as a resource server sees an agent's token on
+  each of its calls), so a worker often has a token's signature in its memo already. The
+  last phase, ``new tokens``, sends the bearer calls on the core's tokens, which no worker has
+  seen: every signature is checked (the worst case).
 * Floor (wrk only): the same clients send ``--introspections`` GETs of the metadata (a
   constant reply, no core call, no store): what HTTP, TLS, Starlette and the service's limits,
   metrics and access log cost on their own, in the same run.
@@ -141,23 +145,26 @@ def write_rs_jwks(path: Path) -> tuple[ec.EllipticCurvePrivateKey, str]:
 # --------------------------------------------------------------------------- core
 
 
-def core_issue(names: list[str], n: int, budget: float) -> Phase:
+def core_issue(names: list[str], n: int, budget: float) -> tuple[Phase, list[str]]:
+    """The core API's issue rate, and the tokens (introspected later, never seen before)."""
     from nhictl.core.runtime import Runtime
 
     runtime = Runtime()
     service = runtime.credentials
     service.issue(names[0], task="warm-up", intent=INTENT_DEFAULT)
     phase = Phase("core issue")
+    tokens: list[str] = []
     started = time.perf_counter()
     for i in range(n):
         t0 = time.perf_counter()
-        service.issue(names[i % len(names)], task=f"core-{i}", intent=INTENT_DEFAULT)
+        issued = service.issue(names[i % len(names)], task=f"core-{i}", intent=INTENT_DEFAULT)
         phase.latencies.append(time.perf_counter() - t0)
+        tokens.append(issued.token)
         if t0 - started > budget:
             break
     phase.seconds = time.perf_counter() - started
     runtime.store.close()
-    return phase
+    return phase, tokens
 
 
 # --------------------------------------------------------------------------- server
@@ -516,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["NHICTL_INTROSPECTION_CLIENTS"] = f"{RS_ID}={home / 'rs-jwks.json'}"
         env = dict(os.environ)
 
-        core = core_issue(names, args.n, args.budget)
+        core, core_tokens = core_issue(names, args.n, args.budget)
         svids = [idp.mint(f"spiffe://{TRUST_DOMAIN}/agents/{n}", "nhictl") for n in names]
         server, url, ca = start_server(home, env, args.workers, args.serve_arg)
 
@@ -574,6 +581,21 @@ def main(argv: list[str] | None = None) -> None:
                     bearer=bearer,
                 ),
             )
+            # The same, on tokens no worker has verified yet (the core's): each signature is
+            # checked, none is in a worker's memo of verified signatures (nhictl/core/jose.py).
+            first = min(args.introspections, len(core_tokens))
+            f_forms = bearer_forms(core_tokens, first + spare)
+            introspect_first = measured(
+                server,
+                lambda: load(
+                    "introspect-bearer, new tokens",
+                    f_forms,
+                    first,
+                    "/introspect",
+                    args.budget,
+                    bearer=bearer,
+                ),
+            )
             # The floor: the same clients on an endpoint that does no work (the metadata, a
             # constant): what HTTP, TLS, Starlette and the service's own limits cost alone.
             floor = None
@@ -596,7 +618,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{args.clients} concurrent clients from {generator}; "
                 f"{os.cpu_count()} CPUs shared with the clients"
             )
-            phases = [core, exchange, introspect, introspect_bearer]
+            phases = [core, exchange, introspect, introspect_bearer, introspect_first]
             for phase in [*phases, *([floor] if floor else [])]:
                 print("  " + phase.line())
                 if phase.cpu_line():

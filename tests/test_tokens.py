@@ -340,6 +340,56 @@ def test_cached_headers_are_still_screened(key: SigningKey, jwks: dict[str, Any]
     assert all(len(h) <= jose.HEADER_CACHE_MAX_CHARS for h in jose.HEADER_CACHE)
 
 
+def test_verified_signatures_are_remembered_but_never_trusted_beyond_their_key(
+    key: SigningKey, jwks: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    real_check = jose.check_signature
+
+    def counted(parsed: Any, entry: Any, alg: str, err: Any) -> None:
+        checks.append(alg)
+        real_check(parsed, entry, alg, err)
+
+    monkeypatch.setattr(jose, "check_signature", counted)
+    token = mint(key).token
+    for _ in range(3):
+        verify_access_token(token, jwks, issuer=ISS, audience=AUD, now=NOW)
+    assert checks == ["EdDSA"], "a signature verified once is not checked again"
+    # Claims and times are still checked on every call: the memo covers the signature only.
+    refused(token, jwks, "expired", now=NOW + timedelta(hours=1))
+    refused(token, jwks, "wrong-audience", audience="https://other.example")
+    # The same signing input with another signature, or a flipped bit, is a new check, refused.
+    header, payload, signature = token.split(".")
+    raw = bytearray(jose.b64url_decode(signature))
+    raw[0] ^= 1
+    refused(f"{header}.{payload}.{jose.b64url_encode(bytes(raw))}", jwks, "bad-signature")
+    # Another key under the same kid (a replaced JWKS entry) is another key: checked, refused.
+    attacker = ed25519.Ed25519PrivateKey.generate()
+    x = attacker.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    swapped = {"keys": [{**jwks["keys"][0], "x": jose.b64url_encode(x)}]}
+    refused(token, swapped, "bad-signature")
+    # A key that has left the set (retired) refuses a token it verified before.
+    refused(token, {"keys": []}, "unknown-kid")
+    verify_access_token(token, jwks, issuer=ISS, audience=AUD, now=NOW)
+    assert checks.count("EdDSA") == 3  # the flipped bit and the swapped key; not the rest
+
+
+def test_verified_signature_memo_is_bounded(
+    key: SigningKey, jwks: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jose, "VERIFIED_SIGNATURES_SIZE", 8)
+    jose.VERIFIED_SIGNATURES.clear()
+    tokens = [mint(key, task_id=f"task-{i}").token for i in range(20)]
+    for token in tokens:
+        verify_access_token(token, jwks, issuer=ISS, audience=AUD, now=NOW)
+    assert len(jose.VERIFIED_SIGNATURES) == 8
+    # The newest are the ones kept.
+    kept = {signing_input for _, _, signing_input, _ in jose.VERIFIED_SIGNATURES}
+    assert kept == {t.rsplit(".", 1)[0].encode() for t in tokens[-8:]}
+
+
 def test_bad_jwks_is_input_error(key: SigningKey) -> None:
     with pytest.raises(InputError):
         verify_access_token(mint(key).token, {"nokeys": []}, issuer=ISS, audience=AUD, now=NOW)

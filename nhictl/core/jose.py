@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -153,6 +154,9 @@ class JwkEntry:
     kty: str
     algs: frozenset[str]
     key: PublicKey
+    #: The key's public members and the algs it may verify, as text: what names this key in
+    #: the memo of verified signatures, whichever key set object it came from.
+    material: str = ""
 
 
 def public_key_from_jwk(jwk: Mapping[str, Any]) -> JwkEntry:
@@ -199,7 +203,9 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> JwkEntry:
         if declared not in algs:
             raise ValueError(f"alg {declared!r} does not fit key type {kty}")
         algs = frozenset({declared})
-    return JwkEntry(kid=kid, kty=str(kty), algs=algs, key=key)
+    members = "|".join(f"{name}={jwk.get(name)}" for name in ("kty", "crv", "x", "y", "n", "e"))
+    material = f"{members}|algs={','.join(sorted(algs))}"
+    return JwkEntry(kid=kid, kty=str(kty), algs=algs, key=key, material=material)
 
 
 class KeySet:
@@ -350,8 +356,32 @@ def verify_signature(
         wanted = " or ".join(sorted("absent" if t is None else repr(t) for t in allowed_typ))
         raise err("bad-typ", f"token 'typ' is {quote(typ, 32)}; expected {wanted}")
     entry = keys.select(header.get("kid"), err)
-    check_signature(parsed, entry, alg, err)
+    seen = (entry.material, alg, parsed.signing_input, parsed.signature)
+    if not entry.material or seen not in VERIFIED_SIGNATURES:
+        check_signature(parsed, entry, alg, err)
+        if entry.material:
+            _remember(seen)
     return parsed, entry
+
+
+#: Signatures this process has verified under a pinned key: (key material, alg, signing input,
+#: signature). Verification is a pure function of those four, and the whole of each is the
+#: key (no digest that could collide), so a hit is exactly as good as verifying again. Why:
+#: the same token is verified over and over (a resource server introspects an agent's token on
+#: each of its calls, an agent presents its cached SVID), and an Ed25519 check is ~150 us here.
+#: Only pinned key sets land here; DPoP proofs and client assertions (``check_signature``
+#: alone) are single-use and would only crowd it. Claims, times and the store are checked on
+#: every call as before. Bounded: the oldest entry goes first.
+VERIFIED_SIGNATURES: dict[tuple[str, str, bytes, bytes], None] = {}
+VERIFIED_SIGNATURES_SIZE = 4096
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _remember(seen: tuple[str, str, bytes, bytes]) -> None:
+    with _VERIFIED_LOCK:
+        if len(VERIFIED_SIGNATURES) >= VERIFIED_SIGNATURES_SIZE:
+            del VERIFIED_SIGNATURES[next(iter(VERIFIED_SIGNATURES))]
+        VERIFIED_SIGNATURES[seen] = None
 
 
 def check_signature(parsed: ParsedToken, entry: JwkEntry, alg: str, err: type[JoseError]) -> None:
