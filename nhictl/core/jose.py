@@ -439,7 +439,9 @@ def check_times(
     return exp
 
 
-def check_audience(claims: Mapping[str, Any], audience: str, err: type[JoseError]) -> None:
+def check_audience(claims: Mapping[str, Any], audience: str | None, err: type[JoseError]) -> None:
+    """``aud`` is a string or a list of strings that includes ``audience`` (with ``None``:
+    any audience, the claim only has to be well-formed)."""
     aud = claims.get("aud")
     if isinstance(aud, str):
         auds = [aud]
@@ -447,5 +449,5 @@ def check_audience(claims: Mapping[str, Any], audience: str, err: type[JoseError
         auds = aud
     else:
         raise err("wrong-audience", "token has no valid 'aud' claim")
-    if audience not in auds:
+    if audience is not None and audience not in auds:
         raise err("wrong-audience", f"token audience does not include {audience!r}")

@@ -233,11 +233,12 @@ def verify_access_token(
     jwks: Mapping[str, Any] | KeySet,
     *,
     issuer: str,
-    audience: str,
+    audience: str | None,
     now: datetime | None = None,
     leeway: float = DEFAULT_LEEWAY_SECONDS,
 ) -> dict[str, Any]:
-    """Verify signature and claims; returns the claims or raises ``TokenError``.
+    """Verify signature and claims; returns the claims or raises ``TokenError``. ``audience``
+    None accepts whatever audience the token names (introspection: the caller gets ``aud``).
 
     Revocation is not checked here: the caller checks the store (online) or uses
     ``verify_offline`` with a status list.

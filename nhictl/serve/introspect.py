@@ -5,7 +5,7 @@ per worker, then kept until it expires) or with a single-use ``private_key_jwt``
 call. A refused caller is an audit event.
 
 The token is verified online, exactly as ``nhictl verify`` does (signature, claims, the store:
-revoked, agent disabled...), against the audience the token itself names.
+revoked, agent disabled...), whatever audience it names: the reply carries ``aud``.
 """
 
 from __future__ import annotations
@@ -17,21 +17,11 @@ from starlette.responses import JSONResponse, Response
 
 from nhictl.serve import rsaccess
 from nhictl.serve.audit import caller_actor, record
-from nhictl.serve.clientauth import authenticate, unverified_claims
+from nhictl.serve.clientauth import authenticate
 from nhictl.serve.context import ServiceContext
 from nhictl.serve.oauth import NO_STORE, OAuthError, read_form, require
 
 _CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "act", "txn")
-
-
-def token_audience(token: str) -> str | None:
-    try:
-        aud = unverified_claims(token, "token", "invalid_request").get("aud")
-    except OAuthError:
-        return None
-    if isinstance(aud, list) and aud and isinstance(aud[0], str):
-        return aud[0]
-    return aud if isinstance(aud, str) else None
 
 
 def _resource_server(
@@ -77,13 +67,10 @@ def introspect(
         )
         raise
     token = require(form, "token")
-    audience = token_audience(token)
-    if audience is None:
-        ctx.metrics.decision("introspect", "inactive")
-        return {"active": False}
     service = ctx.credentials_as(caller_actor(client_id, address))
     # The resource server checks the DPoP proof it received; it learns the key from ``cnf``.
-    result = service.verify(token, audience=audience, binding_checked_by_caller=True)
+    # Any audience: the reply names it, and the resource server checks it is its own.
+    result = service.verify(token, any_audience=True, binding_checked_by_caller=True)
     if not result.valid or result.claims is None:
         ctx.metrics.decision("introspect", "inactive")
         return {"active": False}

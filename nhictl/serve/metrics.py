@@ -9,6 +9,7 @@ built in-process (no such folder) reports its own counts.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -35,6 +36,18 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=self.registry,
         )
+        #: The labelled children per (endpoint, status): ``labels()`` costs more than the
+        #: increment itself. Both labels come from short fixed lists, so this stays small.
+        self._per_request: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def request(self, endpoint: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        children = self._per_request.get((endpoint, status))
+        if children is None:
+            children = (self.requests.labels(endpoint, str(status)), self.latency.labels(endpoint))
+            self._per_request[(endpoint, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def decision(self, endpoint: str, outcome: str) -> None:
         self.decisions.labels(endpoint, outcome).inc()

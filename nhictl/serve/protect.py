@@ -67,8 +67,7 @@ class Protect:
             await self._guarded(scope, receive, tracked, address)
         finally:
             took = time.perf_counter() - started
-            self.ctx.metrics.requests.labels(label, str(status["code"])).inc()
-            self.ctx.metrics.latency.labels(label).observe(took)
+            self.ctx.metrics.request(label, status["code"], took)
             ACCESS.info(
                 "%s %s %s %d %.1fms",
                 address,

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from nhictl.serve.audit import caller_actor, record
 from nhictl.serve.clientauth import authenticate
 from nhictl.serve.context import ServiceContext
-from nhictl.serve.introspect import token_audience
 from nhictl.serve.oauth import NO_STORE, OAuthError, read_form, require
 
 
@@ -26,16 +25,11 @@ def revoke(ctx: ServiceContext, form: dict[str, str], address: str, url: str) ->
     hint = form.get("token_type_hint", "access_token")
     if hint not in ("access_token", "refresh_token"):
         raise OAuthError("unsupported_token_type", f"token_type_hint {hint[:50]!r} is unknown")
-    audience = token_audience(token)
     actor = caller_actor(caller.client_id, address)
     service = ctx.credentials_as(actor)
     # The caller authenticated as the agent: revoking needs no DPoP proof of a bound token.
-    result = (
-        service.verify(token, audience=audience, binding_checked_by_caller=True)
-        if audience
-        else None
-    )
-    if result is None or not result.valid or result.record is None:
+    result = service.verify(token, any_audience=True, binding_checked_by_caller=True)
+    if not result.valid or result.record is None:
         ctx.metrics.decision("revoke", "not-live")
         return
     if result.record.agent != caller.agent:

@@ -178,6 +178,25 @@ def test_wrong_audience(service: CredentialService, issued: IssuedCredential) ->
     refused(service, issued.token, "wrong-audience", audience="https://payments.example")
 
 
+def test_any_audience_takes_the_tokens_own_but_only_a_well_formed_one(
+    service: CredentialService, issued: IssuedCredential, key: SigningKey
+) -> None:
+    # Introspection and revocation: whatever the token names is accepted, and returned.
+    result = service.verify(issued.token, audience="https://payments.example", any_audience=True)
+    assert result.valid and result.claims is not None
+    assert result.claims["aud"] == claims_of(issued.token)["aud"]
+    for aud, reason in (
+        (None, "missing-claim"),
+        (7, "wrong-audience"),
+        (["ok", 7], "wrong-audience"),
+    ):
+        claims = {**claims_of(issued.token), "aud": aud}
+        token = forge(
+            header_of(issued.token), {k: v for k, v in claims.items() if v}, key.private_key
+        )
+        refused(service, token, reason, any_audience=True)
+
+
 @pytest.mark.parametrize("part", ["header", "payload"])
 def test_duplicate_json_keys(
     service: CredentialService, issued: IssuedCredential, key: SigningKey, part: str

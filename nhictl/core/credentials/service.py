@@ -127,6 +127,7 @@ class CredentialService(CredentialContext):
         task: str | None = None,
         dpop: DpopPresentation | None = None,
         binding_checked_by_caller: bool = False,
+        any_audience: bool = False,
     ) -> VerifyResult:
         """Full online verification; never raises for a bad token (see ``VerifyResult``).
 
@@ -137,6 +138,7 @@ class CredentialService(CredentialContext):
             task=task,
             dpop=dpop,
             binding_checked_by_caller=binding_checked_by_caller,
+            any_audience=any_audience,
         )
 
     def authorize(

@@ -157,6 +157,7 @@ class CredentialVerifier:
         task: str | None = None,
         dpop: DpopPresentation | None = None,
         binding_checked_by_caller: bool = False,
+        any_audience: bool = False,
     ) -> VerifyResult:
         """Full online verification. Never raises for a bad token: see ``VerifyResult.reason``.
 
@@ -172,10 +173,18 @@ class CredentialVerifier:
         A DPoP-bound token (``cnf.jkt``) is valid only with ``dpop``, a fresh proof from that
         key for the request at hand, unless ``binding_checked_by_caller`` (introspection: the
         resource server checks the proof and gets ``cnf`` back).
+
+        ``any_audience`` accepts whatever audience the token names instead of ``audience``
+        (introspection and revocation: the caller is told ``aud`` and decides).
         """
         now = self.ctx.clock()
         try:
-            claims, record = self._check(token, audience=audience, task=task, now=now)
+            claims, record = self._check(
+                token,
+                audience=None if any_audience else audience or self.ctx.default_audience,
+                task=task,
+                now=now,
+            )
             if not binding_checked_by_caller:
                 check_binding(
                     token,
@@ -199,7 +208,7 @@ class CredentialVerifier:
                 token,
                 self.ctx.key_cache.keyset(),
                 issuer=self.ctx.issuer,
-                audience=audience or self.ctx.default_audience,
+                audience=audience,
                 now=now,
                 leeway=self.ctx.leeway,
             )
@@ -243,7 +252,9 @@ class CredentialVerifier:
         check_text(action, SCOPE_RE, "action")
         now = self.ctx.clock()
         try:
-            claims, record = self._check(token, audience=audience, task=task, now=now)
+            claims, record = self._check(
+                token, audience=audience or self.ctx.default_audience, task=task, now=now
+            )
             check_binding(
                 token,
                 claims,
