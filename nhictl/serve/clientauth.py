@@ -35,6 +35,7 @@ from nhictl.core.jose import (
     sha256_hex,
     strict_json_loads,
 )
+from nhictl.core.registry import agents_for_subject
 from nhictl.core.replaycache import accept_once, replay_key
 from nhictl.core.store.base import Store
 from nhictl.serve.context import ServiceContext
@@ -91,12 +92,10 @@ _MANIFESTS_MAX = 4096
 
 
 def agent_for_identity(store: Store, issuer: object, subject: object) -> tuple[str, dict[str, Any]]:
-    """The registered agent whose current manifest names this workload identity."""
+    """The registered agent whose current manifest names this workload identity (found by
+    the revisions' subject index, then matched against each candidate's manifest)."""
     with store.read() as tx:
-        rows = tx.query(
-            "SELECT a.name, r.manifest_sha256, r.manifest_json FROM agents a "
-            "JOIN agent_revisions r ON r.name = a.name AND r.revision = a.current_revision"
-        )
+        rows = agents_for_subject(tx, subject)
     if len(_MANIFESTS) + len(rows) > _MANIFESTS_MAX:
         _MANIFESTS.clear()
     found = []

@@ -98,8 +98,8 @@ def test_authorize_after_manifest_revision_changed(
     with runtime.store.write() as tx:  # as if the agent re-registered a new revision
         tx.execute(
             "INSERT INTO agent_revisions SELECT name, 2, manifest_json, manifest_sha256, "
-            "identity_json, decision_json, outcome, created_by, created_at FROM agent_revisions "
-            "WHERE name = ?",
+            "identity_json, decision_json, outcome, created_by, created_at, workload_subject "
+            "FROM agent_revisions WHERE name = ?",
             (INVOICE,),
         )
         tx.execute("UPDATE agents SET current_revision = 2 WHERE name = ?", (INVOICE,))

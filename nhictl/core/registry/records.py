@@ -36,6 +36,39 @@ REVISION_COLUMNS = (
     "name, revision, manifest_json, manifest_sha256, identity_json, decision_json, outcome, "
     "created_by, created_at"
 )
+#: ``workload_subject`` of a revision whose OIDC subject is a pattern: a candidate for any.
+WORKLOAD_SUBJECT_PATTERN = "*"
+
+
+def workload_subject(identity_spec: Mapping[str, Any]) -> str | None:
+    """What ``agent_revisions.workload_subject`` holds for a manifest's ``workloadIdentity``:
+    the subject a matching token carries (the SPIFFE ID, or the OIDC subject), or
+    ``WORKLOAD_SUBJECT_PATTERN`` for an OIDC subject glob. The same rule as migration 6."""
+    kind = identity_spec.get("type")
+    if kind == "spiffe":
+        value = identity_spec.get("spiffeId")
+    elif kind == "oidc":
+        if identity_spec.get("subjectMatch") == "glob":
+            return WORKLOAD_SUBJECT_PATTERN
+        value = identity_spec.get("subject")
+    else:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def agents_for_subject(tx: Tx, subject: object) -> list[tuple[str, str, str]]:
+    """(name, manifest SHA-256, manifest JSON) of every agent whose current revision could
+    match a token with this ``sub``: the same subject, or an OIDC subject pattern. An index
+    lookup; the caller matches each manifest exactly."""
+    return [
+        (str(name), str(sha), str(manifest))
+        for name, sha, manifest in tx.query(
+            "SELECT a.name, r.manifest_sha256, r.manifest_json FROM agent_revisions r "
+            "JOIN agents a ON a.name = r.name AND a.current_revision = r.revision "
+            "WHERE r.workload_subject IN (?, ?) ORDER BY a.name",
+            (subject if isinstance(subject, str) else "", WORKLOAD_SUBJECT_PATTERN),
+        )
+    ]
 
 
 class RegistryError(VerdictError):

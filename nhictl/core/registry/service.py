@@ -35,6 +35,7 @@ from nhictl.core.registry.records import (
     manifest_sha256,
     require_agent,
     revision_from_row,
+    workload_subject,
 )
 from nhictl.core.revocation import revoke_agent_credentials
 from nhictl.core.store.base import Store, Tx
@@ -200,7 +201,8 @@ class Registry:
             "reasons": result.reasons,
         }
         tx.execute(
-            f"INSERT INTO agent_revisions ({REVISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO agent_revisions ({REVISION_COLUMNS}, workload_subject) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 result.agent,
                 result.revision,
@@ -211,6 +213,7 @@ class Registry:
                 result.outcome,
                 self.actor,
                 at,
+                workload_subject(manifest["spec"]["workloadIdentity"]),
             ),
         )
         auditlog.append(

@@ -31,6 +31,21 @@ class Only:
     sql: str
 
 
+def _backfill_workload_subject(path_sql: str, sep: str = ".") -> str:
+    """The UPDATE that fills ``agent_revisions.workload_subject`` (migration 6) in a dialect
+    whose JSON path expression is ``path_sql`` with the path's parts joined by ``sep``."""
+
+    def member(*names: str) -> str:
+        return path_sql.format(sep.join(("spec", "workloadIdentity", *names)))
+
+    return (
+        f"UPDATE agent_revisions SET workload_subject = CASE {member('type')} "
+        f"WHEN 'spiffe' THEN {member('spiffeId')} "
+        f"WHEN 'oidc' THEN CASE WHEN {member('subjectMatch')} = 'glob' THEN '*' "
+        f"ELSE {member('subject')} END END"
+    )
+
+
 MIGRATIONS: dict[int, list[str | Only]] = {
     1: [
         """CREATE TABLE agents (
@@ -128,6 +143,20 @@ MIGRATIONS: dict[int, list[str | Only]] = {
     # The audit chain's link hash, computed in the INSERT (nhictl.core.store.chainhash). SQLite
     # has the same function registered on every connection.
     5: [Only("postgresql", POSTGRES_CHAIN_HASH_DDL)],
+    # The subject a workload identity token must carry to match a revision's manifest (its
+    # SPIFFE ID or OIDC subject; "*" for an OIDC subject pattern): ``nhictl serve`` finds the
+    # agent for a token by this index instead of reading every manifest. Only a pre-filter
+    # (the manifest decides). Rows from before are filled from their manifests here, as
+    # ``nhictl.core.registry.records.workload_subject`` computes it for new ones.
+    6: [
+        "ALTER TABLE agent_revisions ADD COLUMN workload_subject TEXT",
+        Only("sqlite", _backfill_workload_subject("json_extract(manifest_json, '$.{}')")),
+        Only(
+            "postgresql",
+            _backfill_workload_subject("(manifest_json::jsonb #>> '{{{}}}')", sep=","),
+        ),
+        "CREATE INDEX agent_revisions_workload ON agent_revisions (workload_subject)",
+    ],
 }
 
 LATEST_VERSION = max(MIGRATIONS)
