@@ -41,6 +41,12 @@ def serve(
         min=1,
         help="Token requests per minute for one agent, across all workers (429 past it).",
     ),
+    access_log: bool = typer.Option(
+        True,
+        "--access-log/--no-access-log",
+        help="One line per request on stderr (address, method, path, status, time; never a "
+        "token). Off when a proxy in front logs requests already.",
+    ),
 ) -> None:
     """Run the OAuth token service: agents exchange their JWT-SVID for task-scoped tokens."""
     from nhictl.core.runtime import Runtime
@@ -55,5 +61,6 @@ def serve(
         public_url=(public_url or f"{scheme}://{shown}:{port}").rstrip("/"),
         rate_per_address=rate_per_address,
         rate_per_identity=rate_per_identity,
+        access_log=access_log,
     )
     run(config, options)

@@ -18,6 +18,7 @@ class ServeOptions:
     request_timeout_seconds: float = 10.0
     rate_per_address: int = 600  # requests per minute from one client address
     rate_per_identity: int = 120  # token requests per minute for one authenticated agent
+    access_log: bool = True  # a line per request (never a token); audit events are kept anyway
     status_list_id: str = "1"
     #: The folder (mode 0700) the workers share: rate-limit buckets and metrics. Made by
     #: ``nhictl serve`` for one run; empty for a service built in-process (one worker).

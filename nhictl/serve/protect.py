@@ -48,6 +48,7 @@ class Protect:
     def __init__(self, app: ASGIApp, ctx: ServiceContext) -> None:
         self.app = app
         self.ctx = ctx
+        self.access_log = ctx.options.access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,14 +69,15 @@ class Protect:
         finally:
             took = time.perf_counter() - started
             self.ctx.metrics.request(label, status["code"], took)
-            ACCESS.info(
-                "%s %s %s %d %.1fms",
-                address,
-                scope["method"],
-                scope["path"][:200],
-                status["code"],
-                took * 1000,
-            )
+            if self.access_log:
+                ACCESS.info(
+                    "%s %s %s %d %.1fms",
+                    address,
+                    scope["method"],
+                    scope["path"][:200],
+                    status["code"],
+                    took * 1000,
+                )
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         options = self.ctx.options

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.credentials.support import INVOICE_ID
-from tests.serve.conftest import Service
+from tests.serve.conftest import Service, launch
 from tests.serve.test_token_service import exchange_form, introspect, rs_assertion
 
 #: A JWS compact serialization (three base64url parts), as any secret here would appear.
@@ -56,3 +58,26 @@ def test_no_token_or_assertion_in_the_log(service: Service) -> None:
         assert secret not in text
         assert secret.split(".")[2] not in text  # not even a signature
     assert JWT.findall(text) == []
+
+
+def test_no_access_log_when_asked(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """``--no-access-log``: no line per request, while every decision is still an audit event."""
+    root = tmp_path_factory.mktemp("quiet")
+    for service in launch(root, request, backend, args=("--no-access-log",)):
+        svid = service.idp.mint(INVOICE_ID, "nhictl")
+        with service.client() as http:
+            issued = http.post("/token", data=exchange_form(svid, "QUIET-1"))
+            assert issued.status_code == 200, issued.text
+            assert http.get("/jwks").status_code == 200
+        assert service.log is not None
+        text = service.log.read_text(errors="replace")
+        assert "nhictl serve: listening on" in text
+        assert "nhictl.serve.access" not in text and "POST /token" not in text
+        with service.runtime().store.read() as tx:
+            rows = tx.query(
+                "SELECT outcome FROM audit_events WHERE action = 'credential.issue' "
+                "AND details_json LIKE '%QUIET-1%'"
+            )
+        assert rows == [("issued",)]
