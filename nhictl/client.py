@@ -46,8 +46,12 @@ REFUSAL_CODES = frozenset(
     }
 )
 
-#: Wave 2a's hook (RFC 9449): given the HTTP method and URL, the value of the ``DPoP`` header.
-DpopProof = Callable[[str, str], str]
+#: RFC 9449: given the HTTP method, the URL and (when the server asked for one, section 8) its
+#: nonce, the value of the ``DPoP`` header. A callable of two arguments works with a server
+#: that does not ask for nonces.
+DpopProof = Callable[..., str]
+#: RFC 9449 section 8: the server wants a proof with the nonce in its ``DPoP-Nonce`` header.
+USE_DPOP_NONCE = "use_dpop_nonce"
 
 
 class TokenRefused(VerdictError):
@@ -175,6 +179,8 @@ class TokenClient:
         self._http = httpx.Client(
             base_url=base, verify=verify, timeout=timeout, transport=transport
         )
+        #: The last ``DPoP-Nonce`` the server sent: the next proof carries it (RFC 9449 §8).
+        self._dpop_nonce: str | None = None
 
     def __enter__(self) -> TokenClient:
         return self
@@ -258,15 +264,21 @@ class TokenClient:
         empty_ok: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        headers = dict(headers or {})
-        if dpop:
-            headers["DPoP"] = dpop("POST", self.url(path))
-        try:
-            reply = self._http.post(path, data=dict(form), headers=headers)
-        except httpx.HTTPError as exc:
-            raise ServerUnavailable(
-                f"{self.server}: cannot reach the server ({_why(exc)})"
-            ) from None
+        reply = self._send(path, form, dpop, headers)
+        nonce = reply.headers.get("dpop-nonce")
+        if (
+            dpop
+            and reply.status_code == 400
+            and nonce
+            and nonce != self._dpop_nonce
+            and _error_code(reply) == USE_DPOP_NONCE
+        ):
+            # The server wants its nonce in the proof: once more, with it (a new proof).
+            self._dpop_nonce = nonce
+            reply = self._send(path, form, dpop, headers)
+            nonce = reply.headers.get("dpop-nonce")
+        if nonce:
+            self._dpop_nonce = nonce
         if reply.status_code == 200 and empty_ok and not reply.content:
             return {}
         try:
@@ -287,6 +299,56 @@ class TokenClient:
         if error in REFUSAL_CODES:
             raise TokenRefused(reply.status_code, error, description)
         raise BadRequest(reply.status_code, error, description)
+
+    def _send(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        dpop: DpopProof | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if dpop:
+            sent["DPoP"] = self._proof(dpop, self.url(path))
+        try:
+            return self._http.post(path, data=dict(form), headers=sent)
+        except httpx.HTTPError as exc:
+            raise ServerUnavailable(
+                f"{self.server}: cannot reach the server ({_why(exc)})"
+            ) from None
+
+    def _proof(self, dpop: DpopProof, url: str) -> str:
+        if self._dpop_nonce is None:
+            return dpop("POST", url)
+        if not _takes_nonce(dpop):
+            raise BadRequest(
+                400,
+                USE_DPOP_NONCE,
+                "the server requires DPoP nonces (RFC 9449 section 8): the dpop callable "
+                "must accept (method, url, nonce)",
+            )
+        return dpop("POST", url, self._dpop_nonce)
+
+
+def _takes_nonce(dpop: DpopProof) -> bool:
+    """Does ``dpop`` take a third argument (the server's nonce)?"""
+    import inspect
+
+    try:
+        inspect.signature(dpop).bind("POST", "https://x", "nonce")
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin): let the call decide
+        return True
+    return True
+
+
+def _error_code(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 
 def _why(exc: httpx.HTTPError) -> str:

@@ -162,13 +162,18 @@ def exchange(
     )
 
 
-def _prover(path: Path) -> Callable[[str, str], str]:
-    """A fresh DPoP proof per request, signed by the key in ``path`` (read once, never echoed)."""
+def _prover(path: Path) -> Callable[..., str]:
+    """A fresh DPoP proof per request, signed by the key in ``path`` (read once, never echoed),
+    with the server's nonce when it asks for one (RFC 9449 section 8)."""
     from nhictl.core.dpop import make_proof
     from nhictl.core.keys import load_private_key
 
     key = load_private_key(path)
-    return lambda method, url: make_proof(key, htm=method, htu=url)
+
+    def prove(method: str, url: str, nonce: str | None = None) -> str:
+        return make_proof(key, htm=method, htu=url, nonce=nonce)
+
+    return prove
 
 
 def register(root: typer.Typer) -> None:

@@ -4,8 +4,9 @@ A proof is a JWT the client signs with its own key and sends in the ``DPoP`` hea
 ``typ: dpop+jwt``, an asymmetric ``alg``, and the public key in ``jwk``; claims ``jti``, ``htm``
 (HTTP method), ``htu`` (URL without query or fragment), ``iat``, and ``ath`` (the hash of the
 access token) when it accompanies one. ``verify_proof`` makes every check of RFC 9449 section
-4.3 (no server nonces) and returns the key's RFC 7638 thumbprint: a token minted for that
-thumbprint carries ``cnf.jkt`` and is useless without a fresh proof from the same key.
+4.3 (the server nonce of section 8 through the caller's ``nonce_ok``) and returns the key's
+RFC 7638 thumbprint: a token minted for that thumbprint carries ``cnf.jkt`` and is useless
+without a fresh proof from the same key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -122,6 +123,7 @@ def verify_proof(
     expected_jkt: str | None = None,
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
     leeway: float = 60,
+    nonce_ok: Callable[[object], bool] | None = None,
 ) -> VerifiedProof:
     """Check one proof against the request it came with; raise ``DpopError`` otherwise.
 
@@ -129,6 +131,8 @@ def verify_proof(
     anyway, so a replayed proof is refused on every replica sharing the store; ``None`` skips
     only that check (for a caller that keeps no state). ``expected_jkt`` (a bound token's
     ``cnf.jkt``) is checked before the proof is recorded: a refused proof leaves no row.
+    ``nonce_ok``, when given, judges the proof's ``nonce`` claim (RFC 9449 section 8: a value
+    the server handed out); a proof it refuses fails with reason ``dpop-nonce``, unrecorded.
     """
     _, claims, jkt = _parse(proof.strip())
     jti = claims.get("jti")
@@ -151,6 +155,9 @@ def verify_proof(
         raise _fail("ath-mismatch", "'ath' is not the hash of the presented access token")
     if expected_jkt is not None and jkt != expected_jkt:
         raise _fail("key-mismatch", "is signed by another key than the token is bound to")
+    if nonce_ok is not None and not nonce_ok(claims.get("nonce")):
+        what = "has no 'nonce'" if "nonce" not in claims else "has a stale or unknown 'nonce'"
+        raise _fail("nonce", f"{what}: use the one in the DPoP-Nonce header")
     if store is not None:
         until = from_epoch(float(iat) + max_age_seconds + leeway)
         if not accept_once(store, f"dpop:{jkt}:{jti}"[:400], until, now):
@@ -166,8 +173,10 @@ def make_proof(
     access_token: str | None = None,
     now: dt.datetime | None = None,
     jti: str | None = None,
+    nonce: str | None = None,
 ) -> str:
-    """A proof from the client's side (``nhictl.client``, tests): signed by ``key``."""
+    """A proof from the client's side (``nhictl.client``, tests): signed by ``key``, with the
+    server's ``nonce`` when it asked for one."""
     jwk = public_jwk(key)
     alg = {"EC": "ES256", "OKP": "EdDSA", "RSA": "PS256"}[jwk["kty"]]
     claims: dict[str, Any] = {
@@ -178,6 +187,8 @@ def make_proof(
     }
     if access_token is not None:
         claims["ath"] = access_token_hash(access_token)
+    if nonce is not None:
+        claims["nonce"] = nonce
     return jwt.encode(claims, key, algorithm=alg, headers={"typ": DPOP_TYP, "jwk": jwk})
 
 

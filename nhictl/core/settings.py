@@ -245,6 +245,13 @@ SPECS: dict[str, SettingSpec] = {
             "nhictl serve: accept each subject_token (JWT-SVID / OIDC token) only once.",
         ),
         SettingSpec(
+            "dpop_nonce",
+            _choice("false", "true"),
+            "false",
+            "nhictl serve: DPoP proofs at /token must carry a nonce the service handed out "
+            "(RFC 9449 section 8).",
+        ),
+        SettingSpec(
             "clock_leeway",
             parse_duration,
             "60s",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from nhictl.core.credentials import CredentialService
 from nhictl.core.runtime import Runtime
 from nhictl.core.store.base import Store
+from nhictl.serve.dpop_nonce import nonce_secret
 from nhictl.serve.metrics import Metrics
 from nhictl.serve.options import ServeOptions
 from nhictl.serve.ratelimit import RateLimiter
@@ -58,6 +59,7 @@ class ServiceContext:
         self.verified_svids: dict[tuple[str, str], VerifiedIdentity] = {}
         #: Resource servers' introspection bearer tokens, by SHA-256: (client, exp). ``rsaccess``.
         self.introspection_tokens: dict[str, tuple[str, float]] = {}
+        self._nonce_secret: tuple[str, bytes] | None = None
 
     @property
     def settings_issuer(self) -> str:
@@ -98,6 +100,19 @@ class ServiceContext:
     @property
     def single_use_identity_tokens(self) -> bool:
         return bool(self.runtime.settings["single_use_identity_tokens"] == "true")
+
+    @cached_property
+    def dpop_nonce_required(self) -> bool:
+        """Setting ``dpop_nonce``: DPoP proofs at /token need a nonce from us (``dpop_nonce``)."""
+        return bool(self.runtime.settings["dpop_nonce"] == "true")
+
+    def dpop_nonce_secret(self) -> bytes:
+        """The nonces' MAC key, derived from the current signing key (kept per key id)."""
+        key = self.credentials.key_cache.signing_key()
+        kept = self._nonce_secret
+        if kept is None or kept[0] != key.kid:
+            kept = self._nonce_secret = (key.kid, nonce_secret(key.private_key))
+        return kept[1]
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)

@@ -19,7 +19,7 @@ from nhictl.serve import rsaccess
 from nhictl.serve.audit import caller_actor, record
 from nhictl.serve.clientauth import Caller, authenticate, unverified_claims, verify_workload_token
 from nhictl.serve.context import ServiceContext
-from nhictl.serve.dpop_binding import dpop_headers, token_request_jkt
+from nhictl.serve.dpop_binding import dpop_headers, fresh_nonce, token_request_jkt
 from nhictl.serve.issue_request import denial_error, issue_ask, token_body
 from nhictl.serve.oauth import OAuthError, read_form, require, token_reply
 
@@ -214,12 +214,15 @@ async def endpoint(request: Request) -> Response:
         form = await read_form(request)
         proofs = dpop_headers(request.headers)
         body = await ctx.core(lambda: issue_for(ctx, form, address, str(request.url), proofs))
+        response = token_reply(body)
     except OAuthError as exc:
         response = exc.response()
         if exc.status == 429:
             response.headers["Retry-After"] = exc.reason.split(":", 1)[1]
-        return response
-    return token_reply(body)
+    nonce = fresh_nonce(ctx)
+    if nonce is not None:  # RFC 9449 section 8: in every reply, for the client's next proof
+        response.headers["DPoP-Nonce"] = nonce
+    return response
 
 
 __all__ = ["GRANT_TYPES", "Caller", "endpoint"]
