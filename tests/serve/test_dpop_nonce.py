@@ -26,7 +26,7 @@ from nhictl.serve.dpop_nonce import (
 )
 from tests.credentials.support import INVOICE_ID
 from tests.serve.conftest import Service, launch
-from tests.serve.test_token_service import credential_count, exchange_form
+from tests.serve.test_token_service import credential_count, exchange_form, row_count
 
 # --------------------------------------------------------------------------- the nonce itself
 
@@ -67,12 +67,7 @@ def noncing(
 
 
 def _replay_rows(service: Service) -> int:
-    rt = service.runtime()
-    try:
-        row = rt.store.read_one("SELECT COUNT(*) FROM assertion_replay WHERE key LIKE 'dpop:%'")
-        return int(row[0]) if row else 0
-    finally:
-        rt.store.close()
+    return row_count(service, "SELECT COUNT(*) FROM assertion_replay WHERE key LIKE 'dpop:%'")
 
 
 def test_a_proof_without_our_nonce_gets_one_and_the_retry_is_bound(noncing: Service) -> None:

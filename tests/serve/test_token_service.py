@@ -40,13 +40,18 @@ def exchange_form(svid: str, task: str, **extra: Any) -> dict[str, str]:
     return form
 
 
-def credential_count(service: Service) -> int:
+def row_count(service: Service, sql: str = "SELECT COUNT(*) FROM credentials") -> int:
+    """A ``SELECT COUNT(*) ...`` on the service's store, read the CLI's way."""
     rt = service.runtime()
     try:
-        row = rt.store.read_one("SELECT COUNT(*) FROM credentials")
+        row = rt.store.read_one(sql)
         return int(row[0]) if row else 0
     finally:
         rt.store.close()
+
+
+def credential_count(service: Service) -> int:
+    return row_count(service)
 
 
 def rs_assertion(service: Service, audience: str) -> str:
