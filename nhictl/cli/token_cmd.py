@@ -109,7 +109,8 @@ def exchange(
         None,
         "--dpop-key",
         help="The agent's private key (PEM, 0600, EC P-256 or Ed25519): send a DPoP proof "
-        "(RFC 9449) so the token is bound to this key (cnf.jkt) and useless without it.",
+        "(RFC 9449) so the token is bound to this key (cnf.jkt) and useless without it. A "
+        "server that asks for a DPoP nonce gets a second proof with it.",
     ),
     out: Path = output_option("Write the token to this file (created 0600) instead of stdout."),
     force: bool = typer.Option(
