@@ -156,7 +156,7 @@ class JwkEntry:
     key: PublicKey
     #: The key's public members and the algs it may verify, as text: what names this key in
     #: the memo of verified signatures, whichever key set object it came from.
-    material: str = ""
+    material: str
 
 
 def public_key_from_jwk(jwk: Mapping[str, Any]) -> JwkEntry:
@@ -357,10 +357,9 @@ def verify_signature(
         raise err("bad-typ", f"token 'typ' is {quote(typ, 32)}; expected {wanted}")
     entry = keys.select(header.get("kid"), err)
     seen = (entry.material, alg, parsed.signing_input, parsed.signature)
-    if not entry.material or seen not in VERIFIED_SIGNATURES:
+    if seen not in VERIFIED_SIGNATURES:
         check_signature(parsed, entry, alg, err)
-        if entry.material:
-            _remember(seen)
+        _remember(seen)
     return parsed, entry
 
 
