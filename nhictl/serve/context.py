@@ -101,7 +101,7 @@ class ServiceContext:
     def single_use_identity_tokens(self) -> bool:
         return bool(self.runtime.settings["single_use_identity_tokens"] == "true")
 
-    @cached_property
+    @property
     def dpop_nonce_required(self) -> bool:
         """Setting ``dpop_nonce``: DPoP proofs at /token need a nonce from us (``dpop_nonce``)."""
         return bool(self.runtime.settings["dpop_nonce"] == "true")

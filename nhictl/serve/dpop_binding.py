@@ -29,10 +29,11 @@ def token_request_jkt(ctx: ServiceContext, proofs: list[str]) -> str | None:
     if len(proofs) > 1:
         raise OAuthError(INVALID_DPOP_PROOF, "a request carries at most one DPoP header")
     now = ctx.now()
-    nonce_ok = None
-    if ctx.dpop_nonce_required:
-        secret = ctx.dpop_nonce_secret()
-        nonce_ok = lambda nonce: nonce_accepted(secret, nonce, now.timestamp())  # noqa: E731
+    secret = ctx.dpop_nonce_secret() if ctx.dpop_nonce_required else None
+
+    def nonce_ok(nonce: object) -> bool:
+        return secret is not None and nonce_accepted(secret, nonce, now.timestamp())
+
     try:
         proof = verify_proof(
             proofs[0],
@@ -41,7 +42,7 @@ def token_request_jkt(ctx: ServiceContext, proofs: list[str]) -> str | None:
             now=now,
             store=ctx.runtime.store,
             leeway=ctx.leeway,
-            nonce_ok=nonce_ok,
+            nonce_ok=nonce_ok if secret is not None else None,
         )
     except DpopError as exc:
         error = USE_DPOP_NONCE if exc.reason == "dpop-nonce" else INVALID_DPOP_PROOF

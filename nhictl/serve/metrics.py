@@ -36,21 +36,24 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=self.registry,
         )
-        #: The labelled children per (endpoint, status): ``labels()`` costs more than the
-        #: increment itself. Both labels come from short fixed lists, so this stays small.
-        self._per_request: dict[tuple[str, int], tuple[Any, Any]] = {}
+        #: Labelled children by (metric, labels): ``labels()`` costs more than the increment
+        #: itself. Every label comes from a short fixed list, so this stays small.
+        self._children: dict[tuple[Counter | Histogram, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def request(self, endpoint: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency."""
-        children = self._per_request.get((endpoint, status))
-        if children is None:
-            children = (self.requests.labels(endpoint, str(status)), self.latency.labels(endpoint))
-            self._per_request[(endpoint, status)] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._child(self.requests, endpoint, str(status)).inc()
+        self._child(self.latency, endpoint).observe(seconds)
 
     def decision(self, endpoint: str, outcome: str) -> None:
-        self.decisions.labels(endpoint, outcome).inc()
+        self._child(self.decisions, endpoint, outcome).inc()
 
     def text(self) -> bytes:
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
