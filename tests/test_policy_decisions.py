@@ -421,3 +421,34 @@ def test_request_shape() -> None:
     assert request_shape(("x", "y")) == request_shape(["y", "x"])
     assert request_shape(OrderedDict(b=[1], a=True)) == request_shape({"a": False, "b": [2]})
     assert request_shape({"a": [2**64]}) is None and request_shape([1.5]) is None
+
+
+def test_per_action_policy_sets_decide_as_the_whole_set(
+    engine: PolicyEngine, agent: AgentEntity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An engine whose every action sees every policy: what one whole policy set decides.
+    from nhictl.core.policy import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "actions_in_scope", lambda est: set(engine_module.ACTIONS))
+    whole = PolicyEngine.load([POLICY_DIR], ttl_ceiling_seconds=3600)
+    monkeypatch.undo()
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("issue", issue()),
+        ("issue", issue(ttl_seconds=901)),
+        ("issue", issue(intent="undeclared")),
+        ("issue", issue(data_sensitivity="restricted", now=SATURDAY_NIGHT)),
+        ("issue", issue(environment="dev", scopes=["ledger:read"], intent="read-ledger")),
+        ("authorize", authz()),
+        ("authorize", authz(action="invoices:delete")),
+        ("authorize", authz(resource="s3://elsewhere/x", attributes={"ticket": "CHG-1"})),
+    ]
+    for action, context in requests:
+        assert engine.decide(action, agent, context) == whole.decide(action, agent, context)
+    for doc in (
+        BASE,
+        manifest(environments=["dev"]),
+        manifest(entitlements={"aws": {"actions": ["*"], "resources": ["*"]}}),
+        manifest(review={"expires": "2020-01-01"}),
+    ):
+        got = engine.decide_registration(doc, now=WEEKDAY_NOON)
+        assert got == whole.decide_registration(doc, now=WEEKDAY_NOON)

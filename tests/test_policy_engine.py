@@ -15,6 +15,7 @@ from nhictl.core.policy import (
     issue_context,
     validate_policy_files,
 )
+from nhictl.core.policy.engine import ACTIONS, actions_in_scope
 from nhictl.core.policy.files import statement_lines
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "sample-configs" / "policies"
@@ -306,3 +307,46 @@ def test_statement_lines_skip_comments_and_strings() -> None:
         '  when { context.s == "a;\\"b" };\n\n\nforbid'
     )
     assert statement_lines(text) == [2, 7]
+
+
+# -- each action decided on the policies that can name it ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ({"op": "All"}, set(ACTIONS)),
+        ({"op": "==", "entity": {"type": "Action", "id": "issue"}}, {"issue"}),
+        (
+            {"op": "in", "entities": [{"type": "Action", "id": "issue"},
+                                      {"type": "Action", "id": "authorize"}]},
+            {"issue", "authorize"},
+        ),
+        ({"op": "in", "entity": {"type": "Action", "id": "register"}}, {"register"}),
+        # Anything not read exactly (a group, another type, an unknown op) applies everywhere.
+        ({"op": "in", "entity": {"type": "Action", "id": "writes"}}, set(ACTIONS)),
+        ({"op": "==", "entity": {"type": "Ns::Action", "id": "issue"}}, set(ACTIONS)),
+        ({"op": "is", "entity_type": "Action"}, set(ACTIONS)),
+        ({"op": "in", "entities": "issue"}, set(ACTIONS)),
+        (None, set(ACTIONS)),
+    ],
+)  # fmt: skip
+def test_actions_in_scope(scope: Any, expected: set[str]) -> None:
+    assert actions_in_scope({"action": scope}) == expected
+
+
+def test_unscoped_and_listed_actions_apply_where_they_name(tmp_path: Path) -> None:
+    write(tmp_path, "p.cedar", """
+@id("issue-or-authorize")
+permit (principal, action in [Action::"issue", Action::"authorize"], resource);
+@id("register") permit (principal, action == Action::"register", resource);
+@id("no-long-anything") forbid (principal, action, resource)
+when { context has ttlSeconds && context.ttlSeconds > 300 };
+@id("register-only-forbid") forbid (principal, action == Action::"register", resource);
+""")  # fmt: skip
+    engine = PolicyEngine.load([tmp_path], ttl_ceiling_seconds=3600)
+    allowed = engine.decide("issue", agent(), ctx(ttl=60))
+    assert allowed.allowed and allowed.policy_ids == ["issue-or-authorize"]
+    # The unscoped forbid reaches issue; the register-scoped one does not.
+    assert engine.decide("issue", agent(), ctx(ttl=301)).policy_ids == ["no-long-anything"]
+    assert engine.decide_registration(MANIFEST).policy_ids == ["register-only-forbid"]

@@ -9,6 +9,11 @@ Fail-closed rules, on top of Cedar's own default deny:
 * Cedar *skips* a policy whose evaluation errors, so a ``permit`` plus an erroring ``forbid``
   comes back ``Allow``. Any evaluation error is therefore a deny, whatever Cedar decided.
 * Any exception from cedarpy (bad entity data, values out of range) is a deny with the error.
+
+Each action is decided against the policies whose scope can name it (a policy scoped to
+``Action::"register"`` cannot match an ``issue`` request, so Cedar need not look at it): the
+same decision, reasons and errors as the whole set gives, for a third less Cedar time on the
+sample policies. A scope this engine cannot read exactly stays in every action's set.
 """
 
 from __future__ import annotations
@@ -167,19 +172,60 @@ class RegistrationDecision:
         }
 
 
+def actions_in_scope(est: Mapping[str, Any]) -> frozenset[str]:
+    """The actions a policy's action scope (Cedar's JSON form) can match: all of ``ACTIONS``
+    unless the scope names concrete actions. An ``in`` naming anything that is not one of our
+    actions (an action group, say) matches everything here, to stay exact."""
+    scope = est.get("action")
+    everything = frozenset(ACTIONS)
+    if not isinstance(scope, Mapping):
+        return everything
+    named = [scope.get("entity")] if "entity" in scope else scope.get("entities")
+    if scope.get("op") not in ("==", "in") or not isinstance(named, list):
+        return everything
+    ids: set[Any] = set()
+    for entity in named:
+        if not isinstance(entity, Mapping) or entity.get("type") != "Action":
+            return everything
+        ids.add(entity.get("id"))
+    return frozenset(ids) if ids <= everything else everything
+
+
+def policy_sets_by_action(policies: Mapping[str, PolicyInfo]) -> dict[str, cedarpy.PolicySet]:
+    """One Cedar policy set per action, of the policies that can apply to it, keyed by ``@id``
+    (so Cedar's reasons and errors name our stable ids)."""
+    import cedarpy
+
+    sets = {}
+    for action in ACTIONS:
+        document = {
+            "staticPolicies": {
+                pid: info.est
+                for pid, info in policies.items()
+                if action in actions_in_scope(info.est)
+            },
+            "templates": {},
+            "templateLinks": [],
+        }
+        try:
+            sets[action] = cedarpy.PolicySet.from_json_str(json.dumps(document))
+        except ValueError as exc:
+            raise ConfigError(f"cannot assemble the policy set: {exc}") from None
+    return sets
+
+
 class PolicyEngine:
     """Loaded, validated policies plus pre-parsed Cedar handles; ``decide`` is ~0.1-0.3 ms."""
 
     def __init__(
         self,
         policies: Mapping[str, PolicyInfo],
-        policy_set: cedarpy.PolicySet,
         schema: cedarpy.Schema,
         ttl_ceiling_seconds: int,
     ) -> None:
         self.policies = dict(policies)
         self.ttl_ceiling_seconds = ttl_ceiling_seconds
-        self._policy_set = policy_set
+        self._policy_sets = policy_sets_by_action(self.policies)
         self._schema = schema
         self._entities: OrderedDict[str, cedarpy.Entities] = OrderedDict()
         self._valid_shapes: set[Any] = set()
@@ -187,7 +233,6 @@ class PolicyEngine:
     @classmethod
     def load(cls, dirs: Sequence[Path], *, ttl_ceiling_seconds: int) -> PolicyEngine:
         """Load every ``*.cedar`` file under ``dirs``; ``ConfigError`` on any problem."""
-        import cedarpy
 
         # type() not isinstance(): True is an int, and not a TTL.
         if type(ttl_ceiling_seconds) is not int or ttl_ceiling_seconds <= 0:
@@ -206,17 +251,7 @@ class PolicyEngine:
             raise ConfigError(
                 f"invalid policy: {problems[0]}{extra}", hint="run `nhictl policy validate`"
             )
-        # Re-key the policy set by @id so Cedar's reasons and errors name our stable ids.
-        document = {
-            "staticPolicies": {pid: info.est for pid, info in policies.items()},
-            "templates": {},
-            "templateLinks": [],
-        }
-        try:
-            policy_set = cedarpy.PolicySet.from_json_str(json.dumps(document))
-        except ValueError as exc:
-            raise ConfigError(f"cannot assemble the policy set: {exc}") from None
-        return cls(policies, policy_set, schema, ttl_ceiling_seconds)
+        return cls(policies, schema, ttl_ceiling_seconds)
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -254,12 +289,13 @@ class PolicyEngine:
                 "resource": resource,
                 "context": ctx,
             }
+            policy_set = self._policy_sets[action]
             shape = request_shape(ctx)
             key = None if shape is None else (action, resource["type"], shape)
             if key is not None and key in self._valid_shapes:
-                result = cedarpy.is_authorized(request, self._policy_set, entities)
+                result = cedarpy.is_authorized(request, policy_set, entities)
             else:
-                result = cedarpy.is_authorized(request, self._policy_set, entities, self._schema)
+                result = cedarpy.is_authorized(request, policy_set, entities, self._schema)
                 if key is not None and result.decision != cedarpy.Decision.NoDecision:
                     if len(self._valid_shapes) >= _SHAPE_CACHE_SIZE:
                         self._valid_shapes.clear()
