@@ -144,6 +144,19 @@ def test_a_failing_deferred_statement_rolls_everything_back(
     assert second.read_one("SELECT COUNT(*) FROM t") == (2,)
 
 
+def test_a_write_sent_whole_at_the_commit_is_all_or_nothing(stores: tuple[Store, Store]) -> None:
+    # On PostgreSQL nothing goes before the commit here: one implicit transaction, no BEGIN.
+    first, second = stores
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), first.write() as tx:
+        tx.defer("INSERT INTO t VALUES ('b', 2)")
+        tx.defer("INSERT INTO t VALUES ('a', 9)")  # 'a' exists: fails at the commit
+        tx.defer("INSERT INTO t VALUES ('c', 3)")
+    assert second.read_one("SELECT COUNT(*) FROM t") == (1,)
+    with first.write() as tx:  # the store is usable afterwards, with no transaction left open
+        tx.defer("INSERT INTO t VALUES ('b', 2)")
+    assert second.read_one("SELECT COUNT(*) FROM t") == (2,)
+
+
 def test_a_read_is_one_snapshot(stores: tuple[Store, Store]) -> None:
     reader, writer = stores
     with reader.read() as tx:

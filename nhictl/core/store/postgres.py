@@ -12,6 +12,9 @@ the measurement). The lock is released by COMMIT or ROLLBACK, and by the server 
 connection dies, so a killed process never leaves it held.
 ``write(late_lock=True)`` (credential issue) begins without the lock and takes it at
 ``tx.serialise()``, pipelined with the next statement; writing before that raises.
+A write whose body only defers statements goes in one pipeline without BEGIN and COMMIT: the
+statements before the pipeline's Sync are one implicit transaction, committed at the Sync and
+rolled back whole on any error (READ COMMITTED, set for the session at connect).
 
 Reads run in REPEATABLE READ READ ONLY transactions (one snapshot, as SQLite's read
 transactions); ``read_one`` is a single autocommit statement (a snapshot of its own).
@@ -168,19 +171,28 @@ class _PostgresTx(Tx):
         """Send what is waiting, then ``last``, then ``closing``: one round trip. If the
         opening was in it and a connection kept from earlier turns out dead (the server
         restarted, an idle timeout), nothing of the transaction ran: once more, on a new one."""
+        opening = self._opening
+        implicit = whole_in_one_trip(opening, last, closing)
+        if implicit:
+            # Statements before the pipeline's Sync run as one implicit transaction, committed
+            # at the Sync and rolled back whole on any error: BEGIN and COMMIT need not go.
+            opening, closing = opening[len(_OPEN_UNLOCKED) :], ()
         waiting: list[tuple[str, tuple[Any, ...], Deferred | None]] = [
-            (sql, (), None) for sql in self._opening
+            (sql, (), None) for sql in opening
         ]
         waiting += self._deferred
-        self._store.round_trips += 1
-        try:
-            cursor = self._run(waiting, last, closing)
-        except psycopg.OperationalError:
-            if not (self._opening and self._store.reconnectable(self.connection)):
-                raise
-            self.connection = self._store.reconnect(self.connection)
-            cursor = self._run(waiting, last, closing)
-        self.begun = self.begun or bool(self._opening)
+        if waiting or last is not None or closing:
+            self._store.round_trips += 1
+            try:
+                cursor = self._run(waiting, last, closing)
+            except psycopg.OperationalError:
+                if not (self._opening and self._store.reconnectable(self.connection)):
+                    raise
+                self.connection = self._store.reconnect(self.connection)
+                cursor = self._run(waiting, last, closing)
+        else:
+            cursor = None  # a write transaction that wrote nothing: nothing to send
+        self.begun = self.begun or (bool(self._opening) and not implicit)
         self._opening, self._deferred = [], []
         return cursor
 
@@ -206,6 +218,18 @@ class _PostgresTx(Tx):
                 connection.execute(sql)
         _record(sent)
         return cursor
+
+
+def whole_in_one_trip(
+    opening: Sequence[str], last: tuple[str, tuple[Any, ...]] | None, closing: Sequence[str]
+) -> bool:
+    """Is this flush a whole write transaction: its opening, deferred statements and COMMIT,
+    with nothing sent before and no statement whose result the body waits for?"""
+    return (
+        last is None
+        and tuple(closing) == _COMMIT_DURABLY
+        and tuple(opening[: len(_OPEN_UNLOCKED)]) == _OPEN_UNLOCKED
+    )
 
 
 def _record(sent: list[tuple[psycopg.Cursor[Row], Deferred]]) -> None:
@@ -243,10 +267,13 @@ class PostgresStore(Store):
             "application_name": "nhictl",
         }
         missing = {key: value for key, value in defaults.items() if key not in params}
-        # The lock wait bound for the whole session, set at connect (no statement per
-        # transaction); an ``options`` in the URL comes after, so its own -c settings win.
+        # Session settings, set at connect (no statement per transaction): the lock wait
+        # bound, which an ``options`` in the URL may override (its -c settings come after),
+        # and READ COMMITTED for the implicit transactions of one-round-trip writes, which
+        # nothing overrides (every write transaction is READ COMMITTED, as BEGIN says).
         missing["options"] = (
-            f"-c lock_timeout={LOCK_TIMEOUT_S}s {params.get('options', '')}".strip()
+            f"-c lock_timeout={LOCK_TIMEOUT_S}s {params.get('options', '')} "
+            r"-c default_transaction_isolation=read\ committed"
         )
         return pg_conninfo.make_conninfo(self.url, **missing)
 
