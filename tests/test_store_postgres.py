@@ -118,25 +118,26 @@ def test_a_write_sent_whole_is_one_implicit_read_committed_transaction(
     """Opening, lock, statements and COMMIT in one trip need no BEGIN or COMMIT: the pipeline's
     Sync ends the implicit transaction. It is READ COMMITTED whatever the URL's default, and
     the write lock is held in it."""
-    store = open_store(url + "&options=-c%20default_transaction_isolation%3Dserializable", tmp_path)
-    assert isinstance(store, PostgresStore)  # (the fixture's store migrated the database)
+    # (the fixture's store migrated the database)
+    tuned = open_store(url + "&options=-c%20default_transaction_isolation%3Dserializable", tmp_path)
+    assert isinstance(tuned, PostgresStore)
     trace = tmp_path / "libpq.trace"
     with trace.open("w") as sink:
-        store.connection().pgconn.trace(sink.fileno())
-        with store.write() as tx:
+        tuned.connection().pgconn.trace(sink.fileno())
+        with tuned.write() as tx:
             tx.defer(
                 "INSERT INTO status_lists SELECT current_setting('transaction_isolation'), "
                 "(SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' "
                 "AND pid = pg_backend_pid()), 'now'"
             )
-        store.connection().pgconn.untrace()
+        tuned.connection().pgconn.untrace()
     sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line]  # to the server
     assert any("pg_advisory_xact_lock" in line for line in sent)
     assert not any("BEGIN" in line or "COMMIT" in line for line in sent)
-    assert store.read_one("SELECT uri, next_idx FROM status_lists") == ("read committed", 1)
-    with store.write() as tx:  # a transaction that reads first still opens with BEGIN
+    assert tuned.read_one("SELECT uri, next_idx FROM status_lists") == ("read committed", 1)
+    with tuned.write() as tx:  # a transaction that reads first still opens with BEGIN
         assert tx.query("SHOW transaction_isolation") == [("read committed",)]
-    store.close()
+    tuned.close()
 
 
 def test_backend_killed_before_the_deferred_commit(
