@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import EXAMPLE, ROOT
 
-FORBIDDEN = ("boto3", "botocore", "azure", "google", "jwt", "cryptography", "sqlalchemy")
+FORBIDDEN = ("boto3", "botocore", "azure", "google", "jwt", "cryptography", "nacl", "sqlalchemy")
 
 
 def imported_modules(*args: str) -> set[str]:

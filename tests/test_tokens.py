@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +43,7 @@ ISS = "https://nhictl.example/registry"
 AUD = "https://api.example/reports"
 AGENT = "spiffe://demo.test/agents/summariser"
 STATUS_URI = "https://nhictl.example/status/1"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -532,3 +535,57 @@ def test_a_new_jti_never_looks_like_a_secret(monkeypatch: pytest.MonkeyPatch) ->
         check_selector("jti", "eyJhbGciOiJFZERTQSJ9xy")  # what the guard avoids
     assert tokens.new_jti() == "Plain0jti1of22chars_ok"
     assert check_selector("jti", "Plain0jti1of22chars_ok") == "Plain0jti1of22chars_ok"
+
+
+@pytest.mark.parametrize("verifier", ["openssl", "libsodium"])
+def test_ed25519_checks_agree_on_either_verifier(
+    verifier: str, key: SigningKey, jwks: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    used: list[str] = []
+    real = jose.sodium_verify
+
+    def counted(*args: Any) -> bool:
+        used.append("libsodium")
+        return real(*args)
+
+    monkeypatch.setattr(jose, "sodium_verify", counted)
+    monkeypatch.setattr(jose, "SODIUM_AFTER", -1 if verifier == "libsodium" else 10**9)
+    token = mint(key).token
+    verify_access_token(token, jwks, issuer=ISS, audience=AUD, now=NOW)
+    header, payload, signature = token.split(".")
+    raw = jose.b64url_decode(signature)
+    flipped = bytes([raw[0] ^ 1]) + raw[1:]
+    for bad in (flipped, raw[:-1], raw + b"\0"):
+        refused(f"{header}.{payload}.{jose.b64url_encode(bad)}", jwks, "bad-signature")
+    other = ed25519.Ed25519PrivateKey.generate().public_key()
+    x = other.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    refused(mint(key).token, {"keys": [{**jwks["keys"][0], "x": jose.b64url_encode(x)}]},
+            "bad-signature")  # fmt: skip
+    assert used == ([] if verifier == "openssl" else ["libsodium"] * 5)
+
+
+def test_a_process_that_verifies_little_never_imports_libsodium(tmp_path: Path) -> None:
+    script = """
+import sys
+from pathlib import Path
+from nhictl.core import jose
+from tests.test_tokens import AUD, ISS, NOW, mint
+from nhictl.core.keys import KeyStore
+from nhictl.core.tokens import verify_access_token
+store = KeyStore(Path(sys.argv[1])); store.create(); key = store.current()
+jwks = store.public_jwks()
+def check(n):
+    for i in range(n):
+        token = mint(key, task_id=f"t{i}").token
+        verify_access_token(token, jwks, issuer=ISS, audience=AUD, now=NOW)
+check(3)
+print("nacl" in sys.modules)
+check(jose.SODIUM_AFTER)
+print("nacl" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "keys")],
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
