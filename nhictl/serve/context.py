@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from nhictl.core.credentials import CredentialService
 from nhictl.core.runtime import Runtime
-from nhictl.core.store.base import Store
 from nhictl.serve.dpop_nonce import nonce_secret
 from nhictl.serve.metrics import Metrics
 from nhictl.serve.options import ServeOptions
 from nhictl.serve.ratelimit import RateLimiter
-from nhictl.serve.writequeue import queued
 
 if TYPE_CHECKING:
     from nhictl.core.identity import TrustSources, VerifiedIdentity
@@ -33,20 +31,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class ServeRuntime(Runtime):
-    """The CLI's runtime, whose SQLite store queues the workers' writes (``writequeue``)."""
-
-    @cached_property
-    def store(self) -> Store:
-        return queued(Runtime.store.func(self))  # type: ignore[attr-defined]
-
-
 class ServiceContext:
     """Everything a request handler needs, built once per worker process."""
 
     def __init__(self, options: ServeOptions, runtime: Runtime | None = None) -> None:
         self.options = options
-        self.runtime = runtime or ServeRuntime()
+        self.runtime = runtime or Runtime()
         self.metrics = Metrics()
         shared = Path(options.state_dir) if options.state_dir else None
         self.by_address = RateLimiter(

@@ -107,6 +107,6 @@ def test_concurrent_exchanges_through_two_workers_all_commit(
     assert credential_count(two_workers) == before + 48
     if backend == "sqlite":
         home = Path(two_workers.env["NHICTL_HOME"])
-        locks = list(home.rglob("*.serve-lock"))
+        locks = list(home.rglob("*.write-lock"))
         assert len(locks) == 1
         assert stat.S_IMODE(locks[0].stat().st_mode) == 0o600

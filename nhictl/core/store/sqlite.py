@@ -1,8 +1,10 @@
 """SQLite backend: the embedded default, one file in the data folder.
 
-WAL mode lets readers run beside one writer; every write transaction starts with
-``BEGIN IMMEDIATE`` so two writers queue on the lock (up to ``busy_timeout``) instead of
-failing half-way with "database is locked".
+WAL mode lets readers run beside one writer; every write transaction takes the lock with
+``BEGIN IMMEDIATE`` before its first write, so two writers queue on the lock (up to
+``busy_timeout``) instead of failing half-way with "database is locked". A ``late_lock`` write
+(credential issue) reads in autocommit first and takes the lock at ``tx.serialise()``: its policy
+decision and signature are made while other processes write.
 
 ``synchronous = NORMAL`` in WAL mode: a commit appends to the WAL without an fsync; a crash
 cannot corrupt the database, but the last commits before a power loss or OS crash (not a
@@ -30,6 +32,7 @@ from nhictl.core.errors import StoreError
 from nhictl.core.store.base import Deferred, Row, Store, Tx
 from nhictl.core.store.chainhash import CHAIN_HASH_FUNCTION, chain_hash
 from nhictl.core.store.schema import apply_migrations
+from nhictl.core.store.writerturns import WriterTurns
 
 BUSY_TIMEOUT_MS = 30_000
 #: Commits between two background checkpoints (~10 WAL pages per credential issue), and the
@@ -91,12 +94,36 @@ class _Checkpointer:
 
 
 class _SqliteTx(Tx):
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        path: Path,
+        connection: sqlite3.Connection,
+        *,
+        locked: bool,
+        lock: Callable[[], None] | None = None,
+    ) -> None:
         self._path = path
         self._connection = connection
         self.committed: list[Callable[[], None]] = []
+        self.locked = locked
+        self._lock = lock
+
+    def serialise(self) -> None:
+        # Until now each read ran in autocommit, its own snapshot of the latest commit (as on
+        # PostgreSQL under READ COMMITTED): there is no older snapshot to upgrade, so taking
+        # the lock cannot fail with SQLITE_BUSY_SNAPSHOT, and what follows sees every commit
+        # made before the lock was granted.
+        if not self.locked:
+            assert self._lock is not None, "a late-lock transaction knows how to lock"
+            self._lock()
+            self.locked = True
+
+    def _require_lock(self) -> None:
+        if not self.locked:
+            raise RuntimeError("a late-lock write transaction wrote before tx.serialise()")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._require_lock()
         try:
             return self._connection.execute(sql, tuple(params)).rowcount
         except sqlite3.OperationalError as exc:  # disk full, I/O error, read-only: not a bug
@@ -111,6 +138,7 @@ class _SqliteTx(Tx):
 
     def defer(self, sql: str, params: Sequence[Any] = ()) -> Deferred:
         # Nothing to save by waiting: the database is in this process.
+        self._require_lock()
         try:
             cursor = self._connection.execute(sql, tuple(params))
             rows = [tuple(row) for row in cursor.fetchall()]
@@ -131,6 +159,7 @@ class SqliteStore(Store):
         self._connection: sqlite3.Connection | None = None
         self._commits = 0
         self._checkpointer: _Checkpointer | None = None
+        self._turns = WriterTurns(path.with_name(path.name + ".write-lock"), BUSY_TIMEOUT_MS / 1000)
 
     def _connect(self, *, create: bool) -> sqlite3.Connection:
         if self._connection is not None:
@@ -185,24 +214,40 @@ class SqliteStore(Store):
 
     @contextmanager
     def write(self, *, late_lock: bool = False) -> Iterator[Tx]:
-        # Always locked at BEGIN: a deferred SQLite transaction that read first could not take
-        # the lock later without failing (SQLITE_BUSY_SNAPSHOT) once another writer committed.
+        # Locked at BEGIN IMMEDIATE, or for ``late_lock`` at ``tx.serialise()`` (reads before
+        # it run in autocommit): a deferred transaction that read first could not take the
+        # lock later without failing (SQLITE_BUSY_SNAPSHOT) once another writer committed.
         connection = self._connect(create=False)
+
+        def lock() -> None:
+            self._turns.take()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                self._turns.give_back()
+                raise _store_error(self.path, exc) from None
+
+        if not late_lock:
+            lock()
+        tx = _SqliteTx(self.path, connection, locked=not late_lock, lock=lock)
         try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            raise _store_error(self.path, exc) from None
-        tx = _SqliteTx(self.path, connection)
-        try:
-            yield tx
-        except BaseException:
-            _rollback(connection)
-            raise
-        try:
-            connection.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            _rollback(connection)
-            raise _store_error(self.path, exc) from None
+            try:
+                yield tx
+            except BaseException:
+                _rollback(connection)
+                raise
+            if tx.locked:  # else a late-lock transaction that only read: nothing to commit
+                try:
+                    connection.execute("COMMIT")
+                except sqlite3.DatabaseError as exc:
+                    _rollback(connection)
+                    raise _store_error(self.path, exc) from None
+        finally:
+            self._turns.give_back()
+        if not tx.locked:
+            for callback in tx.committed:
+                callback()
+            return
         for callback in tx.committed:
             callback()
         self._commits += 1
@@ -220,7 +265,7 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from None
         try:
-            yield _SqliteTx(self.path, connection)
+            yield _SqliteTx(self.path, connection, locked=True)  # as PostgreSQL's: no late lock
         finally:
             _rollback(connection)
 
@@ -242,6 +287,7 @@ class SqliteStore(Store):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._turns.close()
 
 
 def _rollback(connection: sqlite3.Connection) -> None:
