@@ -244,12 +244,10 @@ class SqliteStore(Store):
                     raise _store_error(self.path, exc) from None
         finally:
             self._turns.give_back()
-        if not tx.locked:
-            for callback in tx.committed:
-                callback()
-            return
         for callback in tx.committed:
             callback()
+        if not tx.locked:
+            return
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             if self._checkpointer is None:
