@@ -136,3 +136,18 @@ def test_no_lock_file_leaves_the_writes_to_sqlites_lock(store: SqliteStore) -> N
         assert reopened.read_one("SELECT COUNT(*) FROM assertion_replay") == (2,)
     finally:
         reopened.close()
+
+
+def test_a_symlink_in_place_of_the_lock_file_is_not_followed(store: SqliteStore) -> None:
+    store.close()
+    lock_path(store).unlink()
+    elsewhere = store.path.parent.parent / "planted-target"
+    lock_path(store).symlink_to(elsewhere)
+    reopened = SqliteStore(store.path)
+    try:
+        with reopened.write() as tx:
+            tx.execute(INSERT, ("h",))
+        assert reopened.read_one(COUNT, ("h",)) == (1,)
+    finally:
+        reopened.close()
+    assert not elsewhere.exists()

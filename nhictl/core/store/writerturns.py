@@ -5,9 +5,9 @@ Without it, writers meet at ``BEGIN IMMEDIATE`` and the loser sleeps in SQLite's
 steps of 1, 2, 5, 10 ... 100 ms however soon the lock is free: two processes issuing together
 got less than one alone, and eight spent most of their time asleep. SQLite's own lock is
 untouched and is still what makes writes safe: a writer that is not nhictl meets us there; and
-when the lock file cannot be opened (a read-only folder) or no turn comes within the busy
-timeout (a writer stopped while it held the lock), the write goes on to ``BEGIN IMMEDIATE`` as
-it would without this, and gets SQLite's own answer.
+when the lock file cannot be opened (a read-only folder, a symlink in its place) or no turn
+comes within the busy timeout (a writer stopped while it held the lock), the write goes on to
+``BEGIN IMMEDIATE`` as it would without this, and gets SQLite's own answer.
 
 The wait polls the lock, 0.1 ms at first and at most 1 ms apart: ``flock`` has no timeout, and
 a wait without one would hang every writer behind a stopped process. Measured against a
@@ -39,8 +39,10 @@ class WriterTurns:
     def _lock_fd(self) -> int | None:
         if not self._opened:
             self._opened = True
+            # Never through a symlink: one planted there could make us create a file elsewhere.
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._fd = os.open(self.path, flags, 0o600)
             except OSError:
                 self._fd = None  # SQLite's lock alone orders the writers
         return self._fd
