@@ -99,24 +99,27 @@ class _SqliteTx(Tx):
         path: Path,
         connection: sqlite3.Connection,
         *,
-        locked: bool,
-        lock: Callable[[], None] | None = None,
+        take_lock: Callable[[], None] | None = None,
     ) -> None:
+        """``take_lock``: how a late-lock transaction takes the lock at ``serialise()``;
+        None for one that holds it already (or, reading, never needs it)."""
         self._path = path
         self._connection = connection
         self.committed: list[Callable[[], None]] = []
-        self.locked = locked
-        self._lock = lock
+        self._take_lock = take_lock
+
+    @property
+    def locked(self) -> bool:
+        return self._take_lock is None
 
     def serialise(self) -> None:
         # Until now each read ran in autocommit, its own snapshot of the latest commit (as on
         # PostgreSQL under READ COMMITTED): there is no older snapshot to upgrade, so taking
         # the lock cannot fail with SQLITE_BUSY_SNAPSHOT, and what follows sees every commit
         # made before the lock was granted.
-        if not self.locked:
-            assert self._lock is not None, "a late-lock transaction knows how to lock"
-            self._lock()
-            self.locked = True
+        if self._take_lock is not None:
+            self._take_lock()
+            self._take_lock = None
 
     def _require_lock(self) -> None:
         if not self.locked:
@@ -229,7 +232,7 @@ class SqliteStore(Store):
 
         if not late_lock:
             lock()
-        tx = _SqliteTx(self.path, connection, locked=not late_lock, lock=lock)
+        tx = _SqliteTx(self.path, connection, take_lock=lock if late_lock else None)
         try:
             try:
                 yield tx
@@ -263,7 +266,7 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from None
         try:
-            yield _SqliteTx(self.path, connection, locked=True)  # as PostgreSQL's: no late lock
+            yield _SqliteTx(self.path, connection)  # as PostgreSQL's: no late lock
         finally:
             _rollback(connection)
 
