@@ -11,8 +11,8 @@ comes within the busy timeout (a writer stopped while it held the lock), the wri
 
 The wait polls the lock, 0.1 ms at first and at most 1 ms apart: ``flock`` has no timeout, and
 a wait without one would hang every writer behind a stopped process. Measured against a
-blocking ``flock`` and against a thread that blocks for us with 8 processes issuing on 2
-cores: the same throughput within the noise.
+blocking ``flock`` (three runs) and a thread that blocks for us (two runs), 8 processes issuing
+on 2 cores (``bench_store.py --backends sqlite``): the same throughput within the noise.
 """
 
 from __future__ import annotations
